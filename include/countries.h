@@ -1,0 +1,19 @@
+/*
+ * countries: the table built from data/countries.tsv at compile time:
+ * ISO alpha-2 code, continent code and an approximate centroid, used when
+ * the GeoIP database knows a country but no location (country DBs).
+ */
+#ifndef GEO307_COUNTRIES_H
+#define GEO307_COUNTRIES_H
+
+struct country_info {
+	char	code[3];
+	char	continent[3];
+	double	lat, lon;
+};
+
+/* NULL when code is unknown.  code need not be NUL-terminated. */
+const struct country_info *country_find(const char *code);
+int	continent_is_valid(const char *code);
+
+#endif

@@ -1,0 +1,21 @@
+/* escape: HTML and JSON escaping into caller buffers. */
+#ifndef GEO307_ESCAPE_H
+#define GEO307_ESCAPE_H
+
+#include <stddef.h>
+
+/*
+ * Escape & < > " ' for HTML text and attribute values.  Writes at most
+ * dstsz bytes including the NUL; returns the length the full result needs
+ * (like snprintf), so a result >= dstsz means truncation.
+ */
+size_t	html_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+
+/*
+ * Escape a byte string as the inside of a JSON string (no quotes added):
+ * " \ and control bytes; bytes >= 0x80 are written as \u00XX so the output
+ * is always valid JSON.  Same return convention as html_escape.
+ */
+size_t	json_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+
+#endif

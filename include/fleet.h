@@ -1,0 +1,101 @@
+/*
+ * fleet: an immutable snapshot of the upload servers, their state, weight
+ * and last load report, grouped by region for selection.  A source (the
+ * static [server] sections today, Redis or its cache later) builds one and
+ * publishes it; requests only ever read a published snapshot.
+ */
+#ifndef GEO307_FLEET_H
+#define GEO307_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "region.h"
+
+enum server_state {
+	SERVER_UP,
+	SERVER_DRAIN,		/* no new uploads; affinity still served */
+	SERVER_DOWN		/* nothing */
+};
+
+enum fleet_source {
+	FLEET_CONFIG,
+	FLEET_REDIS,
+	FLEET_CACHE
+};
+
+struct fleet_server {
+	char			 id[NAME_MAX_LEN + 1];
+	char			*base;		/* Location prefix, no trailing '/' */
+	size_t			 baselen;
+	uint32_t		 region;	/* index in the region map */
+	uint32_t		 weight;
+	enum server_state	 state;
+	int			 has_report;	/* a load report was present */
+	double			 load;		/* 0..1 when has_report */
+	/*
+	 * Monotonic time the server last became routable, for slow start;
+	 * 0 = long ago (the static fleet, and servers seen at start).
+	 */
+	double			 routable_since;
+	int			 label;		/* metrics_server_label(id) */
+};
+
+struct fleet_region {
+	uint32_t	*servers;	/* indices into fleet.servers */
+	size_t		 n;
+	int		 drained;	/* P regions says drain */
+};
+
+struct fleet {
+	enum fleet_source	 source;
+	uint64_t		 version;
+	time_t			 taken_wall;	/* when built, for /fleet */
+	double			 taken_mono;	/* CLOCK_MONOTONIC seconds */
+	/*
+	 * Reports count as fresh until this monotonic time: +inf for the
+	 * static fleet, taken_mono + stale_after for Redis data, so a
+	 * snapshot kept through a Redis outage goes stale on schedule.
+	 */
+	double			 fresh_until;
+	int			 maintenance;	/* every request: 503 */
+	double			 maintenance_retry;
+	struct fleet_server	*servers;
+	size_t			 nservers;
+	struct fleet_region	*regions;	/* parallel to regionmap */
+	size_t			 nregions;
+	const struct regionmap	*rm;		/* the map indices refer to */
+};
+
+/*
+ * The static fleet from [server] sections: every server up, fresh, load 0.
+ * NULL with a message on failure.
+ */
+struct fleet	*fleet_from_config(const struct config *cfg,
+		    const struct regionmap *rm, char *err, size_t errlen);
+/*
+ * Build the per-region tables once servers[] is filled (used by every
+ * source).  Takes ownership of servers (and of each base) in every case:
+ * on failure they are freed.  NULL on allocation failure or when a
+ * server's region is not an index of rm.  Fills each server's metrics
+ * label, and sets source FLEET_CONFIG, version 0, fresh_until +inf and
+ * taken_wall/taken_mono to now: a Redis or cache source overrides them.
+ */
+struct fleet	*fleet_build(struct fleet_server *servers, size_t n,
+		    const struct regionmap *rm);
+void		 fleet_free(struct fleet *f);
+int		 fleet_server_fresh(const struct fleet *f,
+		    const struct fleet_server *s, double now);
+/*
+ * Number of servers that could take a new upload right now: up, weight
+ * > 0, in a region that is not drained, and fresh; when none of those is
+ * fresh, the stale ones (selection then fails open on them).  Non-zero
+ * exactly when select_server() can answer.
+ */
+size_t		 fleet_routable(const struct fleet *f, double now);
+const char	*fleet_source_name(enum fleet_source s);
+double		 mono_now(void);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * http: the public listener on libmicrohttpd.  It owns the sockets, the
+ * per-connection state (per-IP counts, the whole-header deadline, the
+ * socket duplicate for the lingering close) and turns each request into a
+ * request_view for respond().
+ */
+#ifndef GEO307_HTTP_H
+#define GEO307_HTTP_H
+
+#include "config.h"
+#include "linger.h"
+
+struct http_server;
+
+/*
+ * Bind every [listen] address (SO_REUSEPORT) and start serving.  Settings
+ * of [listen] are read here once: changing them needs a restart.
+ */
+struct http_server *http_start(const struct config *cfg, struct linger *lg,
+		    char *err, size_t errlen);
+/* Close connections whose header is overdue (call a few times a second). */
+void		 http_sweep(struct http_server *srv);
+/* SIGTERM: health answers "draining" from now on. */
+void		 http_set_draining(struct http_server *srv);
+/* Stop accepting; connections in flight go on. */
+void		 http_quiesce(struct http_server *srv);
+/* Open connections (lingering ones are the linger module's). */
+unsigned	 http_connections(struct http_server *srv);
+/* Requests received and not yet answered. */
+unsigned	 http_inflight(struct http_server *srv);
+void		 http_stop(struct http_server *srv);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * log: the error log (stderr, one line per event) and the access log.
+ * Access lines are written by request threads into per-thread lock-free
+ * rings; one thread drains them to the file, so the request path never
+ * blocks on a disk or a full pipe.  A full ring drops the line (counted).
+ */
+#ifndef GEO307_LOG_H
+#define GEO307_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Start the access log: target "stdout", a path, or NULL (off).
+ * 0 on success, -1 with a message in err.
+ */
+int	accesslog_start(const char *target, char *err, size_t errlen);
+/* Append one line (without newline) from a request thread. */
+void	accesslog_write(const char *line, size_t len);
+int	accesslog_enabled(void);
+/* Reopen the file (SIGUSR1, after rotation). */
+void	accesslog_reopen(void);
+/* Flush what is queued and stop the writer thread. */
+void	accesslog_stop(void);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * metrics: counters for /metrics in Prometheus text format.  Request
+ * threads write only to their own block (relaxed atomics, no sharing of
+ * cache lines); a scrape sums the blocks.
+ */
+#ifndef GEO307_METRICS_H
+#define GEO307_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "select.h"
+
+enum linger_outcome {
+	LINGER_EOF,		/* the client finished and closed */
+	LINGER_RESET,		/* the client reset */
+	LINGER_BYTES,		/* max_bytes discarded */
+	LINGER_IDLE,		/* no byte for idle seconds */
+	LINGER_TIME,		/* max_time reached */
+	LINGER_REFUSED,		/* over max_connections or per_ip: no linger */
+	LINGER__COUNT
+};
+
+enum clientip_metric {
+	CIP_PEER, CIP_HEADER, CIP_MALFORMED, CIP__COUNT
+};
+
+#define METRICS_MAX_REGIONS	64	/* more share the label "other" */
+#define METRICS_MAX_SERVERS	16384
+
+/*
+ * Label ids.  Interning takes a lock and is done when a config or fleet
+ * is loaded, never per request; ids are stable for the process lifetime.
+ */
+int	metrics_region_label(const char *name);
+int	metrics_server_label(const char *id);
+
+/* Request path: per-thread counters, no sharing. */
+void	metrics_request(int status, enum reason r, int region_label,
+	    double seconds);
+void	metrics_redirect(int server_label);
+void	metrics_synthetic(void);
+void	metrics_clientip(enum clientip_metric src);
+void	metrics_failopen(void);
+void	metrics_spill(int from_label, int to_label);
+
+/* Slow path: global atomics. */
+void	metrics_reload(const char *what, int ok);	/* config geoip tls */
+
+struct metrics_gauges {
+	double		fleet_age_seconds;
+	unsigned long	fleet_servers;
+	unsigned long long fleet_version;
+	unsigned long long geoip_build_epoch;
+	int		redis_up;		/* -1: no Redis configured */
+	int		per_server;		/* [metrics] per_server */
+};
+
+/* The whole /metrics page, malloc'd; NULL on allocation failure. */
+char	*metrics_render(const struct metrics_gauges *g, size_t *len);
+
+/* For tests: the current value of a linger outcome counter. */
+unsigned long long metrics_linger_count(enum linger_outcome o);
+
+/* Lingering: called from the linger thread and the connection path. */
+void	metrics_linger_outcome(enum linger_outcome o);
+void	metrics_linger_active(long delta);
+void	metrics_discarded_bytes(uint64_t n);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * runtime: everything a request reads that comes from the config file and
+ * the GeoIP file, built as one immutable bundle.  SIGHUP builds a new one
+ * and swaps it in atomically; the old one is freed after epoch_wait(), so
+ * a request always sees one consistent config, database and fleet.
+ */
+#ifndef GEO307_RUNTIME_H
+#define GEO307_RUNTIME_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "fleet.h"
+#include "geo.h"
+#include "region.h"
+#include "select.h"
+
+struct runtime {
+	struct config		*cfg;
+	struct geodb		*geo;
+	struct regionmap	*rm;
+	struct fleet		*fleet;		/* static fleet (no Redis) */
+	int			*region_labels;	/* metrics label per region */
+	struct select_params	 sel;
+	struct timespec		 geo_mtime;	/* for the 60 s mtime check */
+};
+
+/*
+ * Build a runtime from a config file: parse, open the GeoIP DB, build the
+ * region map and the static fleet.  NULL with a message on failure
+ * (*what says which part failed: "config" or "geoip").
+ */
+struct runtime	*runtime_load(const char *path, char *err, size_t errlen,
+		    const char **what);
+void		 runtime_free(struct runtime *rt);
+
+/* The runtime in use; call between epoch_enter() and epoch_exit(). */
+const struct runtime *runtime_current(void);
+/* Publish rt; returns after the previous one has been freed. */
+void		 runtime_publish(struct runtime *rt);
+/* Has the GeoIP file changed on disk since rt loaded it? */
+int		 runtime_geoip_changed(const struct runtime *rt);
+
+#endif

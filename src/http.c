@@ -1,0 +1,733 @@
+/*
+ * The public listener.  libmicrohttpd parses HTTP; this file feeds it
+ * sockets, tracks connections, and applies what LIBRARY-NOTES measured:
+ *
+ * - the raw request-target comes from the URI log callback (the handler's
+ *   url is decoded and loses the query);
+ * - a request with a body is answered on the first handler call, so MHD
+ *   never reads the body and never sends 100 Continue; a bodiless request
+ *   is answered on the second call, which keeps the connection alive;
+ * - MHD resets a connection it closes with body bytes unread, so before
+ *   such an early answer we keep a duplicate of the socket and hand it to
+ *   the linger thread when MHD reports the connection closed;
+ * - MHD's own timeout restarts at every byte, so the whole-header deadline
+ *   is enforced here by a sweep that shuts overdue sockets down;
+ * - MHD's per-IP limit closes silently, so the count is kept here and the
+ *   extra connection gets a 503.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "conntrack.h"
+#include "epoch.h"
+#include "escape.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "respond.h"
+#include "rng.h"
+#include "runtime.h"
+
+#define MAX_LISTEN	8
+
+struct conn {
+	struct http_server	*srv;
+	struct conn		*prev, *next;
+	struct netaddr		 peer;
+	uint64_t		 ipkey;
+	int			 fd;
+	int			 dupfd;		/* for the linger, or -1 */
+	int			 over_limit;
+	unsigned		 requests;
+	_Atomic double		 deadline;	/* header due; 0 = none */
+};
+
+struct req {
+	char		*target;	/* raw, as sent; NULL if MHD had none */
+	size_t		 targetlen;
+	double		 start;
+	int		 seen;		/* the first handler call happened */
+	int		 has_body;
+	int		 early_status;
+	struct http_server *srv;	/* counted in srv->inflight */
+};
+
+struct http_server {
+	struct MHD_Daemon	*daemons[MAX_LISTEN];
+	int			 fds[MAX_LISTEN];
+	int			 quiesced[MAX_LISTEN];
+	size_t			 n;
+	struct linger		*linger;
+	struct conntrack	*ct;
+	unsigned		 per_ip;
+	double			 header_timeout;
+	pthread_mutex_t		 lock;		/* conns list */
+	struct conn		*conns;
+	unsigned		 nconns;
+	atomic_int		 draining;
+	atomic_uint		 inflight;	/* requests not yet completed */
+};
+
+static _Thread_local struct rng		 t_rng;
+static _Thread_local const void		*t_rng_rt;
+static atomic_uint			 thread_counter;
+
+/* --- connections --------------------------------------------------- */
+
+static void
+conn_release(void *arg)
+{
+	struct conn	*cn = arg;
+
+	conntrack_release(cn->srv->ct, cn->ipkey);
+	free(cn);
+}
+
+static void
+conn_started(struct http_server *srv, struct MHD_Connection *c, void **sctx)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct conn			*cn;
+	unsigned			 count;
+
+	if ((cn = calloc(1, sizeof(*cn))) == NULL) {
+		*sctx = NULL;
+		return;
+	}
+	cn->srv = srv;
+	cn->dupfd = -1;
+	cn->fd = -1;
+	if ((ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
+		(void)netaddr_from_sockaddr(ci->client_addr, &cn->peer);
+	if ((ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL)
+		cn->fd = ci->connect_fd;
+	cn->ipkey = netaddr_limit_key(&cn->peer);
+	count = conntrack_acquire(srv->ct, cn->ipkey);
+	cn->over_limit = srv->per_ip > 0 && count > srv->per_ip;
+	atomic_store(&cn->deadline, mono_now() + srv->header_timeout);
+	pthread_mutex_lock(&srv->lock);
+	cn->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = cn;
+	srv->conns = cn;
+	srv->nconns++;
+	pthread_mutex_unlock(&srv->lock);
+	*sctx = cn;
+}
+
+static void
+conn_closed(struct http_server *srv, struct conn *cn)
+{
+	pthread_mutex_lock(&srv->lock);
+	if (cn->prev)
+		cn->prev->next = cn->next;
+	else
+		srv->conns = cn->next;
+	if (cn->next)
+		cn->next->prev = cn->prev;
+	srv->nconns--;
+	pthread_mutex_unlock(&srv->lock);
+	if (cn->dupfd >= 0)
+		/* The socket (and its per-IP count) lives on in the linger. */
+		linger_adopt(srv->linger, cn->dupfd, cn->ipkey, conn_release,
+		    cn);
+	else
+		conn_release(cn);
+}
+
+static void
+notify_connection(void *cls, struct MHD_Connection *c, void **sctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server	*srv = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		conn_started(srv, c, sctx);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *sctx != NULL) {
+		conn_closed(srv, *sctx);
+		*sctx = NULL;
+	}
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/*
+ * Before answering a request whose body we will not read: keep a
+ * duplicate of the socket so that MHD's close does not reset it.
+ */
+static void
+conn_keep_for_linger(struct conn *cn)
+{
+	if (cn == NULL || cn->fd < 0 || cn->dupfd >= 0)
+		return;
+	if (linger_reserve(cn->srv->linger, cn->ipkey) != 0)
+		return;
+	if ((cn->dupfd = fcntl(cn->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		log_warn("linger: dup: %s", strerror(errno));
+		linger_unreserve(cn->srv->linger, cn->ipkey);
+	}
+}
+
+void
+http_sweep(struct http_server *srv)
+{
+	struct conn	*cn;
+	double		 now = mono_now(), d;
+
+	pthread_mutex_lock(&srv->lock);
+	for (cn = srv->conns; cn != NULL; cn = cn->next) {
+		d = atomic_load(&cn->deadline);
+		if (d > 0 && now > d && cn->fd >= 0) {
+			/* MHD sees the EOF and closes the connection. */
+			atomic_store(&cn->deadline, 0);
+			shutdown(cn->fd, SHUT_RDWR);
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+unsigned
+http_connections(struct http_server *srv)
+{
+	unsigned	n;
+
+	pthread_mutex_lock(&srv->lock);
+	n = srv->nconns;
+	pthread_mutex_unlock(&srv->lock);
+	return n;
+}
+
+/* --- requests ------------------------------------------------------ */
+
+static void *
+uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http_server	*srv = cls;
+	struct conn		*cn;
+	struct req		*rq;
+
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->start = mono_now();
+	rq->srv = srv;
+	atomic_fetch_add(&srv->inflight, 1);
+	if (uri != NULL) {
+		rq->targetlen = strlen(uri);
+		rq->target = strdup(uri);
+	}
+	/* Later requests on a keep-alive connection: the header is due
+	 * header_timeout after its request line. */
+	if ((cn = conn_of(c)) != NULL && cn->requests++ > 0)
+		atomic_store(&cn->deadline, rq->start + srv->header_timeout);
+	return rq;
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req	*rq = *req_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rq != NULL) {
+		if (rq->srv != NULL)
+			atomic_fetch_sub(&rq->srv->inflight, 1);
+		free(rq->target);
+		free(rq);
+		*req_cls = NULL;
+	}
+}
+
+struct body_scan {
+	int		 cl_count;
+	int		 cl_bad;
+	unsigned long long cl;
+	int		 te;
+	int		 expect_bad;
+};
+
+static int
+parse_content_length(const char *v, unsigned long long *out)
+{
+	unsigned long long	n = 0;
+
+	if (*v == '\0')
+		return -1;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > (~0ULL - 9) / 10)
+			return -1;
+		n = n * 10 + (*v - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+static enum MHD_Result
+scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct body_scan	*bs = cls;
+	unsigned long long	 n;
+
+	(void)kind;
+	if (strcasecmp(key, "content-length") == 0) {
+		if (value == NULL || parse_content_length(value, &n) != 0 ||
+		    (bs->cl_count > 0 && n != bs->cl))
+			bs->cl_bad = 1;
+		else
+			bs->cl = n;
+		bs->cl_count++;
+	} else if (strcasecmp(key, "transfer-encoding") == 0)
+		bs->te = 1;
+	else if (strcasecmp(key, "expect") == 0 &&
+	    (value == NULL || strcasecmp(value, "100-continue") != 0))
+		bs->expect_bad = 1;
+	return MHD_YES;
+}
+
+/* SPEC section 1, "has a body". */
+static void
+examine_body(struct MHD_Connection *c, struct req *rq)
+{
+	struct body_scan	bs = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &bs);
+	rq->has_body = bs.te || (bs.cl_count > 0 && !bs.cl_bad && bs.cl > 0);
+	if (bs.cl_bad || (bs.te && bs.cl_count > 0)) {
+		rq->early_status = 400;
+		rq->has_body = 1;	/* whatever follows is not a request */
+	} else if (bs.expect_bad)
+		rq->early_status = 417;
+}
+
+struct header_join {
+	const char	*name;
+	char		*buf;
+	size_t		 size, len;
+	int		 count;
+	int		 overflow;
+};
+
+static enum MHD_Result
+join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct header_join	*hj = cls;
+	size_t			 vlen;
+
+	(void)kind;
+	if (strcasecmp(key, hj->name) != 0 || value == NULL)
+		return MHD_YES;
+	vlen = strlen(value);
+	if (hj->len + vlen + 3 > hj->size) {
+		hj->overflow = 1;
+		return MHD_NO;
+	}
+	if (hj->count++ > 0) {
+		memcpy(hj->buf + hj->len, ", ", 2);
+		hj->len += 2;
+	}
+	memcpy(hj->buf + hj->len, value, vlen);
+	hj->len += vlen;
+	hj->buf[hj->len] = '\0';
+	return MHD_YES;
+}
+
+/* request_view.header for MHD: every line of a header, joined. */
+static const char *
+mhd_header(void *ctx, const char *name, char *buf, size_t size, int *count)
+{
+	struct header_join	hj = { name, buf, size, 0, 0, 0 };
+
+	if (size == 0)
+		return NULL;
+	buf[0] = '\0';
+	MHD_get_connection_values(ctx, MHD_HEADER_KIND, join_header, &hj);
+	if (count != NULL)
+		*count = hj.count;
+	/* A header too long to hold is treated as garbage, not truncated. */
+	if (hj.count == 0 || hj.overflow)
+		return hj.overflow ? "" : NULL;
+	return buf;
+}
+
+static struct rng *
+thread_rng(const struct runtime *rt)
+{
+	unsigned	idx;
+
+	if (t_rng_rt == rt)
+		return &t_rng;
+	if (rt->cfg->selection.has_seed) {
+		/* [selection] seed: deterministic per thread, for tests. */
+		idx = atomic_fetch_add(&thread_counter, 1);
+		rng_seed(&t_rng, rt->cfg->selection.seed +
+		    0x9e3779b97f4a7c15ULL * idx);
+	} else if (t_rng_rt == NULL && rng_seed_random(&t_rng) != 0)
+		rng_seed(&t_rng, (uint64_t)time(NULL) ^ (uintptr_t)&t_rng);
+	t_rng_rt = rt;
+	return &t_rng;
+}
+
+static void
+access_log(const struct runtime *rt, const char *method, const struct req *rq,
+    const struct answer *a, double dur)
+{
+	char		 line[2048], tgt[1024], ts[40];
+	struct timespec	 now;
+	struct tm	 tm;
+	size_t		 tlen = rq->targetlen;
+	const char	*q;
+	int		 n;
+
+	if (!accesslog_enabled() || rq->target == NULL)
+		return;
+	if (!rt->cfg->log.log_query && (q = memchr(rq->target, '?', tlen)))
+		tlen = q - rq->target;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	if (rt->cfg->log.format_json) {
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		json_escape(tgt, sizeof(tgt), rq->target, tlen);
+		n = snprintf(line, sizeof(line), "{\"time\":\"%s.%03ldZ\","
+		    "\"client\":\"%s\",\"method\":\"%s\",\"target\":\"%s\","
+		    "\"status\":%d,\"server\":\"%s\",\"reason\":\"%s\","
+		    "\"request_id\":\"%s\",\"duration_us\":%.0f}", ts,
+		    now.tv_nsec / 1000000, a->client, method, tgt, a->status,
+		    a->server_id ? a->server_id : "", reason_name(a->reason),
+		    a->request_id, dur * 1e6);
+	} else {
+		strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %.*s\" %d "
+		    "%zu \"%s\" \"%s\"", a->client, ts, method, (int)tlen,
+		    rq->target, a->status, a->bodylen,
+		    a->server_id ? a->server_id : "-", a->request_id);
+	}
+	if (n > 0)
+		accesslog_write(line, (size_t)n < sizeof(line) ? (size_t)n :
+		    sizeof(line) - 1);
+}
+
+static void
+count(const struct answer *a, double dur)
+{
+	metrics_request(a->status, a->reason, a->region_label, dur);
+	if (a->server_label >= 0 && (a->status == 307 || a->status == 308))
+		metrics_redirect(a->server_label);
+	metrics_clientip((enum clientip_metric)a->cip);
+	if (a->synthetic)
+		metrics_synthetic();
+	if (a->failopen)
+		metrics_failopen();
+	if (a->spill_from >= 0)
+		metrics_spill(a->spill_from, a->spill_to);
+}
+
+static struct MHD_Response *
+build_response(const struct answer *a)
+{
+	struct MHD_Response	*r;
+	size_t			 i;
+
+	r = MHD_create_response_from_buffer(a->bodylen, a->body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < a->nheaders; i++)
+		if (MHD_add_response_header(r, a->headers[i].name,
+		    a->headers[i].value) != MHD_YES)
+			goto fail;
+	if (a->content_type != NULL && MHD_add_response_header(r,
+	    "Content-Type", a->content_type) != MHD_YES)
+		goto fail;
+	if (a->close && MHD_add_response_header(r, "Connection", "close") !=
+	    MHD_YES)
+		goto fail;
+	return r;
+fail:
+	/* Every header value was validated; this is a bug, not input. */
+	MHD_destroy_response(r);
+	return NULL;
+}
+
+static enum MHD_Result
+answer_request(struct http_server *srv, struct MHD_Connection *c,
+    struct conn *cn, struct req *rq, const char *method)
+{
+	const union MHD_ConnectionInfo	*ci;
+	const struct runtime		*rt;
+	struct MHD_Response		*r;
+	struct request_view		 rv;
+	struct answer			 a;
+	enum MHD_Result			 ret;
+	double				 dur;
+
+	memset(&rv, 0, sizeof(rv));
+	rv.method = method;
+	rv.target = rq->target;
+	rv.targetlen = rq->targetlen;
+	if (cn != NULL)
+		rv.peer = cn->peer;
+	rv.header = mhd_header;
+	rv.ctx = c;
+	if ((ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) != NULL)
+		rv.header_bytes = ci->header_size;
+	rv.has_body = rq->has_body;
+	rv.over_limit = cn != NULL && cn->over_limit;
+	rv.draining = atomic_load(&srv->draining);
+	rv.now = mono_now();
+
+	if (rq->has_body)
+		conn_keep_for_linger(cn);
+
+	epoch_enter();
+	rt = runtime_current();
+	respond(rt, &rv, rq->early_status, thread_rng(rt), &a);
+	if ((r = build_response(&a)) == NULL) {
+		log_err("cannot build a %d response", a.status);
+		a.status = 500;
+		a.close = 1;
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+		MHD_add_response_header(r, "Connection", "close");
+	}
+	ret = MHD_queue_response(c, a.status, r);
+	MHD_destroy_response(r);
+	dur = mono_now() - rq->start;
+	count(&a, dur);
+	access_log(rt, method, rq, &a, dur);
+	epoch_exit();
+	answer_free(&a);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct http_server	*srv = cls;
+	struct conn		*cn = conn_of(c);
+	struct req		*rq = *req_cls;
+
+	(void)url;
+	(void)version;
+	(void)upload_data;
+	if (rq == NULL) {
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		rq->start = mono_now();
+		*req_cls = rq;
+	}
+	if (!rq->seen) {
+		rq->seen = 1;
+		if (cn != NULL)
+			atomic_store(&cn->deadline, 0);	/* header is in */
+		examine_body(c, rq);
+		/*
+		 * Answer now what has a body (MHD then reads none of it and
+		 * sends no 100 Continue) or must close anyway.  Answer the
+		 * rest on the next call, which keeps the connection alive.
+		 */
+		if (rq->has_body || rq->early_status != 0 ||
+		    (cn != NULL && cn->over_limit))
+			return answer_request(srv, c, cn, rq, method);
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		/* Not reached: a request with a body was answered above. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return answer_request(srv, c, cn, rq, method);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	buf[512];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_info("libmicrohttpd: %s", buf);
+}
+
+/* --- sockets and daemons ------------------------------------------- */
+
+static int
+listen_socket(const struct listen_addr *la, char *err, size_t errlen)
+{
+	int	fd, one = 1;
+
+	if ((fd = socket(la->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) < 0)
+		goto fail;
+	/* A new process can bind before the old one stops (SPEC 5). */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		goto fail;
+	if (la->sa.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&la->sa, la->salen) != 0 ||
+	    listen(fd, 1024) != 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "listen %s: %s", la->text, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static unsigned
+ncpu(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+struct http_server *
+http_start(const struct config *cfg, struct linger *lg, char *err,
+    size_t errlen)
+{
+	struct http_server	*srv;
+	unsigned		 threads, flags, limit, timeout;
+	size_t			 i, mem;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
+	    (srv->ct = conntrack_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(srv);
+		return NULL;
+	}
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->linger = lg;
+	srv->per_ip = cfg->listen.per_ip_connections;
+	srv->header_timeout = cfg->listen.header_timeout;
+	threads = cfg->listen.threads ? cfg->listen.threads : ncpu();
+	if (cfg->listen.naddrs > MAX_LISTEN) {
+		snprintf(err, errlen, "more than %d listen addresses",
+		    MAX_LISTEN);
+		goto fail;
+	}
+	limit = cfg->listen.max_connections / cfg->listen.naddrs;
+	if (limit < threads)
+		limit = threads;
+	/* MHD needs room for the header plus its read buffer; the size
+	 * limit itself is checked in respond() so it gets a proper 431. */
+	mem = cfg->listen.max_header_bytes * 2 + TARGET_MAX + 16384;
+	timeout = (unsigned)ceil(cfg->listen.keepalive_timeout);
+	for (i = 0; i < cfg->listen.naddrs; i++) {
+		if ((srv->fds[i] = listen_socket(&cfg->listen.addrs[i], err,
+		    errlen)) < 0)
+			goto fail;
+		srv->n = i + 1;
+		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+		if (cfg->listen.addrs[i].sa.ss_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+		srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
+		    handle, srv,
+		    MHD_OPTION_LISTEN_SOCKET, srv->fds[i],
+		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
+		    MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+		    MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
+		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_END);
+		if (srv->daemons[i] == NULL) {
+			snprintf(err, errlen, "listen %s: libmicrohttpd "
+			    "refused to start", cfg->listen.addrs[i].text);
+			goto fail;
+		}
+	}
+	return srv;
+fail:
+	http_stop(srv);
+	return NULL;
+}
+
+void
+http_set_draining(struct http_server *srv)
+{
+	atomic_store(&srv->draining, 1);
+}
+
+void
+http_quiesce(struct http_server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->n; i++) {
+		if (srv->daemons[i] == NULL || srv->quiesced[i])
+			continue;
+		if (MHD_quiesce_daemon(srv->daemons[i]) == srv->fds[i]) {
+			srv->quiesced[i] = 1;
+			/*
+			 * MHD's threads may still hold the descriptor until
+			 * MHD_stop_daemon, so it cannot be closed yet; shut
+			 * it down so the kernel stops queueing connections
+			 * that nobody would accept (SO_REUSEPORT sends them
+			 * to the new process instead).
+			 */
+			shutdown(srv->fds[i], SHUT_RDWR);
+		}
+	}
+}
+
+unsigned
+http_inflight(struct http_server *srv)
+{
+	return atomic_load(&srv->inflight);
+}
+
+void
+http_stop(struct http_server *srv)
+{
+	size_t	i;
+
+	if (srv == NULL)
+		return;
+	for (i = 0; i < srv->n; i++) {
+		/* MHD closes the listen socket it still owns. */
+		if (srv->daemons[i] != NULL)
+			MHD_stop_daemon(srv->daemons[i]);
+		if (srv->daemons[i] == NULL || srv->quiesced[i])
+			close(srv->fds[i]);
+	}
+	conntrack_free(srv->ct);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}

@@ -1,0 +1,309 @@
+/*
+ * geo307: the daemon.  main() loads the runtime, starts the listeners and
+ * then spends its life in one signal loop: every other thread has the
+ * signals blocked, so reloads and shutdown happen here, in order, with no
+ * async-signal-safety puzzles.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "epoch.h"
+#include "http.h"
+#include "linger.h"
+#include "log.h"
+#include "metrics.h"
+#include "runtime.h"
+
+#define TICK_NS		(100 * 1000 * 1000)	/* header sweep period */
+#define GEOIP_CHECK	60.0			/* seconds between mtime checks */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: geo307 -c FILE [--check]\n"
+	    "       geo307 --version\n");
+}
+
+static void
+linger_limits_of(const struct config *cfg, struct linger_limits *lim)
+{
+	lim->max_bytes = cfg->linger.max_bytes;
+	lim->idle = cfg->linger.idle;
+	lim->max_time = cfg->linger.max_time;
+	lim->max_connections = cfg->linger.max_connections;
+	lim->per_ip = cfg->linger.per_ip;
+}
+
+/* Enough descriptors for every connection, lingering ones included. */
+static int
+raise_nofile(const struct config *cfg, char *err, size_t errlen)
+{
+	struct rlimit	rl;
+	rlim_t		want;
+
+	want = (rlim_t)cfg->listen.max_connections +
+	    cfg->linger.max_connections + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur >= want)
+		return 0;
+	if (rl.rlim_max < want) {
+		rl.rlim_max = want;
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return 0;
+		snprintf(err, errlen, "RLIMIT_NOFILE: need %llu descriptors "
+		    "for max_connections + linger.max_connections + 64, the "
+		    "hard limit is %llu: raise it or lower the limits",
+		    (unsigned long long)want,
+		    (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		snprintf(err, errlen, "RLIMIT_NOFILE: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check(const char *path)
+{
+	struct runtime	*rt;
+	const char	*what;
+	char		 err[1024];
+
+	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
+		fprintf(stderr, "geo307: %s\n", err);
+		return 1;
+	}
+	printf("%s: ok: %zu regions, %zu static servers; GeoIP %s (%s, "
+	    "built %llu)\n", path, rt->cfg->nregions, rt->cfg->nservers,
+	    geodb_path(rt->geo), geodb_type(rt->geo),
+	    (unsigned long long)geodb_build_epoch(rt->geo));
+	runtime_free(rt);
+	return 0;
+}
+
+/* What SIGHUP cannot change: say so rather than pretend. */
+static void
+note_restart_needed(const struct config *old, const struct config *new)
+{
+	size_t	i;
+	int	differ = old->listen.naddrs != new->listen.naddrs;
+
+	for (i = 0; !differ && i < old->listen.naddrs; i++)
+		differ = strcmp(old->listen.addrs[i].text,
+		    new->listen.addrs[i].text) != 0;
+	if (differ || old->listen.threads != new->listen.threads ||
+	    old->listen.max_connections != new->listen.max_connections ||
+	    old->listen.per_ip_connections != new->listen.per_ip_connections ||
+	    old->listen.header_timeout != new->listen.header_timeout ||
+	    old->listen.keepalive_timeout != new->listen.keepalive_timeout)
+		log_warn("reload: [listen] changed: needs restart");
+	if (old->admin.enabled != new->admin.enabled ||
+	    strcmp(old->admin.addr.text, new->admin.addr.text) != 0 ||
+	    old->admin.allow.n != new->admin.allow.n)
+		log_warn("reload: [admin] changed: needs restart");
+	if ((old->redis.url == NULL) != (new->redis.url == NULL) ||
+	    (old->redis.url && strcmp(old->redis.url, new->redis.url) != 0))
+		log_warn("reload: [redis] url changed: needs restart");
+}
+
+static void
+reload(const char *path, struct linger *lg, const char *why)
+{
+	const struct runtime	*old;
+	struct runtime		*rt;
+	struct linger_limits	 lim;
+	const char		*what;
+	char			 err[1024];
+
+	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
+		log_err("reload (%s) failed, keeping the running config: %s",
+		    why, err);
+		metrics_reload(what, 0);
+		return;
+	}
+	/* Only this thread publishes, so reading old here is safe. */
+	old = runtime_current();
+	note_restart_needed(old->cfg, rt->cfg);
+	linger_limits_of(rt->cfg, &lim);
+	linger_set_limits(lg, &lim);
+	runtime_publish(rt);
+	metrics_reload("config", 1);
+	metrics_reload("geoip", 1);
+	log_info("reloaded (%s): %s", why, path);
+}
+
+static double
+remaining(double deadline)
+{
+	double	r = deadline - mono_now();
+
+	return r > 0 ? r : 0;
+}
+
+static int
+wait_signal(const sigset_t *set)
+{
+	struct timespec	ts = { 0, TICK_NS };
+	int		sig;
+
+	sig = sigtimedwait(set, NULL, &ts);
+	return sig > 0 ? sig : 0;
+}
+
+static int
+serve(const char *path)
+{
+	struct runtime		*rt;
+	struct linger		*lg;
+	struct http_server	*http;
+	struct admin		*ad;
+	struct linger_limits	 lim;
+	sigset_t		 set;
+	const char		*what;
+	char			 err[1024];
+	double			 next_geo_check, t, grace_end;
+	int			 sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	/* Threads started from here on inherit the mask. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
+		fprintf(stderr, "geo307: %s\n", err);
+		return 1;
+	}
+	if (raise_nofile(rt->cfg, err, sizeof(err)) != 0 ||
+	    accesslog_start(rt->cfg->log.access, err, sizeof(err)) != 0) {
+		fprintf(stderr, "geo307: %s\n", err);
+		runtime_free(rt);
+		return 1;
+	}
+	linger_limits_of(rt->cfg, &lim);
+	if ((lg = linger_start(&lim, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "geo307: %s\n", err);
+		runtime_free(rt);
+		return 1;
+	}
+	runtime_publish(rt);
+	if ((http = http_start(rt->cfg, lg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "geo307: %s\n", err);
+		linger_stop(lg, 0);
+		runtime_publish(NULL);
+		return 1;
+	}
+	err[0] = '\0';
+	if ((ad = admin_start(rt->cfg, err, sizeof(err))) == NULL &&
+	    err[0] != '\0') {
+		fprintf(stderr, "geo307: %s\n", err);
+		http_stop(http);
+		linger_stop(lg, 0);
+		runtime_publish(NULL);
+		return 1;
+	}
+	log_info("serving on %s (%zu regions, %zu servers)",
+	    rt->cfg->listen.addrs[0].text, rt->cfg->nregions,
+	    rt->cfg->nservers);
+
+	next_geo_check = mono_now() + GEOIP_CHECK;
+	for (;;) {
+		sig = wait_signal(&set);
+		http_sweep(http);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP)
+			reload(path, lg, "SIGHUP");
+		else if (sig == SIGUSR1)
+			accesslog_reopen();
+		if ((t = mono_now()) >= next_geo_check) {
+			next_geo_check = t + GEOIP_CHECK;
+			if (runtime_geoip_changed(runtime_current()))
+				reload(path, lg, "GeoIP file changed");
+		}
+	}
+
+	/* SIGTERM: say "draining", keep serving, then stop accepting. */
+	rt = (struct runtime *)runtime_current();
+	log_info("shutting down: draining for %.1fs, grace %.1fs",
+	    rt->cfg->listen.shutdown_delay, rt->cfg->listen.shutdown_grace);
+	http_set_draining(http);
+	admin_set_draining(ad);
+	t = mono_now() + rt->cfg->listen.shutdown_delay;
+	while (remaining(t) > 0) {
+		sig = wait_signal(&set);
+		http_sweep(http);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;		/* a second signal: no more delay */
+	}
+	grace_end = mono_now() + rt->cfg->listen.shutdown_grace;
+	http_quiesce(http);
+	while (http_inflight(http) > 0 && remaining(grace_end) > 0) {
+		(void)wait_signal(&set);
+		http_sweep(http);
+	}
+	http_stop(http);
+	linger_stop(lg, remaining(grace_end));
+	admin_stop(ad);
+	accesslog_stop();
+	runtime_publish(NULL);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = NULL;
+	int		 ch, do_check = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			do_check = 1;
+			break;
+		case 'V':
+			printf("geo307 %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return do_check ? check(path) : serve(path);
+}

@@ -1,0 +1,380 @@
+/*
+ * The answer to one request, in the order SPEC section 1 implies: errors
+ * found by the HTTP layer, the per-IP limit, the request-target, CORS
+ * preflight, the health path, maintenance, then routing (lookup or
+ * redirect).  Everything here reads the runtime and the request view
+ * only, so it is tested without a socket.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <stddef.h>
+#include <strings.h>
+
+#include "escape.h"
+#include "metrics.h"
+#include "respond.h"
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 414: return "URI Too Long";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+static void
+add_header(struct answer *a, const char *name, const char *value)
+{
+	if (a->nheaders < ANSWER_MAX_HEADERS) {
+		a->headers[a->nheaders].name = name;
+		a->headers[a->nheaders].value = value;
+		a->nheaders++;
+	}
+}
+
+static void
+set_text(struct answer *a, int status, const char *text)
+{
+	a->status = status;
+	a->content_type = "text/plain; charset=utf-8";
+	free(a->body);
+	if (asprintf(&a->body, "%s\n", text) < 0)
+		a->body = NULL;
+	a->bodylen = a->body ? strlen(a->body) : 0;
+}
+
+static void
+set_error(struct answer *a, int status)
+{
+	set_text(a, status, status_text(status));
+	a->reason = REASON_NONE;
+}
+
+/* Retry-After: N jittered uniformly in [N/2, 3N/2], whole seconds. */
+static void
+set_retry_after(struct answer *a, double n, struct rng *rng)
+{
+	double	v = n / 2 + rng_double(rng) * n;
+
+	snprintf(a->retry_after, sizeof(a->retry_after), "%.0f", v);
+	add_header(a, "Retry-After", a->retry_after);
+}
+
+int
+token_matches(const struct strlist *tokens, const char *p)
+{
+	size_t		 i, j, plen, tlen;
+	unsigned char	 diff;
+	int		 match = 0;
+
+	if (p == NULL)
+		return 0;
+	plen = strlen(p);
+	/* Compare against every token in full: no early exit, no length leak
+	 * beyond "which length". */
+	for (i = 0; i < tokens->n; i++) {
+		tlen = strlen(tokens->v[i]);
+		diff = tlen != plen;
+		for (j = 0; j < tlen; j++)
+			diff |= (unsigned char)tokens->v[i][j] ^
+			    (unsigned char)(j < plen ? p[j] : 0);
+		match |= diff == 0;
+	}
+	return match;
+}
+
+static void
+request_id(const struct runtime *rt, const struct request_view *rv,
+    struct rng *rng, struct answer *a)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const char		*v;
+	char			 buf[160];
+	uint64_t		 r;
+	size_t			 i, n;
+	int			 count;
+
+	if (cidr_list_contains(&rt->cfg->trust.proxies, &rv->peer) &&
+	    (v = rv->header(rv->ctx, "x-request-id", buf, sizeof(buf),
+	    &count)) != NULL && count == 1) {
+		n = strlen(v);
+		for (i = 0; i < n; i++)
+			if (!(isalnum((unsigned char)v[i]) || v[i] == '.' ||
+			    v[i] == '_' || v[i] == ':' || v[i] == '-'))
+				break;
+		if (n > 0 && n <= REQUEST_ID_LEN && i == n) {
+			memcpy(a->request_id, v, n + 1);
+			return;
+		}
+	}
+	for (i = 0; i < REQUEST_ID_LEN; i += 16) {
+		r = rng_next(rng);
+		for (n = 0; n < 16; n++, r >>= 4)
+			a->request_id[i + n] = hex[r & 15];
+	}
+	a->request_id[REQUEST_ID_LEN] = '\0';
+}
+
+static void
+cors(const struct runtime *rt, const struct request_view *rv,
+    struct answer *a, int *preflight)
+{
+	const struct config	*cfg = rt->cfg;
+	const char		*origin;
+	char			 buf[512];
+	int			 count;
+
+	*preflight = 0;
+	if (cfg->cors.allow_origins.n == 0 ||
+	    (origin = rv->header(rv->ctx, "origin", buf, sizeof(buf),
+	    &count)) == NULL || count != 1)
+		return;
+	*preflight = strcmp(rv->method, "OPTIONS") == 0 &&
+	    rv->header(rv->ctx, "access-control-request-method", buf + 300,
+	    sizeof(buf) - 300, NULL) != NULL;
+	if (!strlist_contains(&cfg->cors.allow_origins, origin) &&
+	    !strlist_contains(&cfg->cors.allow_origins, "*"))
+		return;
+	snprintf(a->origin, sizeof(a->origin), "%s", origin);
+	add_header(a, "Access-Control-Allow-Origin", a->origin);
+	add_header(a, "Vary", "Origin");
+	if (*preflight) {
+		add_header(a, "Access-Control-Allow-Methods",
+		    cfg->cors.allow_methods);
+		add_header(a, "Access-Control-Allow-Headers",
+		    cfg->cors.allow_headers);
+		snprintf(a->max_age, sizeof(a->max_age), "%u",
+		    cfg->cors.max_age);
+		add_header(a, "Access-Control-Max-Age", a->max_age);
+	} else
+		add_header(a, "Access-Control-Expose-Headers",
+		    "X-Upload-Server, X-Redirect-Reason, X-Request-Id");
+}
+
+/* The path part of a target equals p (the query is ignored). */
+static int
+path_is(const char *target, size_t len, const char *p)
+{
+	size_t	plen = strlen(p);
+
+	return len >= plen && memcmp(target, p, plen) == 0 &&
+	    (len == plen || target[plen] == '?');
+}
+
+static void
+set_redirect_body(struct answer *a, int lookup, const char *region)
+{
+	size_t	 need;
+	char	*esc;
+
+	if (lookup) {
+		char	loc[LOCATION_MAX * 6 + 1];
+
+		json_escape(loc, sizeof(loc), a->location, strlen(a->location));
+		a->content_type = "application/json";
+		if (asprintf(&a->body, "{\"location\":\"%s\",\"server\":\"%s\","
+		    "\"reason\":\"%s\",\"region\":\"%s\",\"request_id\":\"%s\"}"
+		    "\n", loc, a->server_id, reason_name(a->reason), region,
+		    a->request_id) < 0)
+			a->body = NULL;
+	} else {
+		need = html_escape(NULL, 0, a->location, strlen(a->location));
+		if ((esc = malloc(need + 1)) == NULL)
+			return;
+		html_escape(esc, need + 1, a->location, strlen(a->location));
+		a->content_type = "text/html; charset=utf-8";
+		if (asprintf(&a->body, "<!DOCTYPE html>\n<html><head><title>"
+		    "%d %s</title></head>\n<body><p>The upload goes to "
+		    "<a href=\"%s\">%s</a>.</p></body></html>\n", a->status,
+		    status_text(a->status), esc, esc) < 0)
+			a->body = NULL;
+		free(esc);
+	}
+	a->bodylen = a->body ? strlen(a->body) : 0;
+}
+
+/* Where is the client, and which region is home? */
+static uint32_t
+locate(const struct runtime *rt, const struct request_view *rv,
+    struct answer *a, int *synthetic_region, enum region_rule *rule)
+{
+	const struct config	*cfg = rt->cfg;
+	struct geo_result	 g;
+	struct netaddr		 client, forced;
+	const char		*h, *tok;
+	char			 buf[4096], tbuf[256];
+	int			 r;
+
+	*synthetic_region = -1;
+	h = NULL;
+	if (cidr_list_contains(&cfg->trust.proxies, &rv->peer))
+		h = rv->header(rv->ctx, cfg->trust.header, buf, sizeof(buf),
+		    NULL);
+	a->cip = clientip_resolve(&rv->peer, h, cfg->trust.kind,
+	    &cfg->trust.proxies, &client);
+
+	if (cfg->synthetic.tokens.n > 0 &&
+	    (tok = rv->header(rv->ctx, "x-synthetic-token", tbuf,
+	    sizeof(tbuf), NULL)) != NULL &&
+	    token_matches(&cfg->synthetic.tokens, tok)) {
+		a->synthetic = 1;
+		if ((h = rv->header(rv->ctx, "x-synthetic-region", buf,
+		    sizeof(buf), NULL)) != NULL &&
+		    (r = regionmap_find(rt->rm, h)) >= 0)
+			*synthetic_region = r;
+		if ((h = rv->header(rv->ctx, "x-synthetic-client-ip", buf,
+		    sizeof(buf), NULL)) != NULL &&
+		    netaddr_parse(h, &forced) == 0)
+			client = forced;
+	}
+	netaddr_str(&client, a->client, sizeof(a->client));
+	if (*synthetic_region >= 0) {
+		*rule = RULE_SYNTHETIC;
+		return (uint32_t)*synthetic_region;
+	}
+	geodb_lookup(rt->geo, &client, &g);
+	return regionmap_home(rt->rm, &g, rule);
+}
+
+static void
+route(const struct runtime *rt, const struct request_view *rv,
+    const char *target, size_t targetlen, int lookup, struct rng *rng,
+    struct answer *a)
+{
+	const struct config	*cfg = rt->cfg;
+	const struct fleet	*f = rt->fleet;
+	struct select_result	 res;
+	enum region_rule	 rule;
+	uint32_t		 home;
+	int			 synth;
+
+	home = locate(rt, rv, a, &synth, &rule);
+	a->region_label = rt->region_labels[home];
+	if (f == NULL || f->maintenance) {
+		set_error(a, 503);
+		set_retry_after(a, f ? f->maintenance_retry :
+		    cfg->redirect.retry_after, rng);
+		return;
+	}
+	if (select_server(f, home, &rt->sel, rv->now, rng, &res) != 0) {
+		set_error(a, 503);
+		set_retry_after(a, cfg->redirect.retry_after, rng);
+		return;
+	}
+	a->server_id = res.server->id;
+	a->server_label = res.server->label;
+	a->region_label = rt->region_labels[res.region];
+	a->failopen = res.failopen;
+	if (res.spilled) {
+		a->spill_from = rt->region_labels[home];
+		a->spill_to = rt->region_labels[res.region];
+	}
+	if (res.fallback)
+		a->reason = REASON_FALLBACK;
+	else if (rule == RULE_SYNTHETIC)
+		a->reason = REASON_SYNTHETIC;
+	else if (rule == RULE_DEFAULT)
+		a->reason = REASON_DEFAULT;
+	else
+		a->reason = REASON_GEO;
+	if (location_build(a->location, sizeof(a->location), res.server->base,
+	    res.server->baselen, target, targetlen) < 0) {
+		a->server_label = -1;
+		set_error(a, 414);
+		return;
+	}
+	a->status = lookup ? 200 : cfg->redirect.status;
+	if (!lookup) {
+		add_header(a, "Location", a->location);
+		add_header(a, "X-Upload-Server", a->server_id);
+		add_header(a, "X-Redirect-Reason", reason_name(a->reason));
+	}
+	set_redirect_body(a, lookup, rt->rm->regions[res.region].name);
+}
+
+void
+respond(const struct runtime *rt, const struct request_view *rv,
+    int early_status, struct rng *rng, struct answer *a)
+{
+	const struct config	*cfg = rt->cfg;
+	const char		*t = rv->target;
+	size_t			 tlen = rv->targetlen, plen;
+	int			 preflight, st;
+
+	memset(a, 0, offsetof(struct answer, location));
+	a->location[0] = '\0';
+	a->reason = REASON_NONE;
+	a->region_label = a->server_label = -1;
+	a->spill_from = a->spill_to = -1;
+	a->cip = CLIENTIP_PEER;
+	netaddr_str(&rv->peer, a->client, sizeof(a->client));
+	request_id(rt, rv, rng, a);
+	add_header(a, "X-Request-Id", a->request_id);
+	add_header(a, "Cache-Control", "no-store");
+	a->close = rv->has_body;
+
+	if (early_status != 0) {
+		set_error(a, early_status);
+		a->close = 1;
+		return;
+	}
+	if (rv->over_limit) {
+		set_text(a, 503, "too many connections from your address");
+		set_retry_after(a, cfg->redirect.retry_after, rng);
+		a->close = 1;
+		return;
+	}
+	if (rv->header_bytes > cfg->listen.max_header_bytes) {
+		set_error(a, 431);
+		a->close = 1;
+		return;
+	}
+	if ((st = target_check(t, tlen)) != 200) {
+		set_error(a, st);
+		return;
+	}
+	cors(rt, rv, a, &preflight);
+	if (preflight) {
+		a->status = 204;
+		return;
+	}
+	if (cfg->listen.health_path != NULL &&
+	    path_is(t, tlen, cfg->listen.health_path)) {
+		if (rv->draining)
+			set_text(a, 503, "draining");
+		else if (rt->fleet == NULL || rt->fleet->maintenance ||
+		    fleet_routable(rt->fleet, rv->now) == 0)
+			set_text(a, 503, "no routable upload server");
+		else
+			set_text(a, 200, "ok");
+		return;
+	}
+	if (cfg->lookup.prefix != NULL &&
+	    (strcmp(rv->method, "GET") == 0 ||
+	    strcmp(rv->method, "HEAD") == 0) &&
+	    tlen > (plen = strlen(cfg->lookup.prefix)) &&
+	    memcmp(t, cfg->lookup.prefix, plen) == 0 && t[plen] == '/') {
+		route(rt, rv, t + plen, tlen - plen, 1, rng, a);
+		return;
+	}
+	route(rt, rv, t, tlen, 0, rng, a);
+}
+
+void
+answer_free(struct answer *a)
+{
+	free(a->body);
+	a->body = NULL;
+}

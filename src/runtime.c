@@ -1,0 +1,112 @@
+/*
+ * The published runtime.  Readers load one pointer inside an epoch; the
+ * single writer (the main thread, on start and on reload) exchanges it,
+ * waits for the readers that might hold the old one, and frees it.  That
+ * is also what makes closing the old GeoIP mapping safe.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "epoch.h"
+#include "metrics.h"
+#include "runtime.h"
+
+static _Atomic(struct runtime *) current;
+
+static int
+geo_mtime(const char *path, struct timespec *ts)
+{
+	struct stat	st;
+
+	if (stat(path, &st) != 0)
+		return -1;
+	*ts = st.st_mtim;
+	return 0;
+}
+
+struct runtime *
+runtime_load(const char *path, char *err, size_t errlen, const char **what)
+{
+	struct runtime	*rt;
+	size_t		 i;
+
+	*what = "config";
+	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((rt->cfg = config_load(path, err, errlen)) == NULL)
+		goto fail;
+	*what = "geoip";
+	(void)geo_mtime(rt->cfg->geoip.database, &rt->geo_mtime);
+	if ((rt->geo = geodb_open(rt->cfg->geoip.database, err, errlen)) ==
+	    NULL)
+		goto fail;
+	*what = "config";
+	if ((rt->rm = regionmap_build(rt->cfg, err, errlen)) == NULL)
+		goto fail;
+	if (rt->cfg->redis.url == NULL &&
+	    (rt->fleet = fleet_from_config(rt->cfg, rt->rm, err, errlen)) ==
+	    NULL)
+		goto fail;
+	if ((rt->region_labels = calloc(rt->rm->n, sizeof(int))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < rt->rm->n; i++)
+		rt->region_labels[i] =
+		    metrics_region_label(rt->rm->regions[i].name);
+	if (rt->fleet != NULL)
+		for (i = 0; i < rt->fleet->nservers; i++)
+			rt->fleet->servers[i].label =
+			    metrics_server_label(rt->fleet->servers[i].id);
+	rt->sel.spill_below = rt->cfg->selection.spill_below;
+	rt->sel.slow_start = rt->cfg->selection.slow_start;
+	return rt;
+fail:
+	runtime_free(rt);
+	return NULL;
+}
+
+void
+runtime_free(struct runtime *rt)
+{
+	if (rt == NULL)
+		return;
+	fleet_free(rt->fleet);
+	regionmap_free(rt->rm);
+	geodb_close(rt->geo);
+	config_free(rt->cfg);
+	free(rt->region_labels);
+	free(rt);
+}
+
+const struct runtime *
+runtime_current(void)
+{
+	return atomic_load(&current);
+}
+
+void
+runtime_publish(struct runtime *rt)
+{
+	struct runtime	*old;
+
+	old = atomic_exchange(&current, rt);
+	epoch_wait();
+	runtime_free(old);
+}
+
+int
+runtime_geoip_changed(const struct runtime *rt)
+{
+	struct timespec	ts;
+
+	if (geo_mtime(rt->cfg->geoip.database, &ts) != 0)
+		return 0;
+	return ts.tv_sec != rt->geo_mtime.tv_sec ||
+	    ts.tv_nsec != rt->geo_mtime.tv_nsec;
+}

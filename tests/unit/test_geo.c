@@ -1,0 +1,204 @@
+/*
+ * geo: lookups in the project's fixture database and, when the folder is
+ * there, MaxMind's own test databases (read in place, never copied).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "geo.h"
+
+static char	path[1024];
+
+static const char *
+fixture(void)
+{
+	const char	*d = getenv("GEO307_FIXTURES");
+
+	snprintf(path, sizeof(path), "%s/test-city.mmdb", d ? d :
+	    "tests/fixtures");
+	return path;
+}
+
+static const char *
+maxmind_dir(void)
+{
+	static char	 dir[1024];
+	const char	*e = getenv("GEO307_MAXMIND");
+	const char	*src = getenv("GEO307_SRCDIR");
+	struct stat	 st;
+
+	if (e != NULL)
+		snprintf(dir, sizeof(dir), "%s", e);
+	else
+		snprintf(dir, sizeof(dir), "%s/../shared/testdata/maxmind",
+		    src ? src : ".");
+	return stat(dir, &st) == 0 ? dir : NULL;
+}
+
+static void
+look(const struct geodb *db, const char *ip, struct geo_result *g)
+{
+	struct netaddr	a;
+
+	assert_int_equal(netaddr_parse(ip, &a), 0);
+	geodb_lookup(db, &a, g);
+}
+
+static void
+test_fixture_answers(void **state)
+{
+	struct geodb		*db;
+	struct geo_result	 g;
+	char			 err[512];
+
+	(void)state;
+	db = geodb_open(fixture(), err, sizeof(err));
+	if (db == NULL)
+		fail_msg("%s", err);
+	look(db, "81.2.69.142", &g);
+	assert_true(g.found);
+	assert_string_equal(g.country, "GB");
+	assert_string_equal(g.continent, "EU");
+	assert_true(g.location_from_db);
+	assert_float_equal(g.lat, 51.5142, 0.001);
+
+	look(db, "1.2.3.4", &g);		/* country only: centroid */
+	assert_string_equal(g.country, "AU");
+	assert_true(g.has_location);
+	assert_false(g.location_from_db);
+	assert_true(g.lat < -10 && g.lon > 110);
+
+	look(db, "5.6.7.8", &g);		/* continent only */
+	assert_string_equal(g.country, "");
+	assert_string_equal(g.continent, "EU");
+	assert_false(g.has_location);
+
+	look(db, "2001:218::1", &g);
+	assert_string_equal(g.country, "JP");
+
+	look(db, "::ffff:216.160.83.56", &g);	/* v4-mapped */
+	assert_string_equal(g.country, "US");
+
+	look(db, "127.0.0.1", &g);
+	assert_false(g.found);
+	assert_string_equal(g.country, "");
+	assert_true(geodb_build_epoch(db) > 1500000000ULL);
+	geodb_close(db);
+}
+
+static void
+test_missing_and_corrupt(void **state)
+{
+	char	 err[512], bad[] = "/tmp/g307-geo-XXXXXX";
+	char	 buf[4096];
+	FILE	*in, *out;
+	size_t	 n, total = 0;
+	int	 fd;
+
+	(void)state;
+	assert_null(geodb_open("/nonexistent/x.mmdb", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/x.mmdb"));
+
+	/* A copy with its first 4 KiB (the search tree) scribbled over. */
+	fd = mkstemp(bad);
+	assert_true(fd >= 0);
+	in = fopen(fixture(), "rb");
+	out = fdopen(fd, "wb");
+	assert_non_null(in);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		if (total == 0)
+			memset(buf, 0xff, n);
+		fwrite(buf, 1, n, out);
+		total += n;
+	}
+	fclose(in);
+	fclose(out);
+	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_non_null(strstr(err, bad));
+
+	/* Garbage, not an MMDB at all. */
+	out = fopen(bad, "wb");
+	fputs("this is not a database\n", out);
+	fclose(out);
+	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a valid MaxMind DB"));
+	unlink(bad);
+}
+
+static void
+test_maxmind_city_and_country(void **state)
+{
+	const char		*dir = maxmind_dir();
+	const char		*files[] = { "GeoIP2-City-Test.mmdb",
+				    "GeoIP2-Country-Test.mmdb" };
+	struct geodb		*db;
+	struct geo_result	 g;
+	char			 p[1200], err[512];
+	size_t			 i;
+
+	(void)state;
+	if (dir == NULL)
+		skip();
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		if ((db = geodb_open(p, err, sizeof(err))) == NULL)
+			fail_msg("%s", err);
+		look(db, "81.2.69.142", &g);
+		assert_string_equal(g.country, "GB");
+		look(db, "89.160.20.112", &g);
+		assert_string_equal(g.country, "SE");
+		assert_string_equal(g.continent, "EU");
+		look(db, "216.160.83.56", &g);
+		assert_string_equal(g.country, "US");
+		assert_string_equal(g.continent, "NA");
+		look(db, "2001:218::", &g);
+		assert_string_equal(g.country, "JP");
+		look(db, "175.16.199.0", &g);
+		assert_string_equal(g.continent, "AS");
+		look(db, "8.8.8.8", &g);
+		assert_false(g.found);
+		assert_false(g.has_location);
+		geodb_close(db);
+	}
+}
+
+static void
+test_maxmind_broken(void **state)
+{
+	const char	*dir = maxmind_dir();
+	const char	*files[] = { "GeoIP2-City-Test-Broken-Double-Format.mmdb",
+			    "GeoIP2-City-Test-Invalid-Node-Count.mmdb" };
+	char		 p[1200], err[512];
+	size_t		 i;
+
+	(void)state;
+	if (dir == NULL)
+		skip();
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		err[0] = '\0';
+		assert_null(geodb_open(p, err, sizeof(err)));
+		assert_non_null(strstr(err, files[i]));
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixture_answers),
+		cmocka_unit_test(test_missing_and_corrupt),
+		cmocka_unit_test(test_maxmind_city_and_country),
+		cmocka_unit_test(test_maxmind_broken),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
