@@ -12,6 +12,10 @@ struct country_info {
 	double	lat, lon;
 };
 
+/* The generated table (countries_table.c), sorted by code. */
+extern const struct country_info country_table[];
+extern const unsigned country_table_len;
+
 /* NULL when code is unknown.  code need not be NUL-terminated. */
 const struct country_info *country_find(const char *code);
 int	continent_is_valid(const char *code);

@@ -28,6 +28,9 @@ void		 http_quiesce(struct http_server *srv);
 unsigned	 http_connections(struct http_server *srv);
 /* Requests received and not yet answered. */
 unsigned	 http_inflight(struct http_server *srv);
+/* Stop libmicrohttpd: no more requests.  Connections handed to the
+ * linger still refer to srv, so free it only after linger_stop(). */
 void		 http_stop(struct http_server *srv);
+void		 http_free(struct http_server *srv);
 
 #endif

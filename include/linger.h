@@ -9,6 +9,7 @@
 #ifndef GEO307_LINGER_H
 #define GEO307_LINGER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct linger_limits {
@@ -19,6 +20,11 @@ struct linger_limits {
 	unsigned	per_ip;		/* 0: no per-client bound */
 };
 
+/*
+ * Opaque handle.  The tag is also POSIX's SO_LINGER structure in
+ * <sys/socket.h>: use it only as a pointer (linger.c keeps its state
+ * under another tag).
+ */
 struct linger;
 
 /* Start the linger thread.  NULL with a message on failure. */

@@ -39,7 +39,12 @@ struct select_candidate {
 
 /*
  * Choose for home region `home`.  spill_below as configured.  Returns 0
- * with res->server set, or -1 when nothing is routable (503).
+ * with res->server set, or -1 when nothing is routable (503): no server
+ * up with weight > 0 in a region that is not drained, which is exactly
+ * when fleet_routable() is 0.  The path is home, then home's fallback
+ * list; only when nothing on it is fresh but something elsewhere is,
+ * the other regions by distance (region.rest); when nothing anywhere is
+ * fresh, the same path on weight alone (res->failopen).
  */
 struct select_params {
 	double	spill_below;	/* [selection] spill_below */
@@ -56,7 +61,9 @@ double	select_headroom(const struct fleet *f, uint32_t region,
 
 /*
  * The candidates of a region as the picker sees them (for /route):
- * fills up to max entries, returns how many there are.
+ * fills up to max entries, returns how many there are.  A server at load
+ * >= 1 next to one with room is listed with effective weight 0.  Pass
+ * res.failopen from select_server() to see the fail-open weights.
  */
 size_t	select_candidates(const struct fleet *f, uint32_t region,
 	    const struct select_params *p, double now, int failopen,

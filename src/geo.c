@@ -43,50 +43,83 @@ verify_record(const MMDB_s *mmdb, uint64_t rec, uint8_t *seen_data)
 	return rc;
 }
 
+#define H_UNKNOWN	0
+#define H_ACTIVE	255
+
+struct verify {
+	const MMDB_s	*mmdb;
+	uint8_t		*height;	/* per node: 1 + subtree height */
+	uint8_t		*seen_data;
+	int		 bits;		/* 32 or 128 */
+	int		 rc;
+	uint32_t	 reached;	/* distinct nodes reached */
+};
+
+/*
+ * Height of the subtree at node, reached at depth, or -1 when the tree is
+ * corrupt: a cycle, a walk longer than the address, a bad data pointer.
+ * Recursion is bounded by the address length (at most 128 levels).
+ */
+static int
+node_height(struct verify *v, uint32_t node, int depth)
+{
+	MMDB_search_node_s	 n;
+	uint64_t		 rec[2];
+	uint32_t		 nodes = v->mmdb->metadata.node_count;
+	int			 i, h, best = 0;
+
+	if (v->height[node] == H_ACTIVE || depth >= v->bits) {
+		v->rc = MMDB_CORRUPT_SEARCH_TREE_ERROR;
+		return -1;
+	}
+	if (v->height[node] != H_UNKNOWN) {
+		/* Shared subtree (IPv4 aliases): known height, new depth. */
+		if (depth + v->height[node] > v->bits) {
+			v->rc = MMDB_CORRUPT_SEARCH_TREE_ERROR;
+			return -1;
+		}
+		return v->height[node];
+	}
+	if ((v->rc = MMDB_read_node(v->mmdb, node, &n)) != MMDB_SUCCESS)
+		return -1;
+	v->height[node] = H_ACTIVE;
+	v->reached++;
+	rec[0] = n.left_record;
+	rec[1] = n.right_record;
+	for (i = 0; i < 2; i++) {
+		if (rec[i] < nodes) {
+			if ((h = node_height(v, (uint32_t)rec[i], depth + 1)) < 0)
+				return -1;
+			if (h > best)
+				best = h;
+		} else if (rec[i] > nodes &&
+		    (v->rc = verify_record(v->mmdb, rec[i], v->seen_data)) !=
+		    MMDB_SUCCESS)
+			return -1;
+	}
+	v->height[node] = (uint8_t)(best + 1);
+	return best + 1;
+}
+
 static int
 verify_tree(const MMDB_s *mmdb)
 {
-	MMDB_search_node_s	 node;
-	uint32_t		 nodes = mmdb->metadata.node_count;
-	uint32_t		*stack = NULL;
-	uint8_t			*seen_node = NULL, *seen_data = NULL;
-	size_t			 sp = 0, cap;
-	uint64_t		 rec[2];
-	int			 rc = MMDB_SUCCESS, i;
+	struct verify	v = { mmdb, NULL, NULL, 0, MMDB_SUCCESS, 0 };
+	uint32_t	nodes = mmdb->metadata.node_count;
 
 	if (nodes == 0)
 		return MMDB_INVALID_METADATA_ERROR;
-	cap = (size_t)nodes + 1;
-	if ((stack = malloc(cap * sizeof(*stack))) == NULL ||
-	    (seen_node = calloc(nodes / 8 + 1, 1)) == NULL ||
-	    (seen_data = calloc(mmdb->data_section_size / 8 + 1, 1)) == NULL) {
-		rc = MMDB_OUT_OF_MEMORY_ERROR;
-		goto out;
-	}
-	stack[sp++] = 0;
-	seen_node[0] |= 1;
-	while (sp > 0 && rc == MMDB_SUCCESS) {
-		if ((rc = MMDB_read_node(mmdb, stack[--sp], &node)) !=
-		    MMDB_SUCCESS)
-			break;
-		rec[0] = node.left_record;
-		rec[1] = node.right_record;
-		for (i = 0; i < 2 && rc == MMDB_SUCCESS; i++) {
-			if (rec[i] < nodes) {
-				/* IPv4 aliases make this a DAG: visit once. */
-				if (seen_node[rec[i] / 8] & (1u << (rec[i] % 8)))
-					continue;
-				seen_node[rec[i] / 8] |= 1u << (rec[i] % 8);
-				stack[sp++] = (uint32_t)rec[i];
-			} else if (rec[i] > nodes)
-				rc = verify_record(mmdb, rec[i], seen_data);
-		}
-	}
-out:
-	free(stack);
-	free(seen_node);
-	free(seen_data);
-	return rc;
+	v.bits = mmdb->metadata.ip_version == 4 ? 32 : 128;
+	if ((v.height = calloc(nodes, 1)) == NULL ||
+	    (v.seen_data = calloc(mmdb->data_section_size / 8 + 1, 1)) ==
+	    NULL)
+		v.rc = MMDB_OUT_OF_MEMORY_ERROR;
+	else if (node_height(&v, 0, 0) >= 0 && v.reached != nodes)
+		/* Writers emit no unreachable nodes: the tree is damaged. */
+		v.rc = MMDB_CORRUPT_SEARCH_TREE_ERROR;
+	free(v.height);
+	free(v.seen_data);
+	return v.rc;
 }
 
 struct geodb *
@@ -103,7 +136,7 @@ geodb_open(const char *path, char *err, size_t errlen)
 	}
 	rc = MMDB_open(path, MMDB_MODE_MMAP, &db->mmdb);
 	if (rc != MMDB_SUCCESS) {
-		if (rc == MMDB_IO_ERROR)
+		if (rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR)
 			snprintf(err, errlen, "%s: %s", path,
 			    errno ? strerror(errno) : MMDB_strerror(rc));
 		else

@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <linux/tcp.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -43,6 +44,17 @@
 
 #define MAX_LISTEN	8
 
+/*
+ * Where a connection is, for the whole-header deadline.  Request threads
+ * only store these; the sweep (one thread) reads them and owns the rx_*
+ * fields.
+ */
+enum conn_phase {
+	PHASE_HEADER,		/* reading a request's header */
+	PHASE_ANSWERED,		/* header complete: no deadline */
+	PHASE_IDLE		/* keep-alive, between requests */
+};
+
 struct conn {
 	struct http_server	*srv;
 	struct conn		*prev, *next;
@@ -51,8 +63,15 @@ struct conn {
 	int			 fd;
 	int			 dupfd;		/* for the linger, or -1 */
 	int			 over_limit;
-	unsigned		 requests;
-	_Atomic double		 deadline;	/* header due; 0 = none */
+	double			 accepted;
+	atomic_int		 phase;
+	atomic_uint		 completed;	/* requests completed */
+	_Atomic double		 line_at;	/* request line arrived */
+	/* The sweep's own: first byte of the next keep-alive request. */
+	unsigned		 rx_gen;
+	uint64_t		 rx_mark;
+	double			 rx_first;
+	int			 killed;
 };
 
 struct req {
@@ -62,6 +81,8 @@ struct req {
 	int		 seen;		/* the first handler call happened */
 	int		 has_body;
 	int		 early_status;
+	int		 bad_target;	/* bytes MHD's string hides (NUL) */
+	const char	*raw;		/* MHD's pointer to the target */
 	struct http_server *srv;	/* counted in srv->inflight */
 };
 
@@ -119,7 +140,9 @@ conn_started(struct http_server *srv, struct MHD_Connection *c, void **sctx)
 	cn->ipkey = netaddr_limit_key(&cn->peer);
 	count = conntrack_acquire(srv->ct, cn->ipkey);
 	cn->over_limit = srv->per_ip > 0 && count > srv->per_ip;
-	atomic_store(&cn->deadline, mono_now() + srv->header_timeout);
+	cn->accepted = mono_now();
+	cn->rx_gen = ~0u;
+	atomic_store(&cn->phase, PHASE_HEADER);
 	pthread_mutex_lock(&srv->lock);
 	cn->next = srv->conns;
 	if (srv->conns)
@@ -190,18 +213,67 @@ conn_keep_for_linger(struct conn *cn)
 	}
 }
 
+static uint64_t
+bytes_received(int fd)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_bytes_received;
+}
+
+/*
+ * When is this connection's header due?  The first request's header is
+ * due header_timeout after the accept.  A later one's is due
+ * header_timeout after its first byte: libmicrohttpd reads the bytes
+ * before anyone sees them, so the sweep notices the first byte by the
+ * socket's received-byte count moving while the connection is idle.
+ * 0 = no deadline.
+ */
+static double
+header_due(struct http_server *srv, struct conn *cn, double now)
+{
+	unsigned	gen = atomic_load(&cn->completed);
+	uint64_t	rx;
+
+	switch (atomic_load(&cn->phase)) {
+	case PHASE_ANSWERED:
+		return 0;
+	case PHASE_IDLE:
+		if (cn->rx_gen != gen) {
+			cn->rx_gen = gen;
+			cn->rx_mark = bytes_received(cn->fd);
+			cn->rx_first = 0;
+		} else if (cn->rx_first == 0 &&
+		    (rx = bytes_received(cn->fd)) > cn->rx_mark)
+			cn->rx_first = now;
+		return cn->rx_first ? cn->rx_first + srv->header_timeout : 0;
+	default:
+		if (gen == 0)
+			return cn->accepted + srv->header_timeout;
+		if (cn->rx_gen == gen && cn->rx_first > 0)
+			return cn->rx_first + srv->header_timeout;
+		return atomic_load(&cn->line_at) + srv->header_timeout;
+	}
+}
+
 void
 http_sweep(struct http_server *srv)
 {
 	struct conn	*cn;
-	double		 now = mono_now(), d;
+	double		 now = mono_now(), due;
 
 	pthread_mutex_lock(&srv->lock);
 	for (cn = srv->conns; cn != NULL; cn = cn->next) {
-		d = atomic_load(&cn->deadline);
-		if (d > 0 && now > d && cn->fd >= 0) {
+		if (cn->killed || cn->fd < 0)
+			continue;
+		due = header_due(srv, cn, now);
+		if (due > 0 && now > due) {
 			/* MHD sees the EOF and closes the connection. */
-			atomic_store(&cn->deadline, 0);
+			cn->killed = 1;
 			shutdown(cn->fd, SHUT_RDWR);
 		}
 	}
@@ -237,10 +309,11 @@ uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 		rq->targetlen = strlen(uri);
 		rq->target = strdup(uri);
 	}
-	/* Later requests on a keep-alive connection: the header is due
-	 * header_timeout after its request line. */
-	if ((cn = conn_of(c)) != NULL && cn->requests++ > 0)
-		atomic_store(&cn->deadline, rq->start + srv->header_timeout);
+	rq->raw = uri;
+	if ((cn = conn_of(c)) != NULL) {
+		atomic_store(&cn->line_at, rq->start);
+		atomic_store(&cn->phase, PHASE_HEADER);
+	}
 	return rq;
 }
 
@@ -250,9 +323,14 @@ request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct req	*rq = *req_cls;
 
+	struct conn	*cn = conn_of(c);
+
 	(void)cls;
-	(void)c;
 	(void)toe;
+	if (cn != NULL) {
+		atomic_store(&cn->phase, PHASE_IDLE);
+		atomic_fetch_add(&cn->completed, 1);
+	}
 	if (rq != NULL) {
 		if (rq->srv != NULL)
 			atomic_fetch_sub(&rq->srv->inflight, 1);
@@ -369,9 +447,12 @@ mhd_header(void *ctx, const char *name, char *buf, size_t size, int *count)
 	MHD_get_connection_values(ctx, MHD_HEADER_KIND, join_header, &hj);
 	if (count != NULL)
 		*count = hj.count;
-	/* A header too long to hold is treated as garbage, not truncated. */
+	/*
+	 * A header too long to hold is garbage, not something to truncate:
+	 * "," is an unparsable entry, so the walk stops at the peer.
+	 */
 	if (hj.count == 0 || hj.overflow)
-		return hj.overflow ? "" : NULL;
+		return hj.overflow ? "," : NULL;
 	return buf;
 }
 
@@ -488,8 +569,8 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 
 	memset(&rv, 0, sizeof(rv));
 	rv.method = method;
-	rv.target = rq->target;
-	rv.targetlen = rq->targetlen;
+	rv.target = rq->bad_target ? NULL : rq->target;
+	rv.targetlen = rq->bad_target ? 0 : rq->targetlen;
 	if (cn != NULL)
 		rv.peer = cn->peer;
 	rv.header = mhd_header;
@@ -537,7 +618,6 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	struct req		*rq = *req_cls;
 
 	(void)url;
-	(void)version;
 	(void)upload_data;
 	if (rq == NULL) {
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
@@ -547,9 +627,16 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (!rq->seen) {
 		rq->seen = 1;
-		if (cn != NULL)
-			atomic_store(&cn->deadline, 0);	/* header is in */
+		if (cn != NULL)		/* the header is in */
+			atomic_store(&cn->phase, PHASE_ANSWERED);
 		examine_body(c, rq);
+		/*
+		 * A NUL in the request-target cuts the string MHD hands us;
+		 * the version then does not follow the target directly.
+		 */
+		if (rq->raw != NULL && version != NULL &&
+		    version != rq->raw + rq->targetlen + 1)
+			rq->bad_target = 1;
 		/*
 		 * Answer now what has a body (MHD then reads none of it and
 		 * sends no 100 Continue) or must close anyway.  Answer the
@@ -675,7 +762,7 @@ http_start(const struct config *cfg, struct linger *lg, char *err,
 	}
 	return srv;
 fail:
-	http_stop(srv);
+	http_free(srv);
 	return NULL;
 }
 
@@ -726,7 +813,17 @@ http_stop(struct http_server *srv)
 			MHD_stop_daemon(srv->daemons[i]);
 		if (srv->daemons[i] == NULL || srv->quiesced[i])
 			close(srv->fds[i]);
+		srv->daemons[i] = NULL;
 	}
+	srv->n = 0;
+}
+
+void
+http_free(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	http_stop(srv);
 	conntrack_free(srv->ct);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);

@@ -217,6 +217,7 @@ serve(const char *path)
 		fprintf(stderr, "geo307: %s\n", err);
 		http_stop(http);
 		linger_stop(lg, 0);
+		http_free(http);
 		runtime_publish(NULL);
 		return 1;
 	}
@@ -262,6 +263,7 @@ serve(const char *path)
 	}
 	http_stop(http);
 	linger_stop(lg, remaining(grace_end));
+	http_free(http);
 	admin_stop(ad);
 	accesslog_stop();
 	runtime_publish(NULL);

@@ -336,12 +336,22 @@ respond(const struct runtime *rt, const struct request_view *rv,
 		a->close = 1;
 		return;
 	}
-	if (rv->header_bytes > cfg->listen.max_header_bytes) {
+	/*
+	 * A long target is 414 whatever else is wrong with it, and it does
+	 * not count against max_header_bytes (that bounds the header
+	 * fields, which the request line is not part of).
+	 */
+	st = target_check(t, tlen);
+	if (st == 414) {
+		set_error(a, st);
+		return;
+	}
+	if (rv->header_bytes > cfg->listen.max_header_bytes + tlen) {
 		set_error(a, 431);
 		a->close = 1;
 		return;
 	}
-	if ((st = target_check(t, tlen)) != 200) {
+	if (st != 200) {
 		set_error(a, st);
 		return;
 	}

@@ -1,0 +1,235 @@
+/*
+ * Fleet snapshots.  A snapshot is built completely, then published; from
+ * then on nobody writes to it, so request threads read it without locks.
+ * Every source (the [server] sections here, Redis and its cache
+ * elsewhere) fills an array of fleet_server and hands it to fleet_build().
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fleet.h"
+#include "metrics.h"
+#include "url.h"
+
+double
+mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *
+fleet_source_name(enum fleet_source s)
+{
+	switch (s) {
+	case FLEET_CONFIG:
+		return "config";
+	case FLEET_REDIS:
+		return "redis";
+	case FLEET_CACHE:
+		return "cache";
+	}
+	return "unknown";
+}
+
+static void
+free_servers(struct fleet_server *servers, size_t n)
+{
+	size_t	i;
+
+	if (servers == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(servers[i].base);
+	free(servers);
+}
+
+void
+fleet_free(struct fleet *f)
+{
+	size_t	i;
+
+	if (f == NULL)
+		return;
+	free_servers(f->servers, f->nservers);
+	for (i = 0; f->regions != NULL && i < f->nregions; i++)
+		free(f->regions[i].servers);
+	free(f->regions);
+	free(f);
+}
+
+struct fleet *
+fleet_build(struct fleet_server *servers, size_t n,
+    const struct regionmap *rm)
+{
+	struct fleet	*f;
+	size_t		 i, r;
+
+	if (rm == NULL || (n > 0 && servers == NULL)) {
+		free_servers(servers, n);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (servers[i].region >= rm->n) {
+			free_servers(servers, n);
+			return NULL;
+		}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		free_servers(servers, n);
+		return NULL;
+	}
+	f->servers = servers;
+	f->nservers = n;
+	f->rm = rm;
+	f->source = FLEET_CONFIG;
+	f->version = 0;
+	f->fresh_until = INFINITY;
+	f->taken_wall = time(NULL);
+	f->taken_mono = mono_now();
+	if ((f->regions = calloc(rm->n ? rm->n : 1, sizeof(*f->regions))) ==
+	    NULL)
+		goto fail;
+	f->nregions = rm->n;
+
+	/* Count, size exactly, fill: servers keep their array order. */
+	for (i = 0; i < n; i++)
+		f->regions[servers[i].region].n++;
+	for (r = 0; r < f->nregions; r++) {
+		if (f->regions[r].n == 0)
+			continue;
+		f->regions[r].servers = calloc(f->regions[r].n,
+		    sizeof(*f->regions[r].servers));
+		if (f->regions[r].servers == NULL)
+			goto fail;
+		f->regions[r].n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		r = servers[i].region;
+		f->regions[r].servers[f->regions[r].n++] = (uint32_t)i;
+		/* Interning takes a lock: here, never per request. */
+		servers[i].label = metrics_server_label(servers[i].id);
+	}
+	return f;
+
+fail:
+	fleet_free(f);
+	return NULL;
+}
+
+struct fleet *
+fleet_from_config(const struct config *cfg, const struct regionmap *rm,
+    char *err, size_t errlen)
+{
+	const struct server_conf	*sc;
+	struct fleet_server		*servers, *s;
+	struct server_url		 u;
+	struct url_policy		 pol;
+	struct fleet			*f;
+	const char			*why;
+	size_t				 i, n = cfg->nservers;
+	int				 idx;
+
+	if ((servers = calloc(n ? n : 1, sizeof(*servers))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pol.allowed_hosts = cfg->redirect.has_allowed_hosts ?
+	    &cfg->redirect.allowed_hosts : NULL;
+	pol.public_names = &cfg->listen.public_names;
+	pol.allow_http = cfg->redirect.allow_http;
+	for (i = 0; i < n; i++) {
+		sc = &cfg->servers[i];
+		s = &servers[i];
+		if (sc->id[0] == '\0' || strlen(sc->id) > NAME_MAX_LEN) {
+			snprintf(err, errlen, "%s:%d: server: bad id",
+			    cfg->path ? cfg->path : "config", sc->line);
+			goto fail;
+		}
+		memcpy(s->id, sc->id, strlen(sc->id) + 1);
+		if ((idx = regionmap_find(rm, sc->region)) < 0) {
+			snprintf(err, errlen, "%s:%d: server %s: no region %s",
+			    cfg->path ? cfg->path : "config", sc->line, sc->id,
+			    sc->region);
+			goto fail;
+		}
+		why = "syntax";
+		memset(&u, 0, sizeof(u));
+		if (sc->url == NULL ||
+		    server_url_parse(sc->url, &pol, &u, &why) != 0) {
+			snprintf(err, errlen, "%s:%d: server %s: bad url (%s)",
+			    cfg->path ? cfg->path : "config", sc->line, sc->id,
+			    why);
+			goto fail;
+		}
+		/*
+		 * The snapshot owns its own copy: the config (and its parsed
+		 * URLs) may be freed on reload while this fleet still serves.
+		 */
+		s->base = malloc(u.baselen + 1);
+		if (s->base != NULL) {
+			memcpy(s->base, u.base, u.baselen);
+			s->base[u.baselen] = '\0';
+			s->baselen = u.baselen;
+		}
+		server_url_free(&u);
+		if (s->base == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		s->region = (uint32_t)idx;
+		s->weight = sc->weight;
+		s->state = SERVER_UP;
+		/* No Redis: every server counts as fresh with load 0 (SPEC 3). */
+		s->has_report = 1;
+		s->load = 0;
+		s->routable_since = 0;
+	}
+	if ((f = fleet_build(servers, n, rm)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->source = FLEET_CONFIG;
+	f->version = 0;
+	f->fresh_until = INFINITY;
+	f->taken_wall = time(NULL);
+	f->taken_mono = mono_now();
+	return f;
+
+fail:
+	free_servers(servers, n);
+	return NULL;
+}
+
+int
+fleet_server_fresh(const struct fleet *f, const struct fleet_server *s,
+    double now)
+{
+	return s->has_report && now < f->fresh_until;
+}
+
+size_t
+fleet_routable(const struct fleet *f, double now)
+{
+	const struct fleet_server	*s;
+	size_t				 i, fresh = 0, stale = 0;
+
+	if (f == NULL)
+		return 0;
+	for (i = 0; i < f->nservers; i++) {
+		s = &f->servers[i];
+		if (s->state != SERVER_UP || s->weight == 0 ||
+		    s->region >= f->nregions || f->regions[s->region].drained)
+			continue;
+		if (fleet_server_fresh(f, s, now))
+			fresh++;
+		else
+			stale++;
+	}
+	/* Stale servers serve only when nothing is fresh (fail-open). */
+	return fresh > 0 ? fresh : stale;
+}
