@@ -100,6 +100,8 @@ struct http_server {
 	unsigned		 nconns;
 	atomic_int		 draining;
 	atomic_uint		 inflight;	/* requests not yet completed */
+	char			*tls_cert;	/* PEM text, or NULL */
+	char			*tls_key;
 };
 
 static _Thread_local struct rng		 t_rng;
@@ -694,6 +696,33 @@ fail:
 	return -1;
 }
 
+static char *
+read_pem(const char *path, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*buf;
+	long	 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    n > 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (buf = calloc(1, n + 1)) == NULL) {
+		snprintf(err, errlen, "%s: cannot read", path);
+		fclose(f);
+		return NULL;
+	}
+	if (fread(buf, 1, n, f) != (size_t)n) {
+		snprintf(err, errlen, "%s: short read", path);
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
 static unsigned
 ncpu(void)
 {
@@ -709,6 +738,7 @@ http_start(const struct config *cfg, struct linger *lg, char *err,
 	struct http_server	*srv;
 	unsigned		 threads, flags, limit, timeout;
 	size_t			 i, mem;
+	struct MHD_OptionItem	 tls[3];
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
 	    (srv->ct = conntrack_new()) == NULL) {
@@ -733,6 +763,17 @@ http_start(const struct config *cfg, struct linger *lg, char *err,
 	 * limit itself is checked in respond() so it gets a proper 431. */
 	mem = cfg->listen.max_header_bytes * 2 + TARGET_MAX + 16384;
 	timeout = (unsigned)ceil(cfg->listen.keepalive_timeout);
+	if (cfg->listen.tls_cert != NULL &&
+	    ((srv->tls_cert = read_pem(cfg->listen.tls_cert, err,
+	    errlen)) == NULL ||
+	    (srv->tls_key = read_pem(cfg->listen.tls_key, err, errlen)) ==
+	    NULL))
+		goto fail;
+	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+	    srv->tls_cert };
+	tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+	    srv->tls_key };
+	tls[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	for (i = 0; i < cfg->listen.naddrs; i++) {
 		if ((srv->fds[i] = listen_socket(&cfg->listen.addrs[i], err,
 		    errlen)) < 0)
@@ -742,8 +783,13 @@ http_start(const struct config *cfg, struct linger *lg, char *err,
 		    MHD_USE_ITC | MHD_USE_ERROR_LOG;
 		if (cfg->listen.addrs[i].sa.ss_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
+		if (srv->tls_cert != NULL)
+			flags |= MHD_USE_TLS;
+		else
+			tls[0].option = MHD_OPTION_END;
 		srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
 		    handle, srv,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_LISTEN_SOCKET, srv->fds[i],
 		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
@@ -752,7 +798,7 @@ http_start(const struct config *cfg, struct linger *lg, char *err,
 		    MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
 		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
 		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_ARRAY, tls,
 		    MHD_OPTION_END);
 		if (srv->daemons[i] == NULL) {
 			snprintf(err, errlen, "listen %s: libmicrohttpd "
@@ -825,6 +871,8 @@ http_free(struct http_server *srv)
 		return;
 	http_stop(srv);
 	conntrack_free(srv->ct);
+	free(srv->tls_cert);
+	free(srv->tls_key);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

@@ -49,7 +49,7 @@ static int
 raise_nofile(const struct config *cfg, char *err, size_t errlen)
 {
 	struct rlimit	rl;
-	rlim_t		want;
+	rlim_t		want, hard;
 
 	want = (rlim_t)cfg->listen.max_connections +
 	    cfg->linger.max_connections + 64;
@@ -58,15 +58,16 @@ raise_nofile(const struct config *cfg, char *err, size_t errlen)
 	if (rl.rlim_cur >= want)
 		return 0;
 	if (rl.rlim_max < want) {
-		rl.rlim_max = want;
-		rl.rlim_cur = want;
+		/* Only root may raise the hard limit; try, then explain. */
+		hard = rl.rlim_max;
+		rl.rlim_max = rl.rlim_cur = want;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
 			return 0;
 		snprintf(err, errlen, "RLIMIT_NOFILE: need %llu descriptors "
 		    "for max_connections + linger.max_connections + 64, the "
-		    "hard limit is %llu: raise it or lower the limits",
-		    (unsigned long long)want,
-		    (unsigned long long)rl.rlim_max);
+		    "hard limit is %llu (%s): raise it or lower the limits",
+		    (unsigned long long)want, (unsigned long long)hard,
+		    strerror(errno));
 		return -1;
 	}
 	rl.rlim_cur = want;
