@@ -97,6 +97,12 @@ check(const char *path)
 	return 0;
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* What SIGHUP cannot change: say so rather than pretend. */
 static void
 note_restart_needed(const struct config *old, const struct config *new)
@@ -111,14 +117,15 @@ note_restart_needed(const struct config *old, const struct config *new)
 	    old->listen.max_connections != new->listen.max_connections ||
 	    old->listen.per_ip_connections != new->listen.per_ip_connections ||
 	    old->listen.header_timeout != new->listen.header_timeout ||
-	    old->listen.keepalive_timeout != new->listen.keepalive_timeout)
+	    old->listen.keepalive_timeout != new->listen.keepalive_timeout ||
+	    !same_str(old->listen.tls_cert, new->listen.tls_cert) ||
+	    !same_str(old->listen.tls_key, new->listen.tls_key))
 		log_warn("reload: [listen] changed: needs restart");
 	if (old->admin.enabled != new->admin.enabled ||
 	    strcmp(old->admin.addr.text, new->admin.addr.text) != 0 ||
 	    old->admin.allow.n != new->admin.allow.n)
 		log_warn("reload: [admin] changed: needs restart");
-	if ((old->redis.url == NULL) != (new->redis.url == NULL) ||
-	    (old->redis.url && strcmp(old->redis.url, new->redis.url) != 0))
+	if (!same_str(old->redis.url, new->redis.url))
 		log_warn("reload: [redis] url changed: needs restart");
 }
 

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True     # nothing left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
@@ -180,6 +181,21 @@ def optional(t):
         t.eq(st, 400, "/route?ip=banana -> 400")
 
 
+def per_server(t):
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport)
+    c.set("metrics", "per_server", "no")
+    g.Daemon(T, tmp(), c, "perserver").start()
+    for _ in range(3):
+        g.http_get(port, "/x", g.xff(GB))
+    m = g.scrape(aport)
+    rs = [(dict(ls), v) for (n, ls), v in m.samples.items()
+          if n == "geo307_redirects_total"]
+    t.ok(len(rs) == 1 and "server" not in rs[0][0] and rs[0][1] == 3,
+         "[metrics] per_server = no: geo307_redirects_total without the "
+         "server label, = 3", repr(rs))
+
+
 def allow(t):
     port, aport = g.free_port(), g.free_port()
     c = g.base_config(port, aport)
@@ -243,6 +259,7 @@ def main():
         (len(METRICS) + 3, names),
         (6, counters),
         (3, optional),
+        (1, per_server),
         (1, allow),
         (4, unroutable),
         (1, g.check_daemons),

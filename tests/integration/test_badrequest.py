@@ -5,6 +5,7 @@ Content-Length / Transfer-Encoding conflicts, Expect (SPEC section 1)."""
 import os
 import sys
 
+sys.dont_write_bytecode = True     # nothing left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
@@ -125,9 +126,11 @@ def headers(t):
     port = setup()
     expect_error(t, g.req("GET", "/x", [("X-Big", "b" * 20000)]), 431,
                  "one 20 KB header (max_header_bytes = 16K default) -> 431")
-    many = [("X-H%03d" % i, "v" * 200) for i in range(120)]
+    # Just over the limit in many fields: geo307's own 431.  (Far beyond
+    # it, past libmicrohttpd's 32 KiB pool, the library answers: below.)
+    many = [("X-H%03d" % i, "v" * 200) for i in range(82)]
     expect_error(t, g.req("GET", "/x", many), 431,
-                 "120 headers (~25 KB) -> 431")
+                 "82 headers (~17 KB) -> 431")
     expect_error(t, g.req("GET", "/x", [("X-Big", "b" * 100000)]), 431,
                  "a 100 KB header -> 431 (not a silent close)", mhd=True)
     r = g.raw_request(port, g.req("GET", "/x", [("X-Pad", "p" * 12000)]))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True     # nothing left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
@@ -312,6 +313,37 @@ def bounds(t):
          "geo307_linger_connections back to 0")
 
 
+def refused(t):
+    setup()
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport)
+    c.set("linger", "per_ip", 1)
+    g.Daemon(T, S["tmp"], c, "refused").start()
+    m0 = g.scrape(aport)
+    a, b = g.Conn(port), g.Conn(port)
+    try:
+        hdr = g.req("POST", "/upload?x=1", [("Content-Length", str(10 * MB))])
+        a.send(hdr)
+        ra = a.read_response(timeout=3)
+        g.wait_metric(aport, lambda x: x.get("geo307_linger_connections") == 1)
+        b.send(hdr)
+        rb = b.read_response(timeout=3)
+        m1 = g.wait_metric(aport, lambda x:
+                           x.get("geo307_linger_total", outcome="refused") >
+                           m0.get("geo307_linger_total", outcome="refused"))
+        dr = (m1.get("geo307_linger_total", outcome="refused") -
+              m0.get("geo307_linger_total", outcome="refused"))
+        t.ok(ra.status == 307 and rb.status == 307 and dr == 1 and
+             m1.get("geo307_linger_connections") == 1,
+             "[linger] per_ip = 1: a second upload from the same address "
+             "still gets its 307, its linger is refused and counted",
+             "%r\n%r\nrefused +%r, lingering %r" % (
+                 ra, rb, dr, m1.get("geo307_linger_connections")))
+    finally:
+        a.close()
+        b.close()
+
+
 def main():
     T.run([
         (5, curl_uploads),
@@ -319,6 +351,7 @@ def main():
         (2, write_then_read),
         (3, early),
         (5, bounds),
+        (1, refused),
         (1, g.check_daemons),
     ], need_binary=True)
 

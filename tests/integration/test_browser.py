@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True     # nothing left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
@@ -62,11 +63,24 @@ def run_chromium(exe, url, profile, timeout=60):
             "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--disable-extensions",
             "--disable-dev-shm-usage", "--no-default-browser-check",
+            "--disable-breakpad", "--disable-crash-reporter",
             "--user-data-dir=" + profile, "--virtual-time-budget=30000",
             "--dump-dom", url]
+    # Chromium writes into $HOME (dconf, crash reports) and $TMPDIR: keep
+    # all of it inside the test's temporary directory.
+    home = os.path.join(profile, "home")
+    tmpdir = os.path.join(profile, "tmp")
+    for d in (home, tmpdir):
+        os.makedirs(d, exist_ok=True)
+    env = dict(os.environ, HOME=home, TMPDIR=tmpdir,
+               XDG_CONFIG_HOME=os.path.join(home, ".config"),
+               XDG_CACHE_HOME=os.path.join(home, ".cache"),
+               XDG_DATA_HOME=os.path.join(home, ".local", "share"))
+    env.pop("XDG_RUNTIME_DIR", None)
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         start_new_session=True)
+                         start_new_session=True, env=env)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

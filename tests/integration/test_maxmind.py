@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 
+sys.dont_write_bytecode = True     # nothing left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 

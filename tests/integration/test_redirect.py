@@ -11,6 +11,7 @@ import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True     # nothing left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
@@ -354,6 +355,29 @@ def shares(t):
     t.ok(counts.get("eu-3", 0) == 0, "weight 0: never chosen", repr(counts))
 
 
+def seeded(t):
+    """[selection] seed: two processes, one thread each, same choices."""
+    seqs = []
+    for i in range(2):
+        port, aport = g.free_port(), g.free_port()
+        c = g.base_config(port, aport)
+        c.set("listen", "threads", 1)
+        c.set("server eu-2", "url", "https://eu-2.up.example.net")
+        c.set("server eu-2", "region", "eu")
+        d = g.Daemon(T, tmp(), c, "seed%d" % i).start()
+        cl = g.Client(port)
+        try:
+            seqs.append("".join(
+                g.hget(cl.request("GET", "/s", g.xff(GB))[1],
+                       "X-Upload-Server", "?")[-1] for _ in range(200)))
+        finally:
+            cl.close()
+        d.stop()
+    t.ok(seqs[0] == seqs[1] and "1" in seqs[0] and "2" in seqs[0],
+         "[selection] seed = 42, threads = 1: two runs choose the same "
+         "200 servers", "\n".join(seqs))
+
+
 def lookup(t):
     port = main_port()
     pre = "/.geo307/lookup"
@@ -524,6 +548,7 @@ def main():
         (12, xff_walk),
         (2, ipv6_listener),
         (2, shares),
+        (1, seeded),
         (5, lookup),
         (11, cors_synthetic),
         (3, keepalive),

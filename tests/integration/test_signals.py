@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 
+sys.dont_write_bytecode = True     # nothing left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
@@ -259,6 +260,29 @@ def hup(t):
          "port still serves", d.stderr()[-600:])
     d.write(c2)
 
+    # [linger] is reloadable: max_bytes = 64K applies to the next upload
+    c5 = c2.copy()
+    c5.set("linger", "max_bytes", "64K")
+    d.write(c5)
+    ok0 = reloads(aport, "config", "ok")
+    wait_reload(d, lambda: reloads(aport, "config", "ok"), ok0)
+    b0 = g.scrape(aport).get("geo307_linger_total", outcome="bytes")
+    cn = g.Conn(port, timeout=10)
+    try:
+        body = b"x" * (1 << 20)
+        cn.send(g.req("POST", "/u", [("Content-Length", str(len(body)))]) +
+                body)
+        cn.read_response(timeout=5)
+    except OSError:
+        pass
+    finally:
+        cn.close()
+    b1 = g.wait_metric(aport, lambda x: x.get(
+        "geo307_linger_total", outcome="bytes") > b0).get(
+        "geo307_linger_total", outcome="bytes")
+    t.ok(b1 == b0 + 1, "SIGHUP sets [linger] max_bytes = 64K: a 1 MiB body "
+         "then ends with outcome bytes", "%r -> %r" % (b0, b1))
+
 
 # ------------------------------------------------------------- SIGTERM
 
@@ -386,7 +410,7 @@ def access_log(t):
 def main():
     T.run([
         (N_CHECK, version_check),
-        (8, hup),
+        (9, hup),
         (3, term_inflight),
         (4, term_delay),
         (3, access_log),

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,7 +69,10 @@ test_readers_never_see_freed(void **state)
 	atomic_store(&cur, obj_new());
 	for (i = 0; i < 3; i++)
 		pthread_create(&t[i], NULL, reader, NULL);
-	for (i = 0; i < 3000; i++) {
+	/* Swap until both sides did real work, whatever the scheduler does. */
+	while (atomic_load(&reads) == 0)
+		sched_yield();
+	for (i = 0; i < 3000 || atomic_load(&reads) < 3000; i++) {
 		old = atomic_exchange(&cur, obj_new());
 		epoch_wait();
 		atomic_store(&old->magic, DEAD);
