@@ -46,6 +46,10 @@ void	metrics_spill(int from_label, int to_label);
 
 /* Slow path: global atomics. */
 void	metrics_reload(const char *what, int ok);	/* config geoip tls */
+/* A fleet record skipped; reason as in geo307_fleet_rejected_records_total. */
+void	metrics_rejected(const char *reason);
+void	metrics_set_redis_up(int up);
+int	metrics_redis_up(void);
 
 struct metrics_gauges {
 	double		fleet_age_seconds;

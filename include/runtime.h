@@ -7,6 +7,7 @@
 #ifndef GEO307_RUNTIME_H
 #define GEO307_RUNTIME_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -20,7 +21,12 @@ struct runtime {
 	struct config		*cfg;
 	struct geodb		*geo;
 	struct regionmap	*rm;
-	struct fleet		*fleet;		/* static fleet (no Redis) */
+	/*
+	 * The fleet in use: the static one, or the Redis source's latest,
+	 * which its thread swaps in while the runtime is published.  Read
+	 * it once per request with runtime_fleet().
+	 */
+	_Atomic(struct fleet *)	 fleet;
 	int			*region_labels;	/* metrics label per region */
 	struct select_params	 sel;
 	struct timespec		 geo_mtime;	/* for the 60 s mtime check */
@@ -34,6 +40,15 @@ struct runtime {
 struct runtime	*runtime_load(const char *path, char *err, size_t errlen,
 		    const char **what);
 void		 runtime_free(struct runtime *rt);
+
+/* rt's fleet (NULL: no snapshot yet); inside the same epoch as rt. */
+const struct fleet *runtime_fleet(const struct runtime *rt);
+/*
+ * Swap f into the runtime in use (the Redis thread): returns the fleet it
+ * replaced, which the caller frees after epoch_wait().  The caller must
+ * not be inside an epoch when it waits.
+ */
+struct fleet	*runtime_swap_fleet(struct runtime *rt, struct fleet *f);
 
 /* The runtime in use; call between epoch_enter() and epoch_exit(). */
 const struct runtime *runtime_current(void);

@@ -84,7 +84,7 @@ reply_json(struct MHD_Connection *c, int status, json_t *j)
 static enum MHD_Result
 healthz(struct admin *ad, struct MHD_Connection *c, const struct runtime *rt)
 {
-	const struct fleet	*f = rt->fleet;
+	const struct fleet	*f = runtime_fleet(rt);
 
 	if (atomic_load(&ad->draining))
 		return reply_text(c, 503, "draining");
@@ -102,17 +102,18 @@ healthz(struct admin *ad, struct MHD_Connection *c, const struct runtime *rt)
 static enum MHD_Result
 metrics(struct MHD_Connection *c, const struct runtime *rt)
 {
+	const struct fleet	*f = runtime_fleet(rt);
 	struct metrics_gauges	 g = { 0 };
 	char			*page;
 	size_t			 len;
 
-	if (rt->fleet != NULL) {
-		g.fleet_servers = rt->fleet->nservers;
-		g.fleet_version = rt->fleet->version;
-		g.fleet_age_seconds = mono_now() - rt->fleet->taken_mono;
+	if (f != NULL) {
+		g.fleet_servers = f->nservers;
+		g.fleet_version = f->version;
+		g.fleet_age_seconds = mono_now() - f->taken_mono;
 	}
 	g.geoip_build_epoch = rt->geo ? geodb_build_epoch(rt->geo) : 0;
-	g.redis_up = rt->cfg->redis.url ? 0 : -1;
+	g.redis_up = rt->cfg->redis.url ? metrics_redis_up() : -1;
 	g.per_server = rt->cfg->metrics.per_server;
 	if ((page = metrics_render(&g, &len)) == NULL)
 		return MHD_NO;
@@ -130,8 +131,9 @@ server_json(const struct fleet_server *s)
 static enum MHD_Result
 route(struct MHD_Connection *c, const struct runtime *rt)
 {
+	const struct fleet	*f = runtime_fleet(rt);
 	struct select_candidate	 cand[64];
-	struct select_result	 res;
+	struct select_result	 res = { 0 };
 	struct geo_result	 g;
 	struct netaddr		 a;
 	struct rng		 rng;
@@ -161,9 +163,12 @@ route(struct MHD_Connection *c, const struct runtime *rt)
 	json_object_set_new(j, "longitude", g.has_location ?
 	    json_real(g.lon) : json_null());
 	arr = json_array();
-	if (rt->fleet != NULL) {
-		n = select_candidates(rt->fleet, home, &rt->sel, now, 0, cand,
-		    64);
+	rng_seed(&rng, 1);
+	if (f != NULL && !f->maintenance &&
+	    select_server(f, home, &rt->sel, now, &rng, &res) == 0) {
+		/* The candidates of the region actually used, as picked. */
+		n = select_candidates(f, res.region, &rt->sel, now,
+		    res.failopen, cand, 64);
 		for (i = 0; i < n && i < 64; i++)
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:i, "
 			    "s:f, s:f, s:f}", "id", cand[i].server->id,
@@ -174,9 +179,7 @@ route(struct MHD_Connection *c, const struct runtime *rt)
 			    "probability", cand[i].probability));
 	}
 	json_object_set_new(j, "candidates", arr);
-	rng_seed(&rng, 1);
-	if (rt->fleet != NULL && !rt->fleet->maintenance &&
-	    select_server(rt->fleet, home, &rt->sel, now, &rng, &res) == 0) {
+	if (res.server != NULL) {
 		json_object_set_new(j, "reason", json_string(res.fallback ?
 		    "fallback" : rule == RULE_DEFAULT ? "default" : "geo"));
 		json_object_set_new(j, "server", server_json(res.server));
@@ -196,7 +199,7 @@ state_name(enum server_state s)
 static enum MHD_Result
 fleet(struct MHD_Connection *c, const struct runtime *rt)
 {
-	const struct fleet	*f = rt->fleet;
+	const struct fleet	*f = runtime_fleet(rt);
 	const struct fleet_server *s;
 	json_t			*j, *arr;
 	size_t			 i;

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "linger.h"
 #include "log.h"
 #include "metrics.h"
+#include "redis_source.h"
 #include "runtime.h"
 
 #define TICK_NS		(100 * 1000 * 1000)	/* header sweep period */
@@ -84,6 +86,7 @@ check(const char *path)
 	struct runtime	*rt;
 	const char	*what;
 	char		 err[1024];
+	int		 rc = 0;
 
 	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
 		fprintf(stderr, "geo307: %s\n", err);
@@ -93,8 +96,13 @@ check(const char *path)
 	    "built %llu)\n", path, rt->cfg->nregions, rt->cfg->nservers,
 	    geodb_path(rt->geo), geodb_type(rt->geo),
 	    (unsigned long long)geodb_build_epoch(rt->geo));
+	if (rt->cfg->redis.url != NULL) {
+		/* Records the config would reject are logged on stderr. */
+		rc = redis_source_check(rt, err, sizeof(err));
+		printf("%s\n", err);
+	}
 	runtime_free(rt);
-	return 0;
+	return rc < 0 ? 1 : 0;
 }
 
 static int
@@ -130,7 +138,8 @@ note_restart_needed(const struct config *old, const struct config *new)
 }
 
 static void
-reload(const char *path, struct linger *lg, const char *why)
+reload(const char *path, struct linger *lg, struct redis_source *src,
+    const char *why)
 {
 	const struct runtime	*old;
 	struct runtime		*rt;
@@ -149,6 +158,9 @@ reload(const char *path, struct linger *lg, const char *why)
 	note_restart_needed(old->cfg, rt->cfg);
 	linger_limits_of(rt->cfg, &lim);
 	linger_set_limits(lg, &lim);
+	/* The new runtime gets its fleet before anyone can see it. */
+	if (src != NULL && rt->cfg->redis.url != NULL)
+		atomic_store(&rt->fleet, redis_source_fleet(src, rt));
 	runtime_publish(rt);
 	metrics_reload("config", 1);
 	metrics_reload("geoip", 1);
@@ -180,6 +192,7 @@ serve(const char *path)
 	struct linger		*lg;
 	struct http_server	*http;
 	struct admin		*ad;
+	struct redis_source	*src = NULL;
 	struct linger_limits	 lim;
 	sigset_t		 set;
 	const char		*what;
@@ -212,9 +225,21 @@ serve(const char *path)
 		runtime_free(rt);
 		return 1;
 	}
+	if (rt->cfg->redis.url != NULL) {
+		if ((src = redis_source_start(rt->cfg, err, sizeof(err))) ==
+		    NULL) {
+			fprintf(stderr, "geo307: %s\n", err);
+			linger_stop(lg, 0);
+			runtime_free(rt);
+			return 1;
+		}
+		/* A young cache routes until Redis answers. */
+		atomic_store(&rt->fleet, redis_source_fleet(src, rt));
+	}
 	runtime_publish(rt);
 	if ((http = http_start(rt->cfg, lg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "geo307: %s\n", err);
+		redis_source_stop(src);
 		linger_stop(lg, 0);
 		runtime_publish(NULL);
 		return 1;
@@ -226,6 +251,7 @@ serve(const char *path)
 		http_stop(http);
 		linger_stop(lg, 0);
 		http_free(http);
+		redis_source_stop(src);
 		runtime_publish(NULL);
 		return 1;
 	}
@@ -240,13 +266,14 @@ serve(const char *path)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP)
-			reload(path, lg, "SIGHUP");
+			reload(path, lg, src, "SIGHUP");
 		else if (sig == SIGUSR1)
 			accesslog_reopen();
 		if ((t = mono_now()) >= next_geo_check) {
 			next_geo_check = t + GEOIP_CHECK;
 			if (runtime_geoip_changed(runtime_current()))
-				reload(path, lg, "GeoIP file changed");
+				reload(path, lg, src,
+				    "GeoIP file changed");
 		}
 	}
 
@@ -273,6 +300,7 @@ serve(const char *path)
 	linger_stop(lg, remaining(grace_end));
 	http_free(http);
 	admin_stop(ad);
+	redis_source_stop(src);
 	accesslog_stop();
 	runtime_publish(NULL);
 	log_info("stopped");

@@ -60,6 +60,11 @@ static counter		 discarded;
 static const char	*reload_what[] = { "config", "geoip", "tls" };
 static counter		 reloads[3][2];
 
+#define NREJECT		16
+static const char	*reject_names[NREJECT];
+static counter		 rejects[NREJECT];
+static atomic_int	 redis_up;
+
 static const char *linger_names[LINGER__COUNT] = {
 	"eof", "reset", "bytes", "idle", "time", "refused"
 };
@@ -88,37 +93,70 @@ inc(counter *c, unsigned long long n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-static int
-intern(char **names, atomic_int *count, int max, const char *name)
+/*
+ * Names to ids: an open-addressing table per label kind, so that
+ * interning 10,000 server ids on every fleet rebuild stays cheap.
+ */
+#define INTERN_SLOTS	(2 * METRICS_MAX_SERVERS)	/* power of two */
+
+struct interner {
+	char		**names;	/* by id */
+	atomic_int	 *count;
+	int		  max;
+	int		  slot[INTERN_SLOTS];	/* id + 1, 0 = empty */
+};
+
+static uint32_t
+name_hash(const char *s)
 {
-	int	 i, n, id = max;
+	uint32_t	h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static int
+intern(struct interner *in, const char *name)
+{
+	uint32_t	 i;
+	int		 id = in->max, n;
 
 	pthread_mutex_lock(&label_lock);
-	n = atomic_load(count);
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0) {
-			id = i;
+	for (i = name_hash(name) & (INTERN_SLOTS - 1); in->slot[i] != 0;
+	    i = (i + 1) & (INTERN_SLOTS - 1))
+		if (strcmp(in->names[in->slot[i] - 1], name) == 0) {
+			id = in->slot[i] - 1;
 			goto out;
 		}
-	if (n < max && (names[n] = strdup(name)) != NULL) {
+	n = atomic_load(in->count);
+	if (n < in->max && (in->names[n] = strdup(name)) != NULL) {
+		in->slot[i] = n + 1;
 		id = n;
-		atomic_store(count, n + 1);
+		atomic_store(in->count, n + 1);
 	}
 out:
 	pthread_mutex_unlock(&label_lock);
 	return id;
 }
 
+static struct interner region_interner = {
+	region_names, &nregion_names, METRICS_MAX_REGIONS, { 0 }
+};
+static struct interner server_interner = {
+	server_names, &nserver_names, METRICS_MAX_SERVERS, { 0 }
+};
+
 int
 metrics_region_label(const char *name)
 {
-	return intern(region_names, &nregion_names, METRICS_MAX_REGIONS, name);
+	return intern(&region_interner, name);
 }
 
 int
 metrics_server_label(const char *id)
 {
-	return intern(server_names, &nserver_names, METRICS_MAX_SERVERS, id);
+	return intern(&server_interner, id);
 }
 
 static size_t
@@ -194,6 +232,35 @@ metrics_reload(const char *what, int ok)
 	for (i = 0; i < 3; i++)
 		if (strcmp(what, reload_what[i]) == 0)
 			inc(&reloads[i][ok ? 0 : 1], 1);
+}
+
+void
+metrics_rejected(const char *reason)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&label_lock);
+	for (i = 0; i < NREJECT; i++) {
+		if (reject_names[i] == NULL)
+			reject_names[i] = reason;	/* static strings */
+		if (strcmp(reject_names[i], reason) == 0)
+			break;
+	}
+	pthread_mutex_unlock(&label_lock);
+	if (i < NREJECT)
+		inc(&rejects[i], 1);
+}
+
+void
+metrics_set_redis_up(int up)
+{
+	atomic_store(&redis_up, up);
+}
+
+int
+metrics_redis_up(void)
+{
+	return atomic_load(&redis_up);
 }
 
 void
@@ -394,6 +461,13 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 		    "1 when the last Redis refresh succeeded.");
 		fprintf(f, "geo307_redis_up %d\n", g->redis_up);
 	}
+	header(f, "geo307_fleet_rejected_records_total", "counter",
+	    "Fleet records skipped because they failed validation.");
+	pthread_mutex_lock(&label_lock);
+	for (i = 0; i < NREJECT && reject_names[i] != NULL; i++)
+		fprintf(f, "geo307_fleet_rejected_records_total{reason=\"%s\"} "
+		    "%llu\n", reject_names[i], atomic_load(&rejects[i]));
+	pthread_mutex_unlock(&label_lock);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

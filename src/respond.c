@@ -254,7 +254,7 @@ route(const struct runtime *rt, const struct request_view *rv,
     struct answer *a)
 {
 	const struct config	*cfg = rt->cfg;
-	const struct fleet	*f = rt->fleet;
+	const struct fleet	*f = runtime_fleet(rt);
 	struct select_result	 res;
 	enum region_rule	 rule;
 	uint32_t		 home;
@@ -309,6 +309,7 @@ respond(const struct runtime *rt, const struct request_view *rv,
     int early_status, struct rng *rng, struct answer *a)
 {
 	const struct config	*cfg = rt->cfg;
+	const struct fleet	*f;
 	const char		*t = rv->target;
 	size_t			 tlen = rv->targetlen, plen;
 	int			 preflight, st;
@@ -364,8 +365,8 @@ respond(const struct runtime *rt, const struct request_view *rv,
 	    path_is(t, tlen, cfg->listen.health_path)) {
 		if (rv->draining)
 			set_text(a, 503, "draining");
-		else if (rt->fleet == NULL || rt->fleet->maintenance ||
-		    fleet_routable(rt->fleet, rv->now) == 0)
+		else if ((f = runtime_fleet(rt)) == NULL || f->maintenance ||
+		    fleet_routable(f, rv->now) == 0)
 			set_text(a, 503, "no routable upload server");
 		else
 			set_text(a, 200, "ok");

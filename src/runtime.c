@@ -31,6 +31,7 @@ struct runtime *
 runtime_load(const char *path, char *err, size_t errlen, const char **what)
 {
 	struct runtime	*rt;
+	struct fleet	*f;
 	size_t		 i;
 
 	*what = "config";
@@ -48,10 +49,15 @@ runtime_load(const char *path, char *err, size_t errlen, const char **what)
 	*what = "config";
 	if ((rt->rm = regionmap_build(rt->cfg, err, errlen)) == NULL)
 		goto fail;
-	if (rt->cfg->redis.url == NULL &&
-	    (rt->fleet = fleet_from_config(rt->cfg, rt->rm, err, errlen)) ==
-	    NULL)
-		goto fail;
+	if (rt->cfg->redis.url == NULL) {
+		if ((f = fleet_from_config(rt->cfg, rt->rm, err, errlen)) ==
+		    NULL)
+			goto fail;
+		for (i = 0; i < f->nservers; i++)
+			f->servers[i].label =
+			    metrics_server_label(f->servers[i].id);
+		atomic_store(&rt->fleet, f);
+	}
 	if ((rt->region_labels = calloc(rt->rm->n, sizeof(int))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -59,10 +65,6 @@ runtime_load(const char *path, char *err, size_t errlen, const char **what)
 	for (i = 0; i < rt->rm->n; i++)
 		rt->region_labels[i] =
 		    metrics_region_label(rt->rm->regions[i].name);
-	if (rt->fleet != NULL)
-		for (i = 0; i < rt->fleet->nservers; i++)
-			rt->fleet->servers[i].label =
-			    metrics_server_label(rt->fleet->servers[i].id);
 	rt->sel.spill_below = rt->cfg->selection.spill_below;
 	rt->sel.slow_start = rt->cfg->selection.slow_start;
 	return rt;
@@ -76,12 +78,24 @@ runtime_free(struct runtime *rt)
 {
 	if (rt == NULL)
 		return;
-	fleet_free(rt->fleet);
+	fleet_free(atomic_load(&rt->fleet));
 	regionmap_free(rt->rm);
 	geodb_close(rt->geo);
 	config_free(rt->cfg);
 	free(rt->region_labels);
 	free(rt);
+}
+
+const struct fleet *
+runtime_fleet(const struct runtime *rt)
+{
+	return atomic_load(&((struct runtime *)rt)->fleet);
+}
+
+struct fleet *
+runtime_swap_fleet(struct runtime *rt, struct fleet *f)
+{
+	return atomic_exchange(&rt->fleet, f);
 }
 
 const struct runtime *

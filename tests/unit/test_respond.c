@@ -217,6 +217,7 @@ test_location_too_long(void **state)
 	struct fake_req		 fr = { .n = 0 };
 	struct request_view	 rv;
 	struct answer		 a;
+	struct fleet		*f = (struct fleet *)runtime_fleet(rt);
 	struct fleet_server	*s;
 	static char		 target[4097];
 	size_t			 i;
@@ -226,8 +227,8 @@ test_location_too_long(void **state)
 	 * A base path this long cannot be written in the config (libinih
 	 * lines are short) but can come from Redis: give one by hand.
 	 */
-	for (i = 0; i < rt->fleet->nservers; i++) {
-		s = &rt->fleet->servers[i];
+	for (i = 0; i < f->nservers; i++) {
+		s = &f->servers[i];
 		free(s->base);
 		s->base = malloc(4400);
 		memset(s->base, 'p', 4399);

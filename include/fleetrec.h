@@ -1,0 +1,84 @@
+/*
+ * fleetrec: the Redis schema of SPEC section 3 and the validation of its
+ * records, shared by the daemon's Redis source and geo307ctl so that both
+ * accept exactly the same values.
+ */
+#ifndef GEO307_FLEETREC_H
+#define GEO307_FLEETREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fleet.h"
+#include "url.h"
+
+/* Key names under the prefix P. */
+#define KEY_SERVERS	"servers"	/* SET of ids */
+#define KEY_SERVER	"server:"	/* HASH per id */
+#define KEY_LOAD	"load:"		/* STRING with TTL per id */
+#define KEY_REGIONS	"regions"	/* HASH region -> up|drain */
+#define KEY_MAINT	"maintenance"	/* STRING: Retry-After seconds */
+#define KEY_VERSION	"version"	/* STRING counter */
+#define KEY_CHANGED	"changed"	/* pub/sub channel */
+
+enum reject_reason {
+	REJECT_ID,		/* bad server id */
+	REJECT_URL,		/* bad or foreign url */
+	REJECT_REGION,		/* unknown or bad region */
+	REJECT_WEIGHT,
+	REJECT_STATE,
+	REJECT_LOAD,
+	REJECT_MISSING,		/* a required field is absent */
+	REJECT_FIELD,		/* an unknown field in the hash */
+	REJECT__COUNT
+};
+
+/* A validated server hash. */
+struct server_record {
+	char			 id[NAME_MAX_LEN + 1];
+	struct server_url	 url;		/* owned */
+	char			 region[NAME_MAX_LEN + 1];
+	uint32_t		 weight;
+	enum server_state	 state;
+};
+
+/* Rejection details: which field, which value (pointers into the input). */
+struct reject {
+	enum reject_reason	 reason;
+	const char		*field;
+	const char		*value;
+};
+
+const char *reject_reason_name(enum reject_reason r);
+
+/* Value grammars.  0 = valid. */
+int	fleetrec_weight(const char *s, uint32_t *out);	/* 0..1000000 */
+int	fleetrec_state(const char *s, enum server_state *out);
+/* ^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$ */
+int	fleetrec_load(const char *s, double *out);
+/* "up" or "drain" */
+int	fleetrec_region_state(const char *s, int *drained);
+/* Maintenance value: whole seconds 1..86400. */
+int	fleetrec_maintenance(const char *s, double *out);
+const char *server_state_name(enum server_state s);
+
+/*
+ * Validate one server hash given as n field/value pairs.  cfg supplies
+ * the regions and the url policy ([redirect] allowed_hosts, allow_http,
+ * [listen] public_names).  0 with *out filled (free with
+ * server_record_free), or -1 with *rej saying why.
+ */
+int	fleetrec_server(const struct config *cfg, const char *id,
+	    const char *const *fields, const char *const *values, size_t n,
+	    struct server_record *out, struct reject *rej);
+void	server_record_free(struct server_record *r);
+
+/* The url policy the config implies (for server_url_parse). */
+void	fleetrec_url_policy(const struct config *cfg, struct url_policy *pol);
+
+/* "P" + suffix [+ id] into buf; -1 if it does not fit. */
+int	fleetrec_key(char *buf, size_t len, const char *prefix,
+	    const char *suffix, const char *id);
+
+#endif

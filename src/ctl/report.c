@@ -1,0 +1,62 @@
+/*
+ * report ID LOAD [--ttl SECONDS]: the agent's heartbeat,
+ * SET P load:<id> <load> EX <ttl>.  No version bump, no publish, and no
+ * read either: an agent's ACL user may only SET its own load key (SPEC 3).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#define TTL_MAX	86400.0		/* as [redis] stale_after */
+
+int
+cmd_report(struct ctl *c, int argc, char **argv)
+{
+	redisReply	*r;
+	const char	*ttls;
+	char		 key[CTL_KEY_MAX], *p;
+	double		 load, ttl;
+	long long	 ms;
+	int		 rc;
+
+	if (ctl_option(&argc, argv, "--ttl", &ttls) == -1)
+		return ctl_err(CTL_USAGE, "--ttl needs SECONDS");
+	ctl_dashdash(&argc, argv);
+	if (argc != 3)
+		return ctl_usage_of(argv[0]);
+	if ((rc = ctl_check_id(argv[1])) != CTL_OK)
+		return rc;
+	if (fleetrec_load(argv[2], &load) != 0) {
+		p = ctl_printable(argv[2]);
+		rc = ctl_err(CTL_USAGE, "bad load \"%s\" (0 to 1 with at most "
+		    "6 decimals: 0, 0.25, 1)", p ? p : "");
+		free(p);
+		return rc;
+	}
+	ttl = c->stale_after;
+	if (ttls != NULL && (parse_duration(ttls, &ttl) != 0 || ttl <= 0 ||
+	    ttl > TTL_MAX || llround(ttl * 1000) < 1)) {
+		p = ctl_printable(ttls);
+		rc = ctl_err(CTL_USAGE, "bad --ttl \"%s\" (seconds, more than "
+		    "0, at most %.0f)", p ? p : "", TTL_MAX);
+		free(p);
+		return rc;
+	}
+	if (ctl_key(c, key, sizeof(key), KEY_LOAD, argv[1]) == -1)
+		return ctl_err(CTL_FAIL, "key too long");
+	if ((rc = ctl_connect(c)) != CTL_OK)
+		return rc;
+	ms = llround(ttl * 1000);
+	if (ms % 1000 == 0)
+		r = ctl_command(c, "SET %s %s EX %lld", key, argv[2], ms / 1000);
+	else
+		r = ctl_command(c, "SET %s %s PX %lld", key, argv[2], ms);
+	if (r == NULL)
+		return CTL_FAIL;
+	freeReplyObject(r);
+	printf("%s: load %s for %gs\n", argv[1], argv[2], (double)ms / 1000);
+	return CTL_OK;
+}

@@ -1,0 +1,413 @@
+/*
+ * From raw records to a fleet.  Every record is validated with the same
+ * functions geo307ctl uses (fleetrec); a bad one is skipped, logged and
+ * counted once per (id, field, value), and the rest of the fleet serves.
+ * The cache file holds the raw records as JSON, so a restart with Redis
+ * down validates them against the config of the day, like Redis data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "fleetrec.h"
+#include "log.h"
+#include "metrics.h"
+#include "rawfleet.h"
+
+#define SEEN_SLOTS	(1 << 16)	/* bad records remembered */
+#define SINCE_SLOTS	(1 << 15)	/* servers tracked for slow start */
+
+struct since {
+	uint64_t	hash;		/* of the id; 0 = empty */
+	double		since;		/* routable since; 0 = long ago */
+	int		routable;
+	unsigned	gen;
+};
+
+struct fleet_memory {
+	uint64_t	seen[SEEN_SLOTS];	/* hashes of logged rejects */
+	size_t		nseen;
+	struct since	since[SINCE_SLOTS];
+	unsigned	gen;			/* builds so far */
+};
+
+static uint64_t
+hash3(const char *a, const char *b, const char *c)
+{
+	const char	*parts[3] = { a, b, c };
+	uint64_t	 h = 1469598103934665603ULL;
+	size_t		 i;
+	const char	*p;
+
+	for (i = 0; i < 3; i++) {
+		for (p = parts[i] ? parts[i] : ""; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;	/* separator */
+	}
+	return h ? h : 1;
+}
+
+struct fleet_memory *
+fleet_memory_new(void)
+{
+	return calloc(1, sizeof(struct fleet_memory));
+}
+
+void
+fleet_memory_free(struct fleet_memory *m)
+{
+	free(m);
+}
+
+/* First time this (id, field, value) is rejected?  Remember it. */
+static int
+first_reject(struct fleet_memory *m, uint64_t h)
+{
+	size_t	i;
+
+	for (i = h & (SEEN_SLOTS - 1); m->seen[i] != 0;
+	    i = (i + 1) & (SEEN_SLOTS - 1))
+		if (m->seen[i] == h)
+			return 0;
+	/* A full table forgets nothing but stops remembering: log less. */
+	if (m->nseen >= SEEN_SLOTS / 2)
+		return 0;
+	m->seen[i] = h;
+	m->nseen++;
+	return 1;
+}
+
+static void
+reject(struct fleet_memory *m, const char *id, enum reject_reason r,
+    const char *field, const char *value)
+{
+	if (!first_reject(m, hash3(id, field, value)))
+		return;
+	metrics_rejected(reject_reason_name(r));
+	/* Values come from Redis: bound and quote them in the log. */
+	log_warn("fleet: skipping %s %s: %s \"%.80s\" (%s)",
+	    r == REJECT_LOAD ? "load report of" : "server", id,
+	    field ? field : "-", value ? value : "", reject_reason_name(r));
+}
+
+/*
+ * Slow start: when did this server last become routable?  0 for
+ * everything in the first fleet (servers that were there at start).
+ */
+static double
+routable_since(struct fleet_memory *m, const char *id, int routable,
+    double now)
+{
+	uint64_t	 h = hash3(id, NULL, NULL);
+	struct since	*s;
+	size_t		 i;
+
+	for (i = h & (SINCE_SLOTS - 1); m->since[i].hash != 0 &&
+	    m->since[i].hash != h; i = (i + 1) & (SINCE_SLOTS - 1))
+		;
+	s = &m->since[i];
+	if (s->hash == 0) {
+		s->hash = h;
+		s->since = m->gen == 0 ? 0 : now;
+		s->routable = routable;
+	} else if (routable && !s->routable)
+		s->since = now;
+	s->routable = routable;
+	s->gen = m->gen;
+	return routable ? s->since : 0;
+}
+
+void
+raw_fleet_free(struct raw_fleet *raw)
+{
+	size_t	i, j;
+
+	if (raw == NULL)
+		return;
+	for (i = 0; i < raw->nservers; i++) {
+		for (j = 0; j < raw->servers[i].n; j++) {
+			free(raw->servers[i].fields[j]);
+			free(raw->servers[i].values[j]);
+		}
+		free(raw->servers[i].fields);
+		free(raw->servers[i].values);
+		free(raw->servers[i].id);
+		free(raw->servers[i].load);
+	}
+	free(raw->servers);
+	for (i = 0; i < raw->nregions; i++) {
+		free(raw->rnames[i]);
+		free(raw->rstates[i]);
+	}
+	free(raw->rnames);
+	free(raw->rstates);
+	free(raw->maintenance);
+	free(raw);
+}
+
+static int
+fill_server(const struct raw_server *rs, const struct runtime *rt,
+    struct fleet_memory *m, double now, struct fleet_server *out)
+{
+	struct server_record	rec;
+	struct reject		rej;
+	int			region;
+
+	if (fleetrec_server(rt->cfg, rs->id, (const char *const *)rs->fields,
+	    (const char *const *)rs->values, rs->n, &rec, &rej) != 0) {
+		reject(m, rs->id, rej.reason, rej.field, rej.value);
+		return -1;
+	}
+	region = config_region_index(rt->cfg, rec.region);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%s", rec.id);
+	if (region < 0 || (out->base = strdup(rec.url.base)) == NULL) {
+		server_record_free(&rec);
+		return -1;
+	}
+	out->baselen = rec.url.baselen;
+	out->region = (uint32_t)region;
+	out->weight = rec.weight;
+	out->state = rec.state;
+	server_record_free(&rec);
+	if (rs->load != NULL) {
+		/* A bad report is no report: the server counts as stale. */
+		if (fleetrec_load(rs->load, &out->load) == 0)
+			out->has_report = 1;
+		else
+			reject(m, rs->id, REJECT_LOAD, "load", rs->load);
+	}
+	(void)now;
+	return 0;
+}
+
+struct fleet *
+raw_fleet_build(const struct raw_fleet *raw, const struct runtime *rt,
+    struct fleet_memory *m)
+{
+	struct fleet_server	*servers;
+	struct fleet		*f;
+	double			 now = mono_now(), retry;
+	size_t			 i, n = 0;
+	int			 r, drained;
+
+	if ((servers = calloc(raw->nservers + 1, sizeof(*servers))) == NULL)
+		return NULL;
+	for (i = 0; i < raw->nservers; i++)
+		if (fill_server(&raw->servers[i], rt, m, now, &servers[n]) == 0)
+			n++;
+	if ((f = fleet_build(servers, n, rt->rm)) == NULL)
+		return NULL;
+	f->source = raw->source;
+	f->version = raw->version;
+	f->taken_wall = raw->taken_wall;
+	f->taken_mono = raw->taken_mono;
+	f->fresh_until = raw->taken_mono + rt->cfg->redis.stale_after;
+	for (i = 0; i < raw->nregions; i++) {
+		r = config_region_index(rt->cfg, raw->rnames[i]);
+		if (r < 0 || fleetrec_region_state(raw->rstates[i],
+		    &drained) != 0) {
+			reject(m, raw->rnames[i], REJECT_REGION, "regions",
+			    raw->rstates[i]);
+			continue;
+		}
+		f->regions[r].drained = drained;
+	}
+	if (raw->maintenance != NULL) {
+		if (fleetrec_maintenance(raw->maintenance, &retry) == 0) {
+			f->maintenance = 1;
+			f->maintenance_retry = retry;
+		} else
+			reject(m, "maintenance", REJECT_FIELD, "maintenance",
+			    raw->maintenance);
+	}
+	for (i = 0; i < f->nservers; i++) {
+		struct fleet_server *s = &f->servers[i];
+
+		s->routable_since = routable_since(m, s->id,
+		    s->state == SERVER_UP && s->weight > 0 &&
+		    !f->regions[s->region].drained, now);
+	}
+	m->gen++;
+	return f;
+}
+
+/* --- the cache file ------------------------------------------------ */
+
+static json_t *
+to_json(const struct raw_fleet *raw)
+{
+	json_t	*servers, *loads, *regions, *h;
+	size_t	 i, j;
+
+	servers = json_object();
+	loads = json_object();
+	regions = json_object();
+	for (i = 0; i < raw->nservers; i++) {
+		h = json_object();
+		for (j = 0; j < raw->servers[i].n; j++)
+			json_object_set_new(h, raw->servers[i].fields[j],
+			    json_string(raw->servers[i].values[j]));
+		json_object_set_new(servers, raw->servers[i].id, h);
+		if (raw->servers[i].load != NULL)
+			json_object_set_new(loads, raw->servers[i].id,
+			    json_string(raw->servers[i].load));
+	}
+	for (i = 0; i < raw->nregions; i++)
+		json_object_set_new(regions, raw->rnames[i],
+		    json_string(raw->rstates[i]));
+	return json_pack("{s:i, s:I, s:I, s:o, s:o, s:o, s:s?}",
+	    "format", 1, "version", (json_int_t)raw->version,
+	    "taken", (json_int_t)raw->taken_wall, "servers", servers,
+	    "loads", loads, "regions", regions,
+	    "maintenance", raw->maintenance);
+}
+
+int
+raw_fleet_save(const struct raw_fleet *raw, const char *path, char *err,
+    size_t errlen)
+{
+	json_t	*j;
+	char	*text = NULL, tmp[4096];
+	size_t	 len;
+	int	 fd = -1, rc = -1;
+
+	if ((j = to_json(raw)) == NULL || (text = json_dumps(j,
+	    JSON_COMPACT)) == NULL) {
+		snprintf(err, errlen, "%s: cannot encode", path);
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	/* Temp file, fsync, rename: a reader sees the old or the new. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	json_decref(j);
+	return rc;
+}
+
+static char *
+jstr(json_t *v)
+{
+	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+static int
+from_json(json_t *j, struct raw_fleet *raw)
+{
+	json_t		*servers, *loads, *regions, *h, *v;
+	const char	*id, *k;
+	size_t		 i, n;
+
+	servers = json_object_get(j, "servers");
+	loads = json_object_get(j, "loads");
+	regions = json_object_get(j, "regions");
+	if (json_integer_value(json_object_get(j, "format")) != 1 ||
+	    !json_is_object(servers) || !json_is_object(loads) ||
+	    !json_is_object(regions) ||
+	    !json_is_integer(json_object_get(j, "version")) ||
+	    !json_is_integer(json_object_get(j, "taken")))
+		return -1;
+	raw->version = json_integer_value(json_object_get(j, "version"));
+	raw->taken_wall = json_integer_value(json_object_get(j, "taken"));
+	raw->maintenance = jstr(json_object_get(j, "maintenance"));
+	n = json_object_size(servers);
+	if ((raw->servers = calloc(n + 1, sizeof(*raw->servers))) == NULL)
+		return -1;
+	json_object_foreach(servers, id, h) {
+		struct raw_server *rs = &raw->servers[raw->nservers++];
+
+		if (!json_is_object(h) || (rs->id = strdup(id)) == NULL)
+			return -1;
+		n = json_object_size(h);
+		rs->fields = calloc(n + 1, sizeof(char *));
+		rs->values = calloc(n + 1, sizeof(char *));
+		if (rs->fields == NULL || rs->values == NULL)
+			return -1;
+		json_object_foreach(h, k, v) {
+			if ((rs->fields[rs->n] = strdup(k)) == NULL ||
+			    (rs->values[rs->n] = jstr(v)) == NULL) {
+				free(rs->fields[rs->n]);
+				return -1;
+			}
+			rs->n++;
+		}
+		rs->load = jstr(json_object_get(loads, id));
+	}
+	n = json_object_size(regions);
+	raw->rnames = calloc(n + 1, sizeof(char *));
+	raw->rstates = calloc(n + 1, sizeof(char *));
+	if (raw->rnames == NULL || raw->rstates == NULL)
+		return -1;
+	i = 0;
+	json_object_foreach(regions, k, v) {
+		if ((raw->rnames[i] = strdup(k)) == NULL ||
+		    (raw->rstates[i] = jstr(v)) == NULL) {
+			free(raw->rnames[i]);
+			return -1;
+		}
+		raw->nregions = ++i;
+	}
+	return 0;
+}
+
+struct raw_fleet *
+raw_fleet_load(const char *path, double max_age, char *err, size_t errlen)
+{
+	struct raw_fleet	*raw;
+	json_error_t		 je;
+	json_t			*j;
+	double			 age;
+
+	if ((j = json_load_file(path, 0, &je)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, je.text);
+		return NULL;
+	}
+	if ((raw = calloc(1, sizeof(*raw))) == NULL || from_json(j, raw) != 0) {
+		snprintf(err, errlen, "%s: not a geo307 fleet cache", path);
+		json_decref(j);
+		raw_fleet_free(raw);
+		return NULL;
+	}
+	json_decref(j);
+	age = difftime(time(NULL), raw->taken_wall);
+	if (age > max_age || age < -60) {
+		snprintf(err, errlen, "%s: %.0f s old, older than "
+		    "cache_max_age (%.0f s)", path, age, max_age);
+		raw_fleet_free(raw);
+		return NULL;
+	}
+	if (age < 0)
+		age = 0;
+	raw->source = FLEET_CACHE;
+	/* Reports in it count as fresh for stale_after after it was taken. */
+	raw->taken_mono = mono_now() - age;
+	return raw;
+}

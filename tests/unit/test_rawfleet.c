@@ -1,0 +1,292 @@
+/*
+ * rawfleet: raw Redis records to a fleet (validation, region drains,
+ * maintenance, freshness, slow start, rejected records counted once) and
+ * the cache file round trip.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "rawfleet.h"
+
+static char	tmpdir[] = "/tmp/g307-rawfleet-XXXXXX";
+
+static struct runtime *
+load_runtime(void)
+{
+	struct runtime	*rt;
+	const char	*what, *d = getenv("GEO307_FIXTURES");
+	char		 path[1100], err[1024];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/r.conf", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "[geoip]\ndatabase = %s/test-city.mmdb\n"
+	    "[redis]\nurl = redis://127.0.0.1:1/0\nstale_after = 15\n"
+	    "[redirect]\nallowed_hosts = *.up.example.net\n"
+	    "[region eu]\nlocation = 53.35, -6.26\ncontinents = EU\n"
+	    "[region us]\nlocation = 38.9, -77.0\ndefault = yes\n",
+	    d ? d : "tests/fixtures");
+	fclose(f);
+	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL)
+		fail_msg("%s", err);
+	return rt;
+}
+
+/* A raw server from "field=value" strings. */
+static void
+add_server(struct raw_fleet *raw, const char *id, const char *load, ...)
+{
+	struct raw_server	*rs;
+	const char		*fv;
+	va_list			 ap;
+
+	raw->servers = realloc(raw->servers, (raw->nservers + 1) *
+	    sizeof(*raw->servers));
+	rs = &raw->servers[raw->nservers++];
+	memset(rs, 0, sizeof(*rs));
+	rs->id = strdup(id);
+	rs->load = load ? strdup(load) : NULL;
+	va_start(ap, load);
+	while ((fv = va_arg(ap, const char *)) != NULL) {
+		const char *eq = strchr(fv, '=');
+
+		rs->fields = realloc(rs->fields, (rs->n + 1) * sizeof(char *));
+		rs->values = realloc(rs->values, (rs->n + 1) * sizeof(char *));
+		rs->fields[rs->n] = strndup(fv, eq - fv);
+		rs->values[rs->n] = strdup(eq + 1);
+		rs->n++;
+	}
+	va_end(ap);
+}
+
+static struct raw_fleet *
+sample(void)
+{
+	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
+
+	raw->version = 42;
+	raw->source = FLEET_REDIS;
+	raw->taken_wall = time(NULL);
+	raw->taken_mono = mono_now();
+	add_server(raw, "eu-1", "0.25", "url=https://eu-1.up.example.net",
+	    "region=eu", "weight=200", NULL);
+	add_server(raw, "us-1", NULL, "url=https://us-1.up.example.net/b",
+	    "region=us", "state=drain", NULL);
+	add_server(raw, "bad-url", "0", "url=https://evil.example.com",
+	    "region=eu", NULL);
+	add_server(raw, "bad-region", "0", "url=https://x.up.example.net",
+	    "region=mars", NULL);
+	add_server(raw, "eu-2", "1.5", "url=https://eu-2.up.example.net",
+	    "region=eu", NULL);
+	raw->rnames = calloc(2, sizeof(char *));
+	raw->rstates = calloc(2, sizeof(char *));
+	raw->rnames[0] = strdup("us");
+	raw->rstates[0] = strdup("drain");
+	raw->nregions = 1;
+	raw->maintenance = strdup("20");
+	return raw;
+}
+
+static const struct fleet_server *
+find(const struct fleet *f, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < f->nservers; i++)
+		if (strcmp(f->servers[i].id, id) == 0)
+			return &f->servers[i];
+	return NULL;
+}
+
+static void
+test_build(void **state)
+{
+	struct runtime			*rt = load_runtime();
+	struct raw_fleet		*raw = sample();
+	struct fleet_memory		*m = fleet_memory_new();
+	struct fleet			*f;
+	const struct fleet_server	*s;
+
+	(void)state;
+	f = raw_fleet_build(raw, rt, m);
+	assert_non_null(f);
+	assert_int_equal(f->nservers, 3);	/* bad-url, bad-region out */
+	assert_int_equal(f->version, 42);
+	assert_int_equal(f->source, FLEET_REDIS);
+	s = find(f, "eu-1");
+	assert_non_null(s);
+	assert_int_equal(s->weight, 200);
+	assert_true(s->has_report);
+	assert_float_equal(s->load, 0.25, 1e-9);
+	assert_string_equal(s->base, "https://eu-1.up.example.net");
+	s = find(f, "us-1");
+	assert_int_equal(s->state, SERVER_DRAIN);
+	assert_false(s->has_report);		/* no load key: stale */
+	assert_string_equal(s->base, "https://us-1.up.example.net/b");
+	s = find(f, "eu-2");
+	assert_false(s->has_report);		/* bad load: no report */
+	assert_true(f->regions[config_region_index(rt->cfg, "us")].drained);
+	assert_false(f->regions[config_region_index(rt->cfg, "eu")].drained);
+	assert_true(f->maintenance);
+	assert_float_equal(f->maintenance_retry, 20, 1e-9);
+	/* (cmocka's float assert casts its operand: compute first) */
+	assert_true(fabs(f->fresh_until - raw->taken_mono - 15) < 1e-6);
+	/* Everything in the first fleet is "routable since long ago". */
+	assert_true(find(f, "eu-1")->routable_since == 0);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+static unsigned long long
+rejected(const char *reason)
+{
+	struct metrics_gauges	 g = { .redis_up = -1 };
+	unsigned long long	 v = 0;
+	char			*page, *p, pat[128];
+	size_t			 len;
+
+	page = metrics_render(&g, &len);
+	snprintf(pat, sizeof(pat),
+	    "geo307_fleet_rejected_records_total{reason=\"%s\"} ", reason);
+	if ((p = strstr(page, pat)) != NULL)
+		v = strtoull(p + strlen(pat), NULL, 10);
+	free(page);
+	return v;
+}
+
+static void
+test_rejects_counted_once(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = sample();
+	struct fleet_memory	*m = fleet_memory_new();
+	unsigned long long	 url0 = rejected("url");
+	unsigned long long	 reg0 = rejected("region");
+	unsigned long long	 load0 = rejected("load");
+	int			 i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		fleet_free(raw_fleet_build(raw, rt, m));
+	assert_int_equal(rejected("url") - url0, 1);
+	assert_int_equal(rejected("region") - reg0, 1);
+	assert_int_equal(rejected("load") - load0, 1);
+	/* A new bad value for the same server is a new rejection. */
+	free(raw->servers[2].values[0]);
+	raw->servers[2].values[0] = strdup("http://eu-9.up.example.net");
+	fleet_free(raw_fleet_build(raw, rt, m));
+	assert_int_equal(rejected("url") - url0, 2);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+static void
+test_slow_start_since(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = sample();
+	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet		*f;
+	double			 t0;
+
+	(void)state;
+	fleet_free(raw_fleet_build(raw, rt, m));	/* first: long ago */
+	/* us-1 goes from drain (in a drained region) to up. */
+	free(raw->servers[1].values[2]);
+	raw->servers[1].values[2] = strdup("up");
+	free(raw->rstates[0]);
+	raw->rstates[0] = strdup("up");
+	t0 = mono_now();
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "us-1")->routable_since >= t0);
+	assert_true(find(f, "eu-1")->routable_since == 0);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+static void
+test_cache_round_trip(void **state)
+{
+	struct raw_fleet	*raw = sample(), *back;
+	char			 path[1100], err[512];
+	struct stat		 st;
+	size_t			 i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fleet.cache", tmpdir);
+	assert_int_equal(raw_fleet_save(raw, path, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	back = raw_fleet_load(path, 60, err, sizeof(err));
+	if (back == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(back->source, FLEET_CACHE);
+	assert_int_equal(back->version, 42);
+	assert_int_equal(back->nservers, raw->nservers);
+	for (i = 0; i < back->nservers; i++)
+		if (strcmp(back->servers[i].id, "eu-1") == 0)
+			assert_string_equal(back->servers[i].load, "0.25");
+	assert_string_equal(back->maintenance, "20");
+	assert_int_equal(back->nregions, 1);
+	raw_fleet_free(back);
+	/* Too old for cache_max_age. */
+	raw->taken_wall -= 100;
+	assert_int_equal(raw_fleet_save(raw, path, err, sizeof(err)), 0);
+	assert_null(raw_fleet_load(path, 60, err, sizeof(err)));
+	assert_non_null(strstr(err, "cache_max_age"));
+	/* Garbage. */
+	FILE *f = fopen(path, "w");
+	fputs("{\"format\": 2}", f);
+	fclose(f);
+	assert_null(raw_fleet_load(path, 60, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a geo307 fleet cache"));
+	unlink(path);
+	raw_fleet_free(raw);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char	path[1100];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/r.conf", tmpdir);
+	unlink(path);
+	return rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_rejects_counted_once),
+		cmocka_unit_test(test_slow_start_since),
+		cmocka_unit_test(test_cache_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
