@@ -132,7 +132,7 @@ int	cmd_list(struct ctl *, int, char **);
 int	cmd_show(struct ctl *, int, char **);
 int	cmd_add(struct ctl *, int, char **);
 int	cmd_weight(struct ctl *, int, char **);
-int	cmd_state(struct ctl *, int, char **);	/* drain undrain down */
+int	cmd_state(struct ctl *, int, char **);	/* drain undrain down state */
 int	cmd_remove(struct ctl *, int, char **);
 int	cmd_region(struct ctl *, int, char **);	/* drain-/undrain-region */
 int	cmd_maintenance(struct ctl *, int, char **);

@@ -130,22 +130,26 @@ void
 ctl_reject_text(struct ctl *c, const struct reject *rej, char *buf,
     size_t len)
 {
-	const char	*field = rej->field ? rej->field : "";
-	char		*v;
+	char	*field, *v;
 
+	field = ctl_printable(rej->field ? rej->field : "");
 	v = ctl_printable(rej->value ? rej->value : "");
 	if (rej->reason == REJECT_URL && rej->value != NULL)
 		/* No echo: a url with userinfo may carry a password. */
 		snprintf(buf, len, "bad url: %s", url_reason(c, rej->value));
 	else if (rej->reason == REJECT_MISSING)
-		snprintf(buf, len, "no %s field", field[0] ? field :
+		snprintf(buf, len, "no %s field", field && field[0] ? field :
 		    "required");
+	else if (rej->reason == REJECT_FIELD)
+		snprintf(buf, len, "unknown or bad field \"%s\"",
+		    field ? field : "");
 	else if (rej->reason == REJECT_REGION && c->cfg != NULL)
 		snprintf(buf, len, "region \"%s\" is not in %s", v ? v : "",
 		    c->cfgpath);
 	else
 		snprintf(buf, len, "%s: bad %s \"%s\"",
-		    reject_reason_name(rej->reason), field[0] ? field : "value",
-		    v ? v : "");
+		    reject_reason_name(rej->reason), field && field[0] ? field :
+		    "value", v ? v : "");
+	free(field);
 	free(v);
 }

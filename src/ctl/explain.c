@@ -9,7 +9,6 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +129,7 @@ print_text(const struct netaddr *a, const struct regionmap *rm,
 		printf("%-11s -\n", "location");
 	printf("%-11s %s (rule %s)\n", "region", rm->regions[d->home].name,
 	    region_rule_name(d->rule));
-	printf("%-11s %" PRIu64 " (%zu servers)\n", "fleet", f->version,
+	printf("%-11s version %" PRIu64 ", %zu servers\n", "fleet", f->version,
 	    f->nservers);
 	if (f->maintenance) {
 		printf("%-11s on: every request gets 503, Retry-After %.0f\n",
@@ -253,7 +252,7 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 	if (json) {
 		if ((j = to_json(&a, rt->rm, f, &d)) == NULL ||
 		    (s = json_dumps(j, JSON_INDENT(2) |
-		    JSON_PRESERVE_ORDER)) == NULL)
+		    JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))) == NULL)
 			rc = ctl_err(CTL_FAIL, "out of memory");
 		else {
 			puts(s);

@@ -92,7 +92,7 @@ print_json(json_t *j)
 	char	*s;
 
 	if (j == NULL || (s = json_dumps(j, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER)) == NULL) {
+	    JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))) == NULL) {
 		json_decref(j);
 		return ctl_err(CTL_FAIL, "out of memory");
 	}
@@ -102,23 +102,6 @@ print_json(json_t *j)
 	return CTL_OK;
 }
 
-/* a + b + c, printable; NULL when out of memory. */
-static char *
-cell(const char *a, const char *b, const char *c)
-{
-	char	*raw, *p;
-	size_t	 la = strlen(a), lb = strlen(b), lc = strlen(c);
-
-	if ((raw = malloc(la + lb + lc + 1)) == NULL)
-		return NULL;
-	memcpy(raw, a, la);
-	memcpy(raw + la, b, lb);
-	memcpy(raw + la + lb, c, lc + 1);
-	p = ctl_printable(raw);
-	free(raw);
-	return p;
-}
-
 static int
 row(const struct ctl_record *r, char **cells)
 {
@@ -126,22 +109,22 @@ row(const struct ctl_record *r, char **cells)
 	int	i;
 
 	ttl_text(r->ttl_ms, ttl, sizeof(ttl));
-	cells[0] = cell(r->id, "", "");
-	cells[1] = cell(or_default(ctl_field(r, "region"), "-"), "", "");
-	cells[2] = cell(or_default(ctl_field(r, "state"), "up"), "", "");
-	cells[3] = cell(or_default(ctl_field(r, "weight"), "100"), "", "");
+	cells[0] = ctl_printable(r->id);
+	cells[1] = ctl_printable(or_default(ctl_field(r, "region"), "-"));
+	cells[2] = ctl_printable(or_default(ctl_field(r, "state"), "up"));
+	cells[3] = ctl_printable(or_default(ctl_field(r, "weight"), "100"));
 	if (r->load == NULL)
-		cells[4] = cell("-", "", "");
+		cells[4] = ctl_printable("-");
 	else if (ttl[0] != '\0') {
 		if (asprintf(&t, "%s (%s)", r->load, ttl) < 0)
 			t = NULL;
-		cells[4] = t != NULL ? cell(t, "", "") : NULL;
+		cells[4] = t != NULL ? ctl_printable(t) : NULL;
 		free(t);
 	} else
-		cells[4] = cell(r->load, "", "");
-	cells[5] = cell(or_default(ctl_field(r, "url"), "-"), "", "");
+		cells[4] = ctl_printable(r->load);
+	cells[5] = ctl_printable(or_default(ctl_field(r, "url"), "-"));
 	ctl_record_note(r, note, sizeof(note));
-	cells[6] = cell(note, "", "");
+	cells[6] = ctl_printable(note);
 	for (i = 0; i < NCOLS; i++)
 		if (cells[i] == NULL)
 			return -1;
@@ -174,10 +157,12 @@ print_table(const struct ctl_records *rs)
 	for (i = 0; i <= rs->n && rc == CTL_OK; i++)
 		for (k = 0; k < ncols; k++) {
 			s = i == 0 ? heads[k] : cells[(i - 1) * NCOLS + k];
-			if (k == ncols - 1)
+			if (k == ncols - 1 || (i > 0 && k == ncols - 2 &&
+			    cells[(i - 1) * NCOLS + k + 1][0] == '\0')) {
 				printf("%s\n", s);
-			else
-				printf("%-*s  ", (int)w[k], s);
+				break;
+			}
+			printf("%-*s  ", (int)w[k], s);
 		}
 	for (i = 0; i < rs->n * NCOLS; i++)
 		free(cells[i]);
@@ -275,9 +260,9 @@ show_text(const struct ctl_record *r, const char *rstate)
 	show_line("id", r->id);
 	for (k = 0; k < 4; k++) {
 		if (k == 1 && ctl_field(r, "region") != NULL) {
-			snprintf(buf, sizeof(buf), "%s (region %s)",
+			snprintf(buf, sizeof(buf), "%s%s",
 			    ctl_field(r, "region"), rstate && strcmp(rstate,
-			    "drain") == 0 ? "drained" : "up");
+			    "drain") == 0 ? " (region drained)" : "");
 			show_line("region", buf);
 		} else
 			show_line(known[k], or_default(ctl_field(r, known[k]),

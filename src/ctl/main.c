@@ -184,7 +184,7 @@ ctl_connect(struct ctl *c)
 	c->rc = redis_connect(&t, 1, err, sizeof(err));
 	redis_target_free(&t);
 	if (c->rc == NULL)
-		return ctl_err(CTL_FAIL, "redis: %s", err);
+		return ctl_err(CTL_FAIL, "cannot reach Redis: %s", err);
 	return CTL_OK;
 }
 
@@ -251,10 +251,9 @@ main(int argc, char *argv[])
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			break;
-	if (i == sizeof(commands) / sizeof(commands[0])) {
-		usage(stderr);
-		return ctl_err(CTL_USAGE, "unknown command \"%s\"", argv[0]);
-	}
+	if (i == sizeof(commands) / sizeof(commands[0]))
+		return ctl_err(CTL_USAGE, "unknown command \"%s\" (geo307ctl "
+		    "-h lists them)", argv[0]);
 	if (prefix != NULL && !prefix_ok(prefix))
 		return ctl_err(CTL_USAGE, "bad --prefix \"%s\" (printable, no "
 		    "blanks, at most %d bytes)", prefix, CTL_PREFIX_MAX);
