@@ -182,4 +182,11 @@ post "without Expect" -H "Expect:"
 echo
 echo "linger outcomes: $(curl -s "http://127.0.0.1:$aport/metrics" |
     awk '/^geo307_linger_total/ { printf "%s ", $0 }')"
+
+# The Redis figures (bench/redis.py), only where redis-server is installed.
+if command -v redis-server >/dev/null && command -v python3 >/dev/null; then
+	echo
+	GEO307_BIN=$BIN GEO307_FIXTURES=$FIXTURES \
+	    python3 "$(dirname "$0")/redis.py" || echo "bench: the Redis part failed"
+fi
 exit 0

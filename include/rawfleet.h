@@ -24,6 +24,9 @@ struct raw_server {
 
 struct raw_fleet {
 	uint64_t		 version;
+	int			 has_version;	/* P version exists */
+	int			 bad_version;	/* but is not a number */
+	int			 bad_regions;	/* P regions is not a hash */
 	struct raw_server	*servers;
 	size_t			 nservers;
 	char			**rnames;	/* P regions: field */

@@ -222,12 +222,19 @@ raw_fleet_build(const struct raw_fleet *raw, const struct runtime *rt,
 		f->regions[r].drained = drained;
 	}
 	if (raw->maintenance != NULL) {
-		if (fleetrec_maintenance(raw->maintenance, &retry) == 0) {
-			f->maintenance = 1;
+		/*
+		 * Present means maintenance (SPEC 3), whatever the value; a
+		 * bad value only loses the Retry-After it meant to set.
+		 */
+		f->maintenance = 1;
+		f->maintenance_retry = rt->cfg->redirect.retry_after;
+		if (fleetrec_maintenance(raw->maintenance, &retry) == 0)
 			f->maintenance_retry = retry;
-		} else
-			reject(m, "maintenance", REJECT_FIELD, "maintenance",
-			    raw->maintenance);
+		else if (first_reject(m, hash3("maintenance", NULL,
+		    raw->maintenance)))
+			log_warn("fleet: maintenance value \"%.80s\" is not "
+			    "1..86400 seconds: in maintenance, Retry-After "
+			    "from [redirect] retry_after", raw->maintenance);
 	}
 	for (i = 0; i < f->nservers; i++) {
 		struct fleet_server *s = &f->servers[i];

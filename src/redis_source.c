@@ -59,6 +59,7 @@ struct redis_source {
 
 	pthread_t		 refresher, subscriber;
 	int			 stopfd;	/* eventfd: wakes the subscriber */
+	int			 warned_version, warned_regions, warned_empty;
 	atomic_int		 up;
 };
 
@@ -215,6 +216,21 @@ get_reply(redisContext *c, redisReply **r)
 	return 0;
 }
 
+/* A server key that is not a hash: a record with one impossible field. */
+static int
+wrong_type(struct raw_server *rs, redisReply *r)
+{
+	rs->fields = calloc(2, sizeof(char *));
+	rs->values = calloc(2, sizeof(char *));
+	if (rs->fields == NULL || rs->values == NULL)
+		return -1;
+	rs->fields[0] = strdup("(type)");
+	rs->values[0] = strdup(r->type == REDIS_REPLY_ERROR && r->str ?
+	    r->str : "not a hash");
+	rs->n = 1;
+	return rs->fields[0] && rs->values[0] ? 0 : -1;
+}
+
 /* Everything: the server set, each hash, regions, maintenance, loads. */
 static struct raw_fleet *
 read_full(redisContext *c, struct redis_source *src, char *err,
@@ -230,8 +246,15 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 	k = key(src, KEY_VERSION, NULL);
 	r = redisCommand(c, "GET %s", k);
 	free(k);
-	if (parse_version(r, &raw->version) != 0)
+	if (r == NULL)
 		goto fail;
+	/* A version that is not a number is an operator's mistake, not an
+	 * outage: read on (full_resync still catches changes). */
+	raw->has_version = r->type != REDIS_REPLY_NIL;
+	if (parse_version(r, &raw->version) != 0) {
+		raw->bad_version = 1;
+		raw->version = 0;
+	}
 	freeReplyObject(r);
 	k = key(src, KEY_SERVERS, NULL);
 	ids = redisCommand(c, "SMEMBERS %s", k);
@@ -270,22 +293,37 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 		if (i != 0)
 			goto fail;
 	}
+	/*
+	 * One key of the wrong type is one bad record, never a failed
+	 * read: the rest of the fleet must go on updating.
+	 */
 	for (i = 0; i < n; i++) {
-		if (get_reply(c, &r) != 0 || take_hash(r,
-		    &raw->servers[i].fields, &raw->servers[i].values,
-		    &raw->servers[i].n) != 0)
+		if (get_reply(c, &r) != 0)
+			goto fail;
+		if (r->type == REDIS_REPLY_ARRAY) {
+			if (take_hash(r, &raw->servers[i].fields,
+			    &raw->servers[i].values, &raw->servers[i].n) != 0)
+				goto fail;
+		} else if (wrong_type(&raw->servers[i], r) != 0)
 			goto fail;
 		freeReplyObject(r);
 	}
-	if (get_reply(c, &r) != 0 || take_hash(r, &raw->rnames,
-	    &raw->rstates, &raw->nregions) != 0)
+	if (get_reply(c, &r) != 0)
 		goto fail;
+	if (r->type == REDIS_REPLY_ARRAY) {
+		if (take_hash(r, &raw->rnames, &raw->rstates,
+		    &raw->nregions) != 0)
+			goto fail;
+	} else
+		raw->bad_regions = 1;
 	freeReplyObject(r);
-	if (get_reply(c, &r) != 0 || (r->type != REDIS_REPLY_NIL &&
-	    r->type != REDIS_REPLY_STRING))
+	if (get_reply(c, &r) != 0)
 		goto fail;
-	if (r->type == REDIS_REPLY_STRING &&
-	    (raw->maintenance = strdup(r->str)) == NULL)
+	if (r->type == REDIS_REPLY_STRING)
+		raw->maintenance = strdup(r->str);
+	else if (r->type != REDIS_REPLY_NIL)	/* present, but no string */
+		raw->maintenance = strdup("(not a string)");
+	if (r->type != REDIS_REPLY_NIL && raw->maintenance == NULL)
 		goto fail;
 	freeReplyObject(r);
 	r = NULL;
@@ -333,8 +371,10 @@ read_loads(redisContext *c, struct redis_source *src, uint64_t *version,
 	free(k);
 	if (n > 0 && append_mget(c, src, ids, n) != 0)
 		goto out;
-	if (get_reply(c, &r) != 0 || parse_version(r, version) != 0)
+	if (get_reply(c, &r) != 0)
 		goto out;
+	if (parse_version(r, version) != 0)
+		*version = 0;		/* as read_full does: see warn_raw */
 	freeReplyObject(r);
 	r = NULL;
 	if (n > 0) {
@@ -364,6 +404,25 @@ out:
 		free(ids[i]);
 	free(ids);
 	return rc;
+}
+
+/* Say once what is wrong with the keys around the records. */
+static void
+warn_raw(struct redis_source *src, const struct raw_fleet *raw)
+{
+	if (raw->bad_version && !src->warned_version)
+		log_warn("redis: %s%s is not a number: changes are seen at "
+		    "full_resync only", src->prefix, KEY_VERSION);
+	if (raw->bad_regions && !src->warned_regions)
+		log_warn("redis: %s%s is not a hash: no region is drained",
+		    src->prefix, KEY_REGIONS);
+	if (!raw->has_version && raw->nservers == 0 && !src->warned_empty)
+		log_warn("redis: no %s%s and no servers: an empty or flushed "
+		    "Redis; keeping the last snapshot if there is one",
+		    src->prefix, KEY_VERSION);
+	src->warned_version = raw->bad_version;
+	src->warned_regions = raw->bad_regions;
+	src->warned_empty = !raw->has_version && raw->nservers == 0;
 }
 
 /* --- publishing ---------------------------------------------------- */
@@ -445,7 +504,21 @@ refresh_main(void *arg)
 				goto down;
 			raw->taken_wall = time(NULL);
 			raw->taken_mono = mono_now();
+			warn_raw(src, raw);
 			pthread_mutex_lock(&src->lock);
+			if (!raw->has_version && raw->nservers == 0 &&
+			    src->raw != NULL && src->raw->nservers > 0) {
+				/*
+				 * No version and no servers: a flushed or
+				 * restarted Redis, not an operator's choice
+				 * (removing every server still leaves the
+				 * version).  Keep the snapshot and the cache.
+				 */
+				pthread_mutex_unlock(&src->lock);
+				raw_fleet_free(raw);
+				next_full = mono_now() + src->full_resync;
+				goto served;
+			}
 			old = src->raw;
 			src->raw = raw;
 			pthread_mutex_unlock(&src->lock);
@@ -455,6 +528,7 @@ refresh_main(void *arg)
 			raw_fleet_free(old);
 			next_full = mono_now() + src->full_resync;
 		}
+served:
 		publish(src);
 		if (was_up != 1)
 			log_info("redis: up (%s)", full ? "full read" : "loads");

@@ -11,6 +11,10 @@ pieces here:
   Conn       a raw socket with a response parser (for byte-exact targets).
   Sink       a local upload server that records what reached it.
   scrape()   /metrics parsed into {(name, frozenset(labels)): value}.
+  Redis      RedisServer (a throw-away redis-server or sentinel), Resp (a
+             RESP2 client), Monitor, redis_op() (an operator change with
+             the version bump and PUBLISH), redis_write_fleet(),
+             redis_report(), redis_config(), fleet_json()/wait_fleet().
 """
 
 import hashlib
@@ -996,3 +1000,451 @@ def wait_until(pred, timeout, interval=0.05):
             return v
         time.sleep(interval)
     return pred()
+
+
+# ------------------------------------------------------------------- redis
+#
+# RedisServer runs a throw-away redis-server (or a sentinel) on loopback;
+# Resp is a minimal RESP2 client (commands, pipelines, MONITOR/SUBSCRIBE
+# streams); redis_op() writes an operator change the way SPEC section 3
+# says (WATCH P version, MULTI, ..., INCR P version, PUBLISH P changed
+# <version>, EXEC); redis_config() is base_config() with the fleet in
+# Redis instead of [server] sections.
+
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
+
+
+def have_redis():
+    return REDIS_SERVER is not None
+
+
+class RespError(Exception):
+    pass
+
+
+class Resp:
+    """A RESP2 client on one socket.  Bulk strings come back as str
+    (UTF-8, surrogateescape), errors from cmd() raise RespError, errors
+    inside pipeline() are returned as RespError objects."""
+
+    mine = set()        # local ports of our own connections (MONITOR filter)
+
+    def __init__(self, port, host="127.0.0.1", timeout=5):
+        self.sock = socket.create_connection((host, port), timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = self.sock.getsockname()[1]
+        Resp.mine.add(self.port)
+        self.buf = b""
+
+    @staticmethod
+    def encode(args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if not isinstance(a, bytes):
+                a = str(a).encode("utf-8", "surrogateescape")
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def send(self, *cmds):
+        self.sock.sendall(b"".join(self.encode(c) for c in cmds))
+
+    def _fill(self):
+        d = self.sock.recv(1 << 20)
+        if not d:
+            raise ConnectionError("redis closed the connection")
+        self.buf += d
+
+    def _line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                return line
+            self._fill()
+
+    def read(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode("utf-8", "surrogateescape")
+        if t == b"-":
+            return RespError(rest.decode("utf-8", "replace"))
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            d, self.buf = self.buf[:n], self.buf[n + 2:]
+            return d.decode("utf-8", "surrogateescape")
+        if t == b"*":
+            n = int(rest)
+            if n < 0:
+                return None
+            return [self.read() for _ in range(n)]
+        raise ValueError("bad RESP line %r" % line[:100])
+
+    def cmd(self, *args):
+        self.send(args)
+        r = self.read()
+        if isinstance(r, RespError):
+            raise r
+        return r
+
+    def pipeline(self, cmds):
+        """Send every command in one write, read every reply."""
+        cmds = list(cmds)
+        if not cmds:
+            return []
+        self.send(*cmds)
+        return [self.read() for _ in cmds]
+
+    def settimeout(self, t):
+        self.sock.settimeout(t)
+
+    def close(self):
+        Resp.mine.discard(self.port)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Monitor:
+    """MONITOR on its own connection, in a thread: self.lines is a list of
+    (time, client "ip:port", [args]) for commands of other clients."""
+
+    LINE = re.compile(r'^(\d+\.\d+) \[\d+ ([^\]]+)\] (.*)$')
+
+    def __init__(self, port):
+        self.r = Resp(port)
+        self.r.cmd("MONITOR")
+        self.r.settimeout(0.2)
+        self.lines = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    @staticmethod
+    def _args(s):
+        out = []
+        for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', s):
+            out.append(re.sub(r'\\(x[0-9a-f]{2}|.)',
+                              lambda x: chr(int(x.group(1)[1:], 16))
+                              if x.group(1).startswith("x") and
+                              len(x.group(1)) == 3 else x.group(1),
+                              m.group(1)))
+        return out
+
+    def _run(self):
+        while not self.stopping:
+            try:
+                r = self.r.read()
+            except (socket.timeout, BlockingIOError):
+                continue
+            except (OSError, ValueError):
+                return
+            if not isinstance(r, str):
+                continue
+            m = self.LINE.match(r)
+            if not m:
+                continue
+            client = m.group(2)
+            try:
+                cport = int(client.rsplit(":", 1)[1])
+            except (IndexError, ValueError):
+                cport = None
+            if cport in Resp.mine:
+                continue
+            with self.lock:
+                self.lines.append((float(m.group(1)), client,
+                                   self._args(m.group(3))))
+
+    def take(self):
+        with self.lock:
+            out, self.lines = self.lines, []
+        return out
+
+    def stop(self):
+        self.stopping = True
+        self.t.join(2)
+        self.r.close()
+
+
+class RedisServer:
+    """A throw-away redis-server on 127.0.0.1 (no persistence unless asked).
+
+    start(port=None, args=()) runs it in the foreground and waits for PING;
+    stop() is SIGTERM, kill() SIGKILL, pause()/resume() SIGSTOP/SIGCONT;
+    cli(*args) runs redis-cli and returns its stdout (stripped); conn()
+    gives a Resp client.  sentinel=True runs a sentinel (redis-sentinel, or
+    redis-server --sentinel) on a config file written into the temp dir.
+    """
+
+    def __init__(self, tap, tmpdir, name="redis", sentinel=False):
+        if not have_redis():
+            raise Skip("redis-server not installed")
+        self.tap = tap
+        self.dir = tmpdir
+        self.name = name
+        self.sentinel = sentinel
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(tmpdir, name + ".log")
+        self.rdb = name + ".rdb"
+        tap.at_exit(self.kill)
+
+    def argv(self, port, args):
+        if self.sentinel:
+            conf = os.path.join(self.dir, self.name + ".conf")
+            lines = ["port %d" % port, "bind 127.0.0.1", "daemonize no",
+                     "dir %s" % self.dir, "logfile %s" % self.log_path]
+            lines += list(args)
+            with open(conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            s = shutil.which("redis-sentinel")
+            return [s, conf] if s else [REDIS_SERVER, conf, "--sentinel"]
+        return [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", self.dir,
+                "--dbfilename", self.rdb, "--daemonize", "no",
+                "--logfile", self.log_path] + [str(a) for a in args]
+
+    def start(self, port=None, args=(), wait=True, timeout=10):
+        self.port = port or self.port or free_port()
+        self.proc = subprocess.Popen(self.argv(self.port, args),
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL,
+                                     cwd=self.dir)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s:\n%s" % (
+                    self.name, self.proc.returncode, self.log()[-2000:]))
+            try:
+                r = Resp(self.port, timeout=1)
+                try:
+                    if r.cmd("PING") == "PONG":
+                        return
+                finally:
+                    r.close()
+            except (OSError, RespError) as e:
+                last = e
+            time.sleep(0.05)
+        raise RuntimeError("%s not ready after %ss: %r\n%s" % (
+            self.name, timeout, last, self.log()[-2000:]))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _signal(self, sig):
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def pause(self):
+        self._signal(signal.SIGSTOP)
+
+    def resume(self):
+        self._signal(signal.SIGCONT)
+
+    def stop(self, timeout=10):
+        if self.proc is None:
+            return None
+        if self.alive():
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def conn(self, timeout=5):
+        return Resp(self.port, timeout=timeout)
+
+    def cli(self, *args, timeout=10):
+        """redis-cli against this server (Resp when redis-cli is absent)."""
+        if REDIS_CLI:
+            p = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p",
+                                str(self.port)] + [str(a) for a in args],
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout)
+            return p.stdout.decode("utf-8", "replace").strip()
+        r = self.conn()
+        try:
+            v = r.cmd(*args)
+        except RespError as e:
+            return "(error) %s" % e
+        finally:
+            r.close()
+        if isinstance(v, list):
+            return "\n".join("" if x is None else str(x) for x in v)
+        return "" if v is None else str(v)
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def redis_op(r, prefix, cmds, publish=True, bump=True, tries=20):
+    """An operator change: WATCH P version; MULTI; cmds; INCR P version;
+    PUBLISH P changed <new version>; EXEC.  Returns the new version (the
+    old one when bump is false).  r: a Resp client."""
+    vkey = prefix + "version"
+    for _ in range(tries):
+        r.cmd("WATCH", vkey)
+        v = int(r.cmd("GET", vkey) or 0)
+        new = v + 1 if bump else v
+        tail = []
+        if bump:
+            tail.append(["INCR", vkey])
+        if publish:
+            tail.append(["PUBLISH", prefix + "changed", str(new)])
+        replies = r.pipeline([["MULTI"]] + [list(c) for c in cmds] + tail +
+                             [["EXEC"]])
+        for x in replies[:-1]:
+            if isinstance(x, RespError):
+                raise x
+        res = replies[-1]
+        if isinstance(res, RespError):
+            raise res
+        if res is None:             # WATCH fired: someone else wrote
+            continue
+        for x in res:
+            if isinstance(x, RespError):
+                raise x
+        return new
+    raise RuntimeError("redis_op: version kept changing")
+
+
+def redis_server_cmds(prefix, sid, fields):
+    """HSET P server:<id> with fields ({name: value}, None = left out)."""
+    args = ["HSET", prefix + "server:" + sid]
+    for k, v in fields.items():
+        if v is not None:
+            args += [k, str(v)]
+    return [["DEL", prefix + "server:" + sid]] + \
+        ([args] if len(args) > 2 else [])
+
+
+def redis_write_fleet(r, prefix, servers, regions=None, maintenance=None,
+                      publish=True, bump=True):
+    """Replace the whole fleet in one operator change.  servers: {id:
+    {field: value}}; regions: {name: "up"|"drain"} (None: no P regions);
+    maintenance: seconds or None (key deleted).  Returns the new version."""
+    old = r.cmd("SMEMBERS", prefix + "servers") or []
+    cmds = [["DEL", prefix + "server:" + sid] for sid in old]
+    cmds.append(["DEL", prefix + "servers"])
+    for sid, fields in servers.items():
+        cmds += redis_server_cmds(prefix, sid, fields)
+    if servers:
+        cmds.append(["SADD", prefix + "servers"] + list(servers))
+    cmds.append(["DEL", prefix + "regions"])
+    if regions:
+        a = ["HSET", prefix + "regions"]
+        for k, v in regions.items():
+            a += [k, v]
+        cmds.append(a)
+    if maintenance is None:
+        cmds.append(["DEL", prefix + "maintenance"])
+    else:
+        cmds.append(["SET", prefix + "maintenance", str(maintenance)])
+    return redis_op(r, prefix, cmds, publish=publish, bump=bump)
+
+
+def redis_report(r, prefix, loads, ex=600, px=None):
+    """Agents' load reports: {id: load} with SET P load:<id> v EX ex (or PX
+    px); a load of None deletes the key.  Pipelined; never publishes."""
+    cmds = []
+    for sid, load in loads.items():
+        key = prefix + "load:" + sid
+        if load is None:
+            cmds.append(["DEL", key])
+        elif px is not None:
+            cmds.append(["SET", key, str(load), "PX", str(px)])
+        elif ex is not None:
+            cmds.append(["SET", key, str(load), "EX", str(ex)])
+        else:
+            cmds.append(["SET", key, str(load)])
+    for x in r.pipeline(cmds):
+        if isinstance(x, RespError):
+            raise x
+
+
+def redis_fleet_of(servers=None):
+    """SERVERS (or {id: (url, region, weight)}) as Redis hash fields."""
+    return {sid: {"url": url, "region": region, "weight": weight}
+            for sid, (url, region, weight) in (servers or SERVERS).items()}
+
+
+def redis_config(port, aport, rport, tmpdir, prefix=None, db=None,
+                 allowed="*.up.example.net", **redis):
+    """base_config() with [redis] instead of [server] sections; the cache
+    file goes into tmpdir (never the system default)."""
+    c = base_config(port, aport, db=db, servers=False)
+    c.set("redis", "url", "redis://127.0.0.1:%d/0" % rport)
+    if prefix is not None:
+        c.set("redis", "prefix", prefix)
+    c.set("redis", "cache_file", os.path.join(
+        tmpdir, "fleet-%d.cache" % port))
+    for k, v in redis.items():
+        c.set("redis", k, v)
+    c.set("redirect", "allowed_hosts", allowed)
+    return c
+
+
+def fleet_json(aport, timeout=5):
+    """/fleet parsed, or None (not 200 or not JSON)."""
+    import json
+    try:
+        st, _, body = http_get(aport, "/fleet", timeout=timeout)
+    except (OSError, http.client.HTTPException):
+        return None
+    if st != 200:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def wait_fleet(aport, pred, timeout=5, interval=0.02):
+    """Poll /fleet until pred(json) holds; returns (json, seconds) or
+    (last json, None)."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout * SLACK
+    j = None
+    while True:
+        j = fleet_json(aport)
+        if j is not None and pred(j):
+            return j, time.monotonic() - t0
+        if time.monotonic() > deadline:
+            return j, None
+        time.sleep(interval)
+
+
+def fleet_server(j, sid):
+    for s in (j or {}).get("servers", []):
+        if s.get("id") == sid:
+            return s
+    return None
