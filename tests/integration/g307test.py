@@ -188,14 +188,26 @@ def mkdtemp(tap, name="geo307-test-"):
     return d
 
 
+# Ports handed out by this process: the kernel may give the same
+# ephemeral port to two back-to-back bind(0) calls once the first socket
+# is closed, and a listener and an admin port that collide make geo307
+# refuse its config (seen in CI).
+_ports_given = set()
+
+
 def free_port(family=socket.AF_INET):
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    s = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    for _ in range(1000):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError("no free loopback port left")
 
 
 def have_ipv6_loopback():
