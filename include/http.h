@@ -9,14 +9,17 @@
 
 #include "config.h"
 #include "linger.h"
+#include "runtime.h"
 
 struct http_server;
 
 /*
  * Bind every [listen] address (SO_REUSEPORT) and start serving.  Settings
- * of [listen] are read here once: changing them needs a restart.
+ * of [listen] are read here once: changing them needs a restart.  With
+ * TLS, each handshake takes the certificate of the runtime in use (so
+ * SIGHUP changes it); rt's is kept for a runtime that has none.
  */
-struct http_server *http_start(const struct config *cfg, struct linger *lg,
+struct http_server *http_start(const struct runtime *rt, struct linger *lg,
 		    char *err, size_t errlen);
 /* Close connections whose header is overdue (call a few times a second). */
 void		 http_sweep(struct http_server *srv);

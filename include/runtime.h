@@ -16,6 +16,7 @@
 #include "geo.h"
 #include "region.h"
 #include "select.h"
+#include "tlsid.h"
 
 struct runtime {
 	struct config		*cfg;
@@ -29,13 +30,14 @@ struct runtime {
 	_Atomic(struct fleet *)	 fleet;
 	int			*region_labels;	/* metrics label per region */
 	struct select_params	 sel;
+	struct tls_identity	*tls;		/* [listen] tls_cert, or NULL */
 	struct timespec		 geo_mtime;	/* for the 60 s mtime check */
 };
 
 /*
  * Build a runtime from a config file: parse, open the GeoIP DB, build the
  * region map and the static fleet.  NULL with a message on failure
- * (*what says which part failed: "config" or "geoip").
+ * (*what says which part failed: "config", "geoip" or "tls").
  */
 struct runtime	*runtime_load(const char *path, char *err, size_t errlen,
 		    const char **what);

@@ -30,6 +30,7 @@
 #include <linux/tcp.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "conntrack.h"
@@ -41,6 +42,7 @@
 #include "respond.h"
 #include "rng.h"
 #include "runtime.h"
+#include "tlsid.h"
 
 #define MAX_LISTEN	8
 #define MHD_POOL_MALLOC_MAX	(32 * 1024)	/* larger pools are mmap()ed */
@@ -73,6 +75,7 @@ struct conn {
 	uint64_t		 rx_mark;
 	double			 rx_first;
 	int			 killed;
+	struct tls_identity	*tls;		/* this handshake's, or NULL */
 };
 
 struct req {
@@ -101,8 +104,9 @@ struct http_server {
 	unsigned		 nconns;
 	atomic_int		 draining;
 	atomic_uint		 inflight;	/* requests not yet completed */
-	char			*tls_cert;	/* PEM text, or NULL */
-	char			*tls_key;
+	/* Served when the runtime in use has none (TLS was switched off
+	 * by a reload, which needs a restart to take effect). */
+	struct tls_identity	*tls;
 };
 
 static _Thread_local struct rng		 t_rng;
@@ -117,6 +121,7 @@ conn_release(void *arg)
 	struct conn	*cn = arg;
 
 	conntrack_release(cn->srv->ct, cn->ipkey);
+	tls_identity_unref(cn->tls);
 	free(cn);
 }
 
@@ -697,33 +702,6 @@ fail:
 	return -1;
 }
 
-static char *
-read_pem(const char *path, char *err, size_t errlen)
-{
-	FILE	*f;
-	char	*buf;
-	long	 n;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    n > 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0 ||
-	    (buf = calloc(1, n + 1)) == NULL) {
-		snprintf(err, errlen, "%s: cannot read", path);
-		fclose(f);
-		return NULL;
-	}
-	if (fread(buf, 1, n, f) != (size_t)n) {
-		snprintf(err, errlen, "%s: short read", path);
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 static unsigned
 ncpu(void)
 {
@@ -732,14 +710,51 @@ ncpu(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/*
+ * GnuTLS asks for the certificate during each handshake: hand it the
+ * identity of the runtime in use, so SIGHUP can change certificates.
+ * The connection keeps a reference, since GnuTLS goes on using it after
+ * we return and the runtime may be replaced meanwhile.
+ */
+static int
+tls_certificate(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
+    int nreqs, const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+    gnutls_pcert_st **pcert, unsigned int *npcert, gnutls_privkey_t *key)
+{
+	struct MHD_Connection		*c;
+	const union MHD_ConnectionInfo	*ci;
+	const struct runtime		*rt;
+	struct conn			*cn;
+
+	(void)req_ca_dn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if ((c = gnutls_session_get_ptr(session)) == NULL ||
+	    (ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)) == NULL ||
+	    (cn = ci->socket_context) == NULL)
+		return -1;		/* no state to hold it: fail */
+	if (cn->tls == NULL) {
+		epoch_enter();
+		rt = runtime_current();
+		cn->tls = tls_identity_ref(rt != NULL && rt->tls != NULL ?
+		    rt->tls : cn->srv->tls);
+		epoch_exit();
+	}
+	tls_identity_get(cn->tls, pcert, npcert, key);
+	return 0;
+}
+
 struct http_server *
-http_start(const struct config *cfg, struct linger *lg, char *err,
+http_start(const struct runtime *rt, struct linger *lg, char *err,
     size_t errlen)
 {
+	const struct config	*cfg = rt->cfg;
 	struct http_server	*srv;
 	unsigned		 threads, flags, limit, timeout;
 	size_t			 i, mem;
-	struct MHD_OptionItem	 tls[3];
+	struct MHD_OptionItem	 tls[2];
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
 	    (srv->ct = conntrack_new()) == NULL) {
@@ -771,17 +786,10 @@ http_start(const struct config *cfg, struct linger *lg, char *err,
 	if (mem < MHD_POOL_MALLOC_MAX)
 		mem = MHD_POOL_MALLOC_MAX;
 	timeout = (unsigned)ceil(cfg->listen.keepalive_timeout);
-	if (cfg->listen.tls_cert != NULL &&
-	    ((srv->tls_cert = read_pem(cfg->listen.tls_cert, err,
-	    errlen)) == NULL ||
-	    (srv->tls_key = read_pem(cfg->listen.tls_key, err, errlen)) ==
-	    NULL))
-		goto fail;
-	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
-	    srv->tls_cert };
-	tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
-	    srv->tls_key };
-	tls[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	srv->tls = tls_identity_ref(rt->tls);
+	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+	    (void *)tls_certificate };
+	tls[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	for (i = 0; i < cfg->listen.naddrs; i++) {
 		if ((srv->fds[i] = listen_socket(&cfg->listen.addrs[i], err,
 		    errlen)) < 0)
@@ -791,7 +799,7 @@ http_start(const struct config *cfg, struct linger *lg, char *err,
 		    MHD_USE_ITC | MHD_USE_ERROR_LOG;
 		if (cfg->listen.addrs[i].sa.ss_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
-		if (srv->tls_cert != NULL)
+		if (srv->tls != NULL)
 			flags |= MHD_USE_TLS;
 		else
 			tls[0].option = MHD_OPTION_END;
@@ -879,8 +887,7 @@ http_free(struct http_server *srv)
 		return;
 	http_stop(srv);
 	conntrack_free(srv->ct);
-	free(srv->tls_cert);
-	free(srv->tls_key);
+	tls_identity_unref(srv->tls);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "redis_source.h"
 #include "runtime.h"
+#include "tlsid.h"
 
 #define TICK_NS		(100 * 1000 * 1000)	/* header sweep period */
 #define GEOIP_CHECK	60.0			/* seconds between mtime checks */
@@ -105,6 +106,24 @@ check(const char *path)
 	return rc < 0 ? 1 : 0;
 }
 
+/* Say which certificate serves, and shout when it has expired. */
+static void
+log_tls(const struct tls_identity *id)
+{
+	time_t		exp = tls_identity_expires(id);
+	struct tm	tm;
+	char		when[32] = "unknown";
+
+	if (exp != (time_t)-1 && gmtime_r(&exp, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (exp != (time_t)-1 && exp < time(NULL))
+		log_warn("TLS certificate %s EXPIRED at %s",
+		    tls_identity_subject(id), when);
+	else
+		log_info("TLS certificate %s, valid until %s",
+		    tls_identity_subject(id), when);
+}
+
 static int
 same_str(const char *a, const char *b)
 {
@@ -126,8 +145,7 @@ note_restart_needed(const struct config *old, const struct config *new)
 	    old->listen.per_ip_connections != new->listen.per_ip_connections ||
 	    old->listen.header_timeout != new->listen.header_timeout ||
 	    old->listen.keepalive_timeout != new->listen.keepalive_timeout ||
-	    !same_str(old->listen.tls_cert, new->listen.tls_cert) ||
-	    !same_str(old->listen.tls_key, new->listen.tls_key))
+	    (old->listen.tls_cert == NULL) != (new->listen.tls_cert == NULL))
 		log_warn("reload: [listen] changed: needs restart");
 	if (old->admin.enabled != new->admin.enabled ||
 	    strcmp(old->admin.addr.text, new->admin.addr.text) != 0 ||
@@ -164,6 +182,10 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 	runtime_publish(rt);
 	metrics_reload("config", 1);
 	metrics_reload("geoip", 1);
+	if (rt->tls != NULL) {
+		metrics_reload("tls", 1);
+		log_tls(rt->tls);
+	}
 	log_info("reloaded (%s): %s", why, path);
 }
 
@@ -237,7 +259,7 @@ serve(const char *path)
 		atomic_store(&rt->fleet, redis_source_fleet(src, rt));
 	}
 	runtime_publish(rt);
-	if ((http = http_start(rt->cfg, lg, err, sizeof(err))) == NULL) {
+	if ((http = http_start(rt, lg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "geo307: %s\n", err);
 		redis_source_stop(src);
 		linger_stop(lg, 0);
@@ -255,6 +277,8 @@ serve(const char *path)
 		runtime_publish(NULL);
 		return 1;
 	}
+	if (rt->tls != NULL)
+		log_tls(rt->tls);
 	log_info("serving on %s (%zu regions, %zu servers)",
 	    rt->cfg->listen.addrs[0].text, rt->cfg->nregions,
 	    rt->cfg->nservers);

@@ -65,6 +65,11 @@ runtime_load(const char *path, char *err, size_t errlen, const char **what)
 	for (i = 0; i < rt->rm->n; i++)
 		rt->region_labels[i] =
 		    metrics_region_label(rt->rm->regions[i].name);
+	*what = "tls";
+	if (rt->cfg->listen.tls_cert != NULL &&
+	    (rt->tls = tls_identity_load(rt->cfg->listen.tls_cert,
+	    rt->cfg->listen.tls_key, err, errlen)) == NULL)
+		goto fail;
 	rt->sel.spill_below = rt->cfg->selection.spill_below;
 	rt->sel.slow_start = rt->cfg->selection.slow_start;
 	return rt;
@@ -83,6 +88,7 @@ runtime_free(struct runtime *rt)
 	geodb_close(rt->geo);
 	config_free(rt->cfg);
 	free(rt->region_labels);
+	tls_identity_unref(rt->tls);
 	free(rt);
 }
 

@@ -18,16 +18,61 @@ T = g.TAP()
 S = {}
 
 
-def make_cert(d):
+def make_cert(d, cn="localhost", name=""):
     if shutil.which("openssl") is None:
         raise g.Skip("openssl not installed")
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    cert = os.path.join(d, name + "cert.pem")
+    key = os.path.join(d, name + "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
                     "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", key, "-out", cert, "-days", "2",
-                    "-subj", "/CN=localhost"], check=True,
+                    "-subj", "/CN=" + cn], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return cert, key
+
+
+def tls_connect(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def der_of(pem_path):
+    with open(pem_path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def served_cert(port):
+    """The DER certificate a new TLS connection is handed."""
+    s = tls_connect(port)
+    try:
+        return s.getpeercert(binary_form=True)
+    finally:
+        s.close()
+
+
+def read_response(s):
+    """One whole response (head and Content-Length body) from s."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(body) < n:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def tls_request(port, data):
@@ -83,6 +128,71 @@ def https(t):
          repr(got[:100]))
 
 
+def reload_cert(t):
+    """SIGHUP replaces the certificate for new handshakes; connections
+    made before keep working; a bad pair keeps the old one (SPEC 5)."""
+    d = g.mkdtemp(T)
+    cert, key = make_cert(d, "a.test")
+    cert_b, key_b = make_cert(d, "b.test", "b-")
+    cert_c, key_c = make_cert(d, "c.test", "c-")
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport)
+    c.set("listen", "tls_cert", cert)
+    c.set("listen", "tls_key", key)
+    dmn = g.Daemon(T, d, c, "tlsreload")
+    dmn.start()
+
+    def reloads(result):
+        return g.scrape(aport).get("geo307_reload_total", what="tls",
+                                   result=result)
+
+    def install(src_cert, src_key):
+        for src, dst in ((src_cert, cert), (src_key, key)):
+            with open(src, "rb") as f:
+                g.write_file_atomic(dst, f.read())
+
+    def sighup_until(result):
+        before = reloads(result)
+        dmn.sighup()
+        return g.wait_until(lambda: reloads(result) > before, 5)
+
+    a_der = der_of(cert)
+    t.ok(served_cert(port) == a_der, "TLS: the configured certificate "
+         "(a.test) is served")
+    keep = tls_connect(port)
+    keep.sendall(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
+    first = read_response(keep)
+    install(cert_b, key_b)
+    ok = sighup_until("ok")
+    t.ok(ok and served_cert(port) == der_of(cert_b),
+         "SIGHUP with a new certificate: new connections get b.test",
+         "reload seen: %r" % ok)
+    keep.sendall(b"GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+    second = read_response(keep)
+    t.ok(first.startswith(b"HTTP/1.1 307 ") and
+         second.startswith(b"HTTP/1.1 307 ") and
+         keep.getpeercert(binary_form=True) == a_der,
+         "a keep-alive connection made before the reload still works, "
+         "still on a.test", repr((first[:40], second[:40])))
+    keep.close()
+    # c.test's certificate with b.test's key: refused, b.test stays.
+    install(cert_c, key_b)
+    ok = sighup_until("error")
+    t.ok(ok and served_cert(port) == der_of(cert_b) and
+         "does not belong to the certificate" in dmn.stderr(),
+         "SIGHUP with a key that is not the certificate's: "
+         "reload_total{tls,error} +1, logged, b.test still served",
+         dmn.stderr()[-400:])
+    install(cert_c, key_c)
+    ok = sighup_until("ok")
+    head = tls_request(port, b"GET /upload?x=1 HTTP/1.1\r\nHost: a\r\n"
+                       b"X-Forwarded-For: 81.2.69.142\r\n\r\n")
+    t.ok(ok and served_cert(port) == der_of(cert_c) and
+         head.startswith(b"HTTP/1.1 307 ") and "CN=c.test" in dmn.stderr(),
+         "the fixed pair: c.test served and logged, requests still 307",
+         repr(head[:60]))
+
+
 def bad_key(t):
     d = g.mkdtemp(T)
     cert, key = make_cert(d)
@@ -100,6 +210,7 @@ def bad_key(t):
 def main():
     T.run([
         (3, https),
+        (5, reload_cert),
         (1, bad_key),
         (1, g.check_daemons),
     ])
