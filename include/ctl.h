@@ -29,6 +29,7 @@
 #define CTL_PREFIX_MAX	64	/* as [redis] prefix */
 #define CTL_KEY_MAX	(CTL_PREFIX_MAX + 16 + NAME_MAX_LEN + 1)
 #define CTL_DEFAULT_URL	"redis://127.0.0.1:6379/0"
+#define CTL_URL_ENV	"GEO307_REDIS_URL"	/* the url without argv */
 #define CTL_DEFAULT_TTL	15.0	/* [redis] stale_after's default */
 
 struct ctl {

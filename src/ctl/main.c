@@ -86,9 +86,10 @@ usage(FILE *f)
 	    "COMMAND [ARGS]\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].args);
-	fprintf(f, "Without -c and --redis: %s, prefix %s.\n"
+	fprintf(f, "Without -c and --redis: $%s, else %s; prefix %s.\n"
 	    "Exit status: 0 done, 1 Redis unreachable or failed, or no such "
-	    "server, 2 bad input.\n", CTL_DEFAULT_URL, DEFAULT_PREFIX);
+	    "server, 2 bad input.\n", CTL_URL_ENV, CTL_DEFAULT_URL,
+	    DEFAULT_PREFIX);
 }
 
 /*
@@ -162,11 +163,15 @@ ctl_connect(struct ctl *c)
 {
 	struct redis_target	 t;
 	const struct strlist	*sentinels = NULL;
-	const char		*url, *master = NULL;
+	const char		*url, *master = NULL, *from = "url";
 	char			 err[512];
 
 	if (c->rc != NULL)
 		return CTL_OK;
+	/*
+	 * --redis, then the config's [redis], then $GEO307_REDIS_URL (which
+	 * keeps a password out of argv, where ps shows it to everyone).
+	 */
 	if (c->redis_url != NULL)
 		url = c->redis_url;
 	else if (c->cfg != NULL) {
@@ -175,12 +180,14 @@ ctl_connect(struct ctl *c)
 			    "--redis URL", c->cfgpath);
 		sentinels = &c->cfg->redis.sentinels;
 		master = c->cfg->redis.master;
-	} else
+	} else if ((url = getenv(CTL_URL_ENV)) != NULL && *url != '\0')
+		from = CTL_URL_ENV;
+	else
 		url = CTL_DEFAULT_URL;
 	memset(&t, 0, sizeof(t));
 	if (redis_target_parse(url, sentinels, master, CTL_TIMEOUT, &t, err,
 	    sizeof(err)) == -1)
-		return ctl_err(CTL_USAGE, "bad redis url: %s", err);
+		return ctl_err(CTL_USAGE, "bad redis %s: %s", from, err);
 	c->rc = redis_connect(&t, 1, err, sizeof(err));
 	redis_target_free(&t);
 	if (c->rc == NULL)

@@ -57,20 +57,25 @@ class Res:
             self.rc, self.dt, self.out[-1500:], self.err[-1500:])
 
 
-def ctl(*args, conf=True, prefix=None, url=None, timeout=15):
-    """Run geo307ctl: with -c the config, or with --redis/--prefix."""
+def ctl(*args, conf=True, prefix=None, url=None, timeout=15, env=None):
+    """Run geo307ctl: with -c the config, or with --redis/--prefix (or,
+    with env, --redis only if url is given)."""
     redis()
     argv = [CTL]
     if conf:
         argv += ["-c", S["conf"]]
-    if url is not None or not conf:
+    if url is not None or (not conf and env is None):
         argv += ["--redis", url or S["url"]]
     if prefix is not None:
         argv += ["--prefix", prefix]
     argv += [str(a) for a in args]
     t0 = time.monotonic()
+    e = dict(os.environ)
+    e.pop("GEO307_REDIS_URL", None)
+    e.update(env or {})
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout * g.SLACK)
+                       stderr=subprocess.PIPE, timeout=timeout * g.SLACK,
+                       env=e)
     res = Res(p.returncode, p.stdout.decode("utf-8", "replace"),
               p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
     S["stderr"].append(res.err)
@@ -526,6 +531,29 @@ def redis_down(t):
     redis().cmd("DEL", "wrong:servers")
 
 
+def url_from_env(t):
+    """$GEO307_REDIS_URL: the url without a password in argv."""
+    redis()
+    dead = "redis://:envsecret@127.0.0.1:%d/0" % g.free_port()
+    res = ctl("list", conf=False, prefix=P, env={"GEO307_REDIS_URL":
+                                                 S["url"]})
+    t.ok(res.rc == 0 and "ID" in res.out.upper(),
+         "GEO307_REDIS_URL alone: geo307ctl reaches that Redis", repr(res))
+    res = ctl("list", conf=False, prefix=P, env={"GEO307_REDIS_URL": dead})
+    t.ok(res.rc == 1 and "envsecret" not in res.err + res.out,
+         "GEO307_REDIS_URL naming a closed port: exit 1, the password "
+         "not printed", repr(res))
+    res = ctl("list", env={"GEO307_REDIS_URL": dead})
+    t.ok(res.rc == 0, "-c wins over GEO307_REDIS_URL", repr(res))
+    res = ctl("list", conf=False, prefix=P, url=S["url"],
+              env={"GEO307_REDIS_URL": dead})
+    t.ok(res.rc == 0, "--redis wins over GEO307_REDIS_URL", repr(res))
+    res = ctl("list", conf=False, prefix=P,
+              env={"GEO307_REDIS_URL": "http://x"})
+    t.ok(res.rc == 2 and "GEO307_REDIS_URL" in res.err,
+         "a bad GEO307_REDIS_URL: exit 2 naming the variable", repr(res))
+
+
 # ------------------------------------------------------------------ prefix
 
 def prefixes(t):
@@ -638,6 +666,7 @@ def main():
         (43, bad_input),
         (1, bad_config),
         (4, redis_down),
+        (5, url_from_env),
         (3, prefixes),
         (6, explain),
         (1, sanitizers),
