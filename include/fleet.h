@@ -61,7 +61,7 @@ struct fleet {
 	 */
 	double			 fresh_until;
 	int			 maintenance;	/* every request: 503 */
-	double			 maintenance_retry;
+	double			 maintenance_retry;	/* 0: not given */
 	struct fleet_server	*servers;
 	size_t			 nservers;
 	struct fleet_region	*regions;	/* parallel to regionmap */

@@ -63,6 +63,8 @@ struct metrics_gauges {
 /* The whole /metrics page, malloc'd; NULL on allocation failure. */
 char	*metrics_render(const struct metrics_gauges *g, size_t *len);
 
+/* geo307_failopen_total now (main's watch logs when it moves). */
+unsigned long long metrics_failopen_count(void);
 /* For tests: the current value of a linger outcome counter. */
 unsigned long long metrics_linger_count(enum linger_outcome o);
 

@@ -43,6 +43,8 @@ int	netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 int	cidr_parse(const char *s, struct cidr *out);
 int	cidr_contains(const struct cidr *c, const struct netaddr *a);
 int	cidr_list_contains(const struct cidr_list *l, const struct netaddr *a);
+/* The same blocks in the same order (1), for "needs restart" checks. */
+int	cidr_list_equal(const struct cidr_list *a, const struct cidr_list *b);
 /*
  * Added for config.c and url.c, which both fill cidr_lists: append one
  * block (0 on success), and parse a config list ("a/8, b/16 c") into out

@@ -19,6 +19,8 @@
 #define ANSWER_MAX_HEADERS	16
 #define REQUEST_ID_LEN		32
 
+extern const char	header_overflow[];
+
 struct request_view {
 	const char	*method;
 	const char	*target;	/* raw request-target, NULL if none */
@@ -26,13 +28,15 @@ struct request_view {
 	struct netaddr	 peer;
 	/*
 	 * Every line of header name (case-insensitive) joined with ", " in
-	 * arrival order into buf; NULL when absent.  *count (when not NULL)
-	 * gets the number of lines.
+	 * arrival order into buf; NULL when absent; header_overflow when
+	 * buf is too small (it reads as one unparsable entry, ",", so a
+	 * caller that does not retry with a larger buf stays safe).  *count
+	 * (when not NULL) gets the number of lines.
 	 */
 	const char	*(*header)(void *ctx, const char *name, char *buf,
 			    size_t bufsz, int *count);
 	void		*ctx;
-	size_t		 header_bytes;	/* request line + headers */
+	size_t		 header_bytes;	/* request line + fields + CRLF */
 	int		 has_body;
 	int		 over_limit;	/* per-IP connection limit exceeded */
 	int		 draining;	/* SIGTERM received: health says so */

@@ -221,7 +221,7 @@ fleet(struct MHD_Connection *c, const struct runtime *rt)
 	j = json_pack("{s:s, s:I, s:f, s:I, s:b, s:o}",
 	    "source", fleet_source_name(f->source),
 	    "version", (json_int_t)f->version,
-	    "age_seconds", now - f->taken_mono,
+	    "age", now - f->taken_mono,
 	    "taken_at", (json_int_t)f->taken_wall,
 	    "maintenance", f->maintenance,
 	    "servers", arr);

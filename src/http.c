@@ -456,11 +456,11 @@ mhd_header(void *ctx, const char *name, char *buf, size_t size, int *count)
 	if (count != NULL)
 		*count = hj.count;
 	/*
-	 * A header too long to hold is garbage, not something to truncate:
-	 * "," is an unparsable entry, so the walk stops at the peer.
+	 * A header too long for buf is never truncated: the caller gets
+	 * header_overflow and may ask again with a larger buf.
 	 */
 	if (hj.count == 0 || hj.overflow)
-		return hj.overflow ? "," : NULL;
+		return hj.overflow ? header_overflow : NULL;
 	return buf;
 }
 

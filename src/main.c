@@ -124,6 +124,47 @@ log_tls(const struct tls_identity *id)
 		    tls_identity_subject(id), when);
 }
 
+/*
+ * SPEC 2.6: routing on weight alone because every report is stale must be
+ * logged.  The request path only counts (no I/O there); this watch, run
+ * from the signal loop, turns the counter's movement into log lines: one
+ * when fail-open starts, one a minute while it lasts, one when it ends.
+ */
+struct failopen_watch {
+	unsigned long long	last, at_start;
+	double			last_moved, last_said;
+	int			active;
+};
+
+#define FAILOPEN_QUIET	10.0	/* no fail-open for this long: ended */
+#define FAILOPEN_REMIND	60.0
+
+static void
+failopen_watch(struct failopen_watch *w, double now)
+{
+	unsigned long long	n = metrics_failopen_count();
+
+	if (n != w->last) {
+		if (!w->active) {
+			log_warn("fail-open: every up server's load report "
+			    "is stale; routing on weight alone");
+			w->active = 1;
+			w->at_start = w->last;
+			w->last_said = now;
+		} else if (now - w->last_said >= FAILOPEN_REMIND) {
+			log_warn("fail-open goes on: %llu requests routed on "
+			    "weight alone so far", n - w->at_start);
+			w->last_said = now;
+		}
+		w->last = n;
+		w->last_moved = now;
+	} else if (w->active && now - w->last_moved >= FAILOPEN_QUIET) {
+		log_info("fail-open ended: %llu requests were routed on "
+		    "weight alone", n - w->at_start);
+		w->active = 0;
+	}
+}
+
 static int
 same_str(const char *a, const char *b)
 {
@@ -149,7 +190,7 @@ note_restart_needed(const struct config *old, const struct config *new)
 		log_warn("reload: [listen] changed: needs restart");
 	if (old->admin.enabled != new->admin.enabled ||
 	    strcmp(old->admin.addr.text, new->admin.addr.text) != 0 ||
-	    old->admin.allow.n != new->admin.allow.n)
+	    !cidr_list_equal(&old->admin.allow, &new->admin.allow))
 		log_warn("reload: [admin] changed: needs restart");
 	if (!same_str(old->redis.url, new->redis.url))
 		log_warn("reload: [redis] url changed: needs restart");
@@ -220,6 +261,7 @@ serve(const char *path)
 	const char		*what;
 	char			 err[1024];
 	double			 next_geo_check, t, grace_end;
+	struct failopen_watch	 fw = { 0 };
 	int			 sig;
 
 	sigemptyset(&set);
@@ -293,7 +335,9 @@ serve(const char *path)
 			reload(path, lg, src, "SIGHUP");
 		else if (sig == SIGUSR1)
 			accesslog_reopen();
-		if ((t = mono_now()) >= next_geo_check) {
+		t = mono_now();
+		failopen_watch(&fw, t);
+		if (t >= next_geo_check) {
 			next_geo_check = t + GEOIP_CHECK;
 			if (runtime_geoip_changed(runtime_current()))
 				reload(path, lg, src,

@@ -297,6 +297,15 @@ metrics_linger_count(enum linger_outcome o)
 		v += atomic_load_explicit(&b_->expr, memory_order_relaxed); \
 } while (0)
 
+unsigned long long
+metrics_failopen_count(void)
+{
+	unsigned long long	v;
+
+	SUM(failopen);
+	return v;
+}
+
 static void
 header(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -456,11 +465,15 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 	    "Build time of the GeoIP database in use.");
 	fprintf(f, "geo307_geoip_build_epoch_seconds %llu\n",
 	    g->geoip_build_epoch);
-	if (g->redis_up >= 0) {
-		header(f, "geo307_redis_up", "gauge",
-		    "1 when the last Redis refresh succeeded.");
+	/*
+	 * Without Redis there is nothing to be up: the family is declared
+	 * (every SPEC name is on the page) but has no sample, so an alert on
+	 * geo307_redis_up == 0 never fires for a static fleet.
+	 */
+	header(f, "geo307_redis_up", "gauge",
+	    "1 when the last Redis refresh succeeded (no sample without Redis).");
+	if (g->redis_up >= 0)
 		fprintf(f, "geo307_redis_up %d\n", g->redis_up);
-	}
 	header(f, "geo307_fleet_rejected_records_total", "counter",
 	    "Fleet records skipped because they failed validation.");
 	pthread_mutex_lock(&label_lock);

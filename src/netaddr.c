@@ -272,6 +272,20 @@ cidr_list_contains(const struct cidr_list *l, const struct netaddr *a)
 }
 
 int
+cidr_list_equal(const struct cidr_list *a, const struct cidr_list *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (a->v[i].prefix != b->v[i].prefix ||
+		    !netaddr_equal(&a->v[i].net, &b->v[i].net))
+			return 0;
+	return 1;
+}
+
+int
 cidr_list_push(struct cidr_list *l, const struct cidr *c)
 {
 	struct cidr	*v;

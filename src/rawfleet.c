@@ -227,7 +227,7 @@ raw_fleet_build(const struct raw_fleet *raw, const struct runtime *rt,
 		 * bad value only loses the Retry-After it meant to set.
 		 */
 		f->maintenance = 1;
-		f->maintenance_retry = rt->cfg->redirect.retry_after;
+		f->maintenance_retry = 0;
 		if (fleetrec_maintenance(raw->maintenance, &retry) == 0)
 			f->maintenance_retry = retry;
 		else if (first_reject(m, hash3("maintenance", NULL,

@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
+#include <math.h>
 #include <stddef.h>
 #include <strings.h>
 
 #include "escape.h"
 #include "metrics.h"
 #include "respond.h"
+
+/* What request_view.header returns for a header larger than buf. */
+const char	header_overflow[] = ",";
 
 static const char *
 status_text(int status)
@@ -62,13 +66,34 @@ set_error(struct answer *a, int status)
 	a->reason = REASON_NONE;
 }
 
-/* Retry-After: N jittered uniformly in [N/2, 3N/2], whole seconds. */
+/* Retry-After: exactly n seconds (maintenance: the operator's value). */
+static void
+set_retry_after_exact(struct answer *a, double n)
+{
+	snprintf(a->retry_after, sizeof(a->retry_after), "%.0f", n);
+	add_header(a, "Retry-After", a->retry_after);
+}
+
+/*
+ * Retry-After: N jittered uniformly in [N/2, 3N/2], so that clients told
+ * to come back do not all come back in the same second.  The header takes
+ * whole seconds: draw uniformly among the integers of the interval (a
+ * rounded continuous draw would give its two ends half the weight).
+ */
 static void
 set_retry_after(struct answer *a, double n, struct rng *rng)
 {
-	double	v = n / 2 + rng_double(rng) * n;
+	double		lo = ceil(n / 2), hi = floor(n * 3 / 2);
+	uint64_t	span, v;
 
-	snprintf(a->retry_after, sizeof(a->retry_after), "%.0f", v);
+	if (hi < lo)
+		hi = lo;
+	span = (uint64_t)(hi - lo) + 1;
+	v = (uint64_t)(rng_double(rng) * (double)span);
+	if (v >= span)
+		v = span - 1;
+	snprintf(a->retry_after, sizeof(a->retry_after), "%.0f",
+	    lo + (double)v);
 	add_header(a, "Retry-After", a->retry_after);
 }
 
@@ -127,8 +152,14 @@ request_id(const struct runtime *rt, const struct request_view *rv,
 	a->request_id[REQUEST_ID_LEN] = '\0';
 }
 
-static void
-cors(const struct runtime *rt, const struct request_view *rv,
+/*
+ * CORS, step one: is this a preflight, and is its Origin allowed?  An
+ * allowed origin gets Allow-Origin and Vary on every answer, errors
+ * included: a browser hides from page scripts any response without them,
+ * a 503's Retry-After as much as a 307's X-Upload-Server.
+ */
+static int
+cors_origin(const struct runtime *rt, const struct request_view *rv,
     struct answer *a, int *preflight)
 {
 	const struct config	*cfg = rt->cfg;
@@ -140,17 +171,26 @@ cors(const struct runtime *rt, const struct request_view *rv,
 	if (cfg->cors.allow_origins.n == 0 ||
 	    (origin = rv->header(rv->ctx, "origin", buf, sizeof(buf),
 	    &count)) == NULL || count != 1)
-		return;
+		return 0;
 	*preflight = strcmp(rv->method, "OPTIONS") == 0 &&
 	    rv->header(rv->ctx, "access-control-request-method", buf + 300,
 	    sizeof(buf) - 300, NULL) != NULL;
 	if (!strlist_contains(&cfg->cors.allow_origins, origin) &&
 	    !strlist_contains(&cfg->cors.allow_origins, "*"))
-		return;
+		return 0;
 	snprintf(a->origin, sizeof(a->origin), "%s", origin);
 	add_header(a, "Access-Control-Allow-Origin", a->origin);
 	add_header(a, "Vary", "Origin");
-	if (*preflight) {
+	return 1;
+}
+
+/* CORS, step two, once the answer is known: what else may the page see. */
+static void
+cors_finish(const struct runtime *rt, struct answer *a, int preflight)
+{
+	const struct config	*cfg = rt->cfg;
+
+	if (preflight && a->status == 204) {
 		add_header(a, "Access-Control-Allow-Methods",
 		    cfg->cors.allow_methods);
 		add_header(a, "Access-Control-Allow-Headers",
@@ -214,16 +254,26 @@ locate(const struct runtime *rt, const struct request_view *rv,
 	struct geo_result	 g;
 	struct netaddr		 client, forced;
 	const char		*h, *tok;
-	char			 buf[4096], tbuf[256];
+	char			 buf[4096], tbuf[256], *big = NULL;
 	int			 r;
 
 	*synthetic_region = -1;
 	h = NULL;
-	if (cidr_list_contains(&cfg->trust.proxies, &rv->peer))
+	if (cidr_list_contains(&cfg->trust.proxies, &rv->peer)) {
 		h = rv->header(rv->ctx, cfg->trust.header, buf, sizeof(buf),
 		    NULL);
+		/*
+		 * A long proxy chain is rare but legitimate: the header is
+		 * within max_header_bytes, so that much always holds it.
+		 */
+		if (h == header_overflow && (big =
+		    malloc(cfg->listen.max_header_bytes + 1)) != NULL)
+			h = rv->header(rv->ctx, cfg->trust.header, big,
+			    cfg->listen.max_header_bytes + 1, NULL);
+	}
 	a->cip = clientip_resolve(&rv->peer, h, cfg->trust.kind,
 	    &cfg->trust.proxies, &client);
+	free(big);
 
 	if (cfg->synthetic.tokens.n > 0 &&
 	    (tok = rv->header(rv->ctx, "x-synthetic-token", tbuf,
@@ -262,10 +312,18 @@ route(const struct runtime *rt, const struct request_view *rv,
 
 	home = locate(rt, rv, a, &synth, &rule);
 	a->region_label = rt->region_labels[home];
-	if (f == NULL || f->maintenance) {
+	if (f == NULL) {
 		set_error(a, 503);
-		set_retry_after(a, f ? f->maintenance_retry :
-		    cfg->redirect.retry_after, rng);
+		set_retry_after(a, cfg->redirect.retry_after, rng);
+		return;
+	}
+	if (f->maintenance) {
+		/* The operator said when to come back: say exactly that. */
+		set_error(a, 503);
+		if (f->maintenance_retry > 0)
+			set_retry_after_exact(a, f->maintenance_retry);
+		else
+			set_retry_after(a, cfg->redirect.retry_after, rng);
 		return;
 	}
 	if (select_server(f, home, &rt->sel, rv->now, rng, &res) != 0) {
@@ -304,27 +362,27 @@ route(const struct runtime *rt, const struct request_view *rv,
 	set_redirect_body(a, lookup, rt->rm->regions[res.region].name);
 }
 
-void
-respond(const struct runtime *rt, const struct request_view *rv,
-    int early_status, struct rng *rng, struct answer *a)
+/*
+ * Bytes of header fields: the request line ("METHOD SP target SP
+ * HTTP/1.x CRLF") and the blank line that ends the header are not fields.
+ */
+static size_t
+field_bytes(const struct request_view *rv)
+{
+	size_t	line = strlen(rv->method) + 1 + rv->targetlen + 1 + 8 + 2 + 2;
+
+	return rv->header_bytes > line ? rv->header_bytes - line : 0;
+}
+
+static void
+decide(const struct runtime *rt, const struct request_view *rv,
+    int early_status, int preflight, struct rng *rng, struct answer *a)
 {
 	const struct config	*cfg = rt->cfg;
 	const struct fleet	*f;
 	const char		*t = rv->target;
 	size_t			 tlen = rv->targetlen, plen;
-	int			 preflight, st;
-
-	memset(a, 0, offsetof(struct answer, location));
-	a->location[0] = '\0';
-	a->reason = REASON_NONE;
-	a->region_label = a->server_label = -1;
-	a->spill_from = a->spill_to = -1;
-	a->cip = CLIENTIP_PEER;
-	netaddr_str(&rv->peer, a->client, sizeof(a->client));
-	request_id(rt, rv, rng, a);
-	add_header(a, "X-Request-Id", a->request_id);
-	add_header(a, "Cache-Control", "no-store");
-	a->close = rv->has_body;
+	int			 st;
 
 	if (early_status != 0) {
 		set_error(a, early_status);
@@ -347,7 +405,7 @@ respond(const struct runtime *rt, const struct request_view *rv,
 		set_error(a, st);
 		return;
 	}
-	if (rv->header_bytes > cfg->listen.max_header_bytes + tlen) {
+	if (field_bytes(rv) > cfg->listen.max_header_bytes) {
 		set_error(a, 431);
 		a->close = 1;
 		return;
@@ -356,7 +414,6 @@ respond(const struct runtime *rt, const struct request_view *rv,
 		set_error(a, st);
 		return;
 	}
-	cors(rt, rv, a, &preflight);
 	if (preflight) {
 		a->status = 204;
 		return;
@@ -365,8 +422,9 @@ respond(const struct runtime *rt, const struct request_view *rv,
 	    path_is(t, tlen, cfg->listen.health_path)) {
 		if (rv->draining)
 			set_text(a, 503, "draining");
-		else if ((f = runtime_fleet(rt)) == NULL || f->maintenance ||
-		    fleet_routable(f, rv->now) == 0)
+		else if ((f = runtime_fleet(rt)) != NULL && f->maintenance)
+			set_text(a, 503, "maintenance");
+		else if (f == NULL || fleet_routable(f, rv->now) == 0)
 			set_text(a, 503, "no routable upload server");
 		else
 			set_text(a, 200, "ok");
@@ -381,6 +439,29 @@ respond(const struct runtime *rt, const struct request_view *rv,
 		return;
 	}
 	route(rt, rv, t, tlen, 0, rng, a);
+}
+
+void
+respond(const struct runtime *rt, const struct request_view *rv,
+    int early_status, struct rng *rng, struct answer *a)
+{
+	int	allowed, preflight;
+
+	memset(a, 0, offsetof(struct answer, location));
+	a->location[0] = '\0';
+	a->reason = REASON_NONE;
+	a->region_label = a->server_label = -1;
+	a->spill_from = a->spill_to = -1;
+	a->cip = CLIENTIP_PEER;
+	netaddr_str(&rv->peer, a->client, sizeof(a->client));
+	request_id(rt, rv, rng, a);
+	add_header(a, "X-Request-Id", a->request_id);
+	add_header(a, "Cache-Control", "no-store");
+	a->close = rv->has_body;
+	allowed = cors_origin(rt, rv, a, &preflight);
+	decide(rt, rv, early_status, preflight, rng, a);
+	if (allowed)
+		cors_finish(rt, a, preflight);
 }
 
 void

@@ -30,6 +30,10 @@ METRICS = [
     ("geo307_synthetic_requests_total", "counter"),
     ("geo307_failopen_total", "counter"),
     ("geo307_spill_total", "counter"),
+    ("geo307_fleet_age_seconds", "gauge"),
+    ("geo307_fleet_version", "gauge"),
+    ("geo307_fleet_rejected_records_total", "counter"),
+    ("geo307_redis_up", "gauge"),
 ]
 
 
@@ -59,8 +63,12 @@ def names(t):
     m = g.scrape(aport)
     for name, typ in METRICS:
         sample = m.has(name) or m.has(name + "_count")
+        # Families that may have no sample yet on a fresh static-fleet
+        # daemon: labelled ones with nothing counted, and redis_up
+        # (no Redis configured).
         labelled = name in ("geo307_requests_total", "geo307_spill_total",
-                            "geo307_redirects_total")
+                            "geo307_redirects_total", "geo307_redis_up",
+                            "geo307_fleet_rejected_records_total")
         t.ok(name in m.help and m.types.get(name) == typ and
              (sample or labelled),
              "/metrics: %s with HELP and TYPE %s" % (name, typ),

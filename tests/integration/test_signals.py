@@ -259,6 +259,18 @@ def hup(t):
          "SIGHUP with a new listen address: 'needs restart' logged, the old "
          "port still serves", d.stderr()[-600:])
     d.write(c2)
+    # [admin] allow with as many CIDRs as the default (127.0.0.1/32,
+    # ::1/128) but another one: still a change
+    c6 = c2.copy()
+    c6.set("admin", "allow", "127.0.0.1/32, ::2/128")
+    d.write(c6)
+    before = d.stderr().count("[admin] changed: needs restart")
+    ok0 = reloads(aport, "config", "ok")
+    wait_reload(d, lambda: reloads(aport, "config", "ok"), ok0)
+    t.ok(d.stderr().count("[admin] changed: needs restart") == before + 1,
+         "SIGHUP with [admin] allow changed (same count, other CIDR): "
+         "'needs restart' logged", d.stderr()[-400:])
+    d.write(c2)
 
     # [linger] is reloadable: max_bytes = 64K applies to the next upload
     c5 = c2.copy()
@@ -410,7 +422,7 @@ def access_log(t):
 def main():
     T.run([
         (N_CHECK, version_check),
-        (9, hup),
+        (10, hup),
         (3, term_inflight),
         (4, term_delay),
         (3, access_log),

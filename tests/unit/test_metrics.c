@@ -80,7 +80,13 @@ test_threads_sum(void **state)
 	assert_true(has_line(page, "geo307_request_duration_seconds_bucket"
 	    "{le=\"+Inf\"} 40004"));
 	assert_true(has_line(page, "# TYPE geo307_requests_total counter"));
-	assert_null(strstr(page, "geo307_redis_up"));
+	/* No Redis: the family is declared, with no sample. */
+	assert_true(has_line(page, "# TYPE geo307_redis_up gauge"));
+	assert_null(strstr(page, "\ngeo307_redis_up "));
+	free(page);
+	g.redis_up = 0;
+	page = metrics_render(&g, &len);
+	assert_true(has_line(page, "geo307_redis_up 0"));
 	free(page);
 	/* per_server = no drops the label. */
 	g.per_server = 0;

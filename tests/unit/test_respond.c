@@ -29,7 +29,14 @@ fake_header(void *ctx, const char *name, char *buf, size_t size, int *count)
 	struct fake_req	*f = ctx;
 	int		 i, c = 0;
 
+	size_t		 need = 0;
+
+	for (i = 0; i < f->n; i++)
+		if (strcasecmp(f->names[i], name) == 0)
+			need += strlen(f->values[i]) + 2;
 	buf[0] = '\0';
+	if (need > size)		/* as http.c: never truncated */
+		return header_overflow;
 	for (i = 0; i < f->n; i++) {
 		if (strcasecmp(f->names[i], name) != 0)
 			continue;
@@ -267,11 +274,15 @@ test_early_errors_close(void **state)
 	assert_int_equal(a.status, 417);
 	assert_true(a.close);
 	answer_free(&a);
-	rv.header_bytes = 16 * 1024 + 3;	/* + the 2-byte target */
+	/*
+	 * max_header_bytes bounds the fields: "POST /u HTTP/1.1\r\n" (18)
+	 * and the final CRLF (2) do not count.
+	 */
+	rv.header_bytes = 16 * 1024 + 18 + 2 + 1;
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 431);
 	answer_free(&a);
-	rv.header_bytes = 16 * 1024 + 2;
+	rv.header_bytes = 16 * 1024 + 18 + 2;
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	answer_free(&a);
@@ -312,6 +323,42 @@ test_retry_after_jitter_spread(void **state)
 	}
 	/* Jittered, not constant: both ends of the range get reached. */
 	assert_true(lo <= 17 && hi >= 43);
+	runtime_free(rt);
+}
+
+/*
+ * Uniform over the whole seconds of [N/2, 3N/2]: with N = 30, each of
+ * 15..45 comes up about 1/31 of the time, the two ends included (a
+ * rounded continuous draw gives them half as often).
+ */
+static void
+test_retry_after_uniform(void **state)
+{
+	struct runtime		*rt;
+	struct fake_req		 fr = { .n = 0 };
+	struct request_view	 rv;
+	struct answer		 a;
+	struct rng		 rng;
+	int			 i, v, seen[46] = { 0 };
+	const int		 n = 31000;
+
+	(void)state;
+	rt = load("", "[server us-1]\nurl = https://us-1.up.example.net\n"
+	    "region = us\nweight = 0\n");
+	rng_seed(&rng, 11);
+	view(&rv, &fr, "GET", "127.0.0.1", "/u");
+	for (i = 0; i < n; i++) {
+		respond(rt, &rv, 0, &rng, &a);
+		v = atoi(hdr(&a, "Retry-After"));
+		assert_in_range(v, 15, 45);
+		seen[v]++;
+		answer_free(&a);
+	}
+	/* Expected 1000 each; sd ~31, so +-170 is far outside chance. */
+	for (v = 15; v <= 45; v++)
+		if (seen[v] < 830 || seen[v] > 1170)
+			fail_msg("Retry-After %d came %d times of %d", v,
+			    seen[v], n);
 	runtime_free(rt);
 }
 
@@ -385,6 +432,120 @@ test_cors(void **state)
 	assert_string_equal(hdr(&a, "Access-Control-Expose-Headers"),
 	    "X-Upload-Server, X-Redirect-Reason, X-Request-Id");
 	answer_free(&a);
+	runtime_free(rt);
+}
+
+/* Every answer to an allowed origin, errors too, carries CORS headers. */
+static void
+expect_cors(const struct answer *a, int status)
+{
+	assert_int_equal(a->status, status);
+	assert_string_equal(hdr(a, "Access-Control-Allow-Origin"),
+	    "https://app.example.com");
+	assert_string_equal(hdr(a, "Vary"), "Origin");
+	assert_string_equal(hdr(a, "Access-Control-Expose-Headers"),
+	    "X-Upload-Server, X-Redirect-Reason, X-Request-Id");
+	assert_null(hdr(a, "Access-Control-Allow-Methods"));
+	assert_string_equal(hdr(a, "Cache-Control"), "no-store");
+}
+
+static void
+test_cors_errors(void **state)
+{
+	struct runtime		*rt = load("[cors]\nallow_origins = "
+				    "https://app.example.com\n", NULL);
+	struct runtime		*none = load("[cors]\nallow_origins = "
+				    "https://app.example.com\n",
+				    "[server us-1]\nurl = https://us-1.up."
+				    "example.net\nregion = us\nweight = 0\n");
+	struct fake_req		 plain = { { "Origin" },
+				    { "https://app.example.com" }, 1 };
+	struct fake_req		 pre = { { "Origin",
+				    "Access-Control-Request-Method" },
+				    { "https://app.example.com", "POST" }, 2 };
+	struct fake_req		 evil = { { "Origin" },
+				    { "https://evil.example" }, 1 };
+	struct request_view	 rv;
+	struct answer		 a;
+	char			 longt[TARGET_MAX + 2];
+
+	(void)state;
+	view(&rv, &plain, "POST", "127.0.0.1", "/a#b");
+	run(rt, &rv, 0, &a);
+	expect_cors(&a, 400);
+	answer_free(&a);
+	view(&rv, &plain, "POST", "127.0.0.1", "/u");
+	run(rt, &rv, 417, &a);
+	expect_cors(&a, 417);
+	answer_free(&a);
+	memset(longt, 'a', sizeof(longt) - 1);
+	longt[0] = '/';
+	longt[sizeof(longt) - 1] = '\0';
+	view(&rv, &plain, "GET", "127.0.0.1", longt);
+	run(rt, &rv, 0, &a);
+	expect_cors(&a, 414);
+	answer_free(&a);
+	view(&rv, &plain, "GET", "127.0.0.1", "/u");
+	rv.header_bytes = 64 * 1024;
+	run(rt, &rv, 0, &a);
+	expect_cors(&a, 431);
+	answer_free(&a);
+	view(&rv, &plain, "GET", "127.0.0.1", "/u");
+	rv.over_limit = 1;
+	run(rt, &rv, 0, &a);
+	expect_cors(&a, 503);
+	assert_non_null(hdr(&a, "Retry-After"));
+	answer_free(&a);
+	view(&rv, &plain, "GET", "127.0.0.1", "/u");
+	run(none, &rv, 0, &a);
+	expect_cors(&a, 503);
+	answer_free(&a);
+	/* A preflight with a bad target is an error, not a preflight. */
+	view(&rv, &pre, "OPTIONS", "127.0.0.1", "/a b");
+	run(rt, &rv, 0, &a);
+	expect_cors(&a, 400);
+	answer_free(&a);
+	/* Another origin's errors: no CORS headers at all. */
+	view(&rv, &evil, "POST", "127.0.0.1", "/a#b");
+	run(rt, &rv, 0, &a);
+	assert_int_equal(a.status, 400);
+	assert_null(hdr(&a, "Access-Control-Allow-Origin"));
+	assert_null(hdr(&a, "Access-Control-Expose-Headers"));
+	assert_null(hdr(&a, "Vary"));
+	answer_free(&a);
+	runtime_free(rt);
+	runtime_free(none);
+}
+
+/*
+ * A proxy chain longer than a small buffer is still walked: the header is
+ * within max_header_bytes, and that much is what respond() makes room for.
+ */
+static void
+test_long_trusted_chain(void **state)
+{
+	struct runtime		*rt = load("", NULL);
+	struct fake_req		 fr = { { "X-Forwarded-For" }, { NULL }, 1 };
+	struct request_view	 rv;
+	struct answer		 a;
+	char			*chain, *p;
+	int			 i;
+
+	(void)state;
+	/* The client (GB -> eu), then 600 trusted hops: ~7 KB. */
+	assert_non_null(chain = malloc(16 * 1024));
+	p = chain + sprintf(chain, "81.2.69.142");
+	for (i = 0; i < 600; i++)
+		p += sprintf(p, ", 127.0.0.1");
+	assert_true(p - chain > 4096);
+	fr.values[0] = chain;
+	view(&rv, &fr, "GET", "127.0.0.1", "/u");
+	run(rt, &rv, 0, &a);
+	assert_int_equal(a.status, 307);
+	assert_string_equal(a.client, "81.2.69.142");
+	assert_string_equal(hdr(&a, "X-Upload-Server"), "eu-1");
+	answer_free(&a);
+	free(chain);
 	runtime_free(rt);
 }
 
@@ -542,6 +703,9 @@ main(void)
 		cmocka_unit_test(test_retry_after_jitter_spread),
 		cmocka_unit_test(test_lookup_json),
 		cmocka_unit_test(test_cors),
+		cmocka_unit_test(test_cors_errors),
+		cmocka_unit_test(test_long_trusted_chain),
+		cmocka_unit_test(test_retry_after_uniform),
 		cmocka_unit_test(test_health_path),
 		cmocka_unit_test(test_synthetic),
 		cmocka_unit_test(test_request_id_from_trusted_proxy),
