@@ -5,7 +5,9 @@
 #     the server's CPU per request (utime+stime from /proc/PID/stat);
 #   - a 10 MB POST with and without "Expect: 100-continue": the body bytes
 #     geo307 read and threw away (geo307_discarded_body_bytes_total) and
-#     what curl says it uploaded.
+#     what curl says it uploaded;
+#   - the daemon's CPU while idle, with and without thousands of idle
+#     keep-alive connections (bench/idle.py).
 #
 # Environment: GEO307_BIN, GEO307_FIXTURES (as in "make check"),
 # BENCH_DURATION (wrk -d, default 5s), BENCH_THREADS ([listen] threads).
@@ -59,6 +61,8 @@ cat > "$tmp/bench.conf" <<EOF
 address = 127.0.0.1:$port
 threads = $THREADS
 max_connections = $maxc
+; every bench client is 127.0.0.1: no per-IP limit
+per_ip_connections = 0
 
 [linger]
 max_connections = $maxc
@@ -182,6 +186,11 @@ post "without Expect" -H "Expect:"
 echo
 echo "linger outcomes: $(curl -s "http://127.0.0.1:$aport/metrics" |
     awk '/^geo307_linger_total/ { printf "%s ", $0 }')"
+
+echo
+echo "daemon CPU while idle (the header sweep's cost per connection):"
+python3 "$(dirname "$0")/idle.py" "$pid" "$port" $(( maxc / 2 )) ||
+    echo "bench: the idle part failed"
 
 # The Redis figures (bench/redis.py), only where redis-server is installed.
 if command -v redis-server >/dev/null && command -v python3 >/dev/null; then
