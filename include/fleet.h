@@ -36,8 +36,10 @@ struct fleet_server {
 	int			 has_report;	/* a load report was present */
 	double			 load;		/* 0..1 when has_report */
 	/*
-	 * Monotonic time the server last became routable, for slow start;
-	 * 0 = long ago (the static fleet, and servers seen at start).
+	 * Monotonic time the server last became routable (up, weight > 0,
+	 * region not drained, report fresh), for slow start; 0 = long ago
+	 * (servers seen at start).  A server not routable now keeps the
+	 * start of its last routable period.
 	 */
 	double			 routable_since;
 	int			 label;		/* metrics_server_label(id) */
@@ -88,6 +90,14 @@ struct fleet	*fleet_build(struct fleet_server *servers, size_t n,
 void		 fleet_free(struct fleet *f);
 int		 fleet_server_fresh(const struct fleet *f,
 		    const struct fleet_server *s, double now);
+/*
+ * Slow start across a reload of the static fleet: a server of nf that
+ * was routable in of keeps its routable_since; one that is new, or
+ * newly routable (weight 0 before), starts its ramp at now.  nf must not
+ * be published yet; of may be NULL (nothing to carry).
+ */
+void		 fleet_carry_routable(struct fleet *nf, const struct fleet *of,
+		    double now);
 /*
  * Number of servers that could take a new upload right now: up, weight
  * > 0, in a region that is not drained, and fresh; when none of those is

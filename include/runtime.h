@@ -56,6 +56,13 @@ struct fleet	*runtime_swap_fleet(struct runtime *rt, struct fleet *f);
 const struct runtime *runtime_current(void);
 /* Publish rt; returns after the previous one has been freed. */
 void		 runtime_publish(struct runtime *rt);
+/*
+ * Reload of a static fleet: carry each server's slow start clock over
+ * from old's fleet to rt's (fleet_carry_routable()).  Call before rt is
+ * published; does nothing when rt's fleet comes from Redis.
+ */
+void		 runtime_carry_slow_start(struct runtime *rt,
+		    const struct runtime *old);
 /* Has the GeoIP file changed on disk since rt loaded it? */
 int		 runtime_geoip_changed(const struct runtime *rt);
 

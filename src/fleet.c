@@ -187,6 +187,7 @@ fleet_from_config(const struct config *cfg, const struct regionmap *rm,
 		/* No Redis: every server counts as fresh with load 0 (SPEC 3). */
 		s->has_report = 1;
 		s->load = 0;
+		/* At start nothing ramps; a reload carries the clocks over. */
 		s->routable_since = 0;
 	}
 	if ((f = fleet_build(servers, n, rm)) == NULL) {
@@ -210,6 +211,46 @@ fleet_server_fresh(const struct fleet *f, const struct fleet_server *s,
     double now)
 {
 	return s->has_report && now < f->fresh_until;
+}
+
+/*
+ * Routable as slow start sees it.  A report counts when the server has
+ * one, whatever the snapshot's age (rawfleet.c says why); the static
+ * fleet always has one.
+ */
+static int
+server_routable(const struct fleet *f, const struct fleet_server *s)
+{
+	return s->state == SERVER_UP && s->weight > 0 && s->has_report &&
+	    s->region < f->nregions && !f->regions[s->region].drained;
+}
+
+void
+fleet_carry_routable(struct fleet *nf, const struct fleet *of, double now)
+{
+	const struct fleet_server	*o;
+	struct fleet_server		*s;
+	size_t				 i, j;
+
+	if (nf == NULL || of == NULL)
+		return;
+	for (i = 0; i < nf->nservers; i++) {
+		s = &nf->servers[i];
+		if (!server_routable(nf, s))
+			continue;
+		/*
+		 * Reloads mostly keep the order of the [server] sections:
+		 * look at the same index first, so the usual case is linear.
+		 */
+		o = NULL;
+		if (i < of->nservers && strcmp(of->servers[i].id, s->id) == 0)
+			o = &of->servers[i];
+		for (j = 0; o == NULL && j < of->nservers; j++)
+			if (strcmp(of->servers[j].id, s->id) == 0)
+				o = &of->servers[j];
+		s->routable_since = o != NULL && server_routable(of, o) ?
+		    o->routable_since : now;
+	}
 }
 
 size_t

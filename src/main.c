@@ -215,6 +215,7 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 	/* Only this thread publishes, so reading old here is safe. */
 	old = runtime_current();
 	note_restart_needed(old->cfg, rt->cfg);
+	runtime_carry_slow_start(rt, old);
 	linger_limits_of(rt->cfg, &lim);
 	linger_set_limits(lg, &lim);
 	/* The new runtime gets its fleet before anyone can see it. */

@@ -29,13 +29,14 @@ struct since {
 	uint64_t	hash;		/* of the id; 0 = empty */
 	double		since;		/* routable since; 0 = long ago */
 	int		routable;
-	unsigned	gen;
+	unsigned	gen;		/* the last build that had it */
 };
 
 struct fleet_memory {
 	uint64_t	seen[SEEN_SLOTS];	/* hashes of logged rejects */
 	size_t		nseen;
 	struct since	since[SINCE_SLOTS];
+	size_t		nsince;			/* slots in use */
 	unsigned	gen;			/* builds so far */
 };
 
@@ -100,7 +101,9 @@ reject(struct fleet_memory *m, const char *id, enum reject_reason r,
 
 /*
  * Slow start: when did this server last become routable?  0 for
- * everything in the first fleet (servers that were there at start).
+ * everything in the first fleet (servers that were there at start).  A
+ * server that is not routable now keeps the start of its last routable
+ * period: fail-open (every report stale) still ramps on that clock.
  */
 static double
 routable_since(struct fleet_memory *m, const char *id, int routable,
@@ -115,14 +118,57 @@ routable_since(struct fleet_memory *m, const char *id, int routable,
 		;
 	s = &m->since[i];
 	if (s->hash == 0) {
+		/*
+		 * Keep one slot empty so that every probe ends.  Past that
+		 * a server is not tracked and gets its weight at once, as
+		 * without slow start: degraded, never stuck.
+		 */
+		if (m->nsince >= SINCE_SLOTS - 1)
+			return 0;
+		m->nsince++;
 		s->hash = h;
 		s->since = m->gen == 0 ? 0 : now;
-		s->routable = routable;
-	} else if (routable && !s->routable)
+	} else if (s->gen + 1 < m->gen)
+		/*
+		 * Back after builds without it (removed from P servers, or
+		 * its record rejected meanwhile): a new server again.
+		 */
+		s->since = now;
+	else if (routable && !s->routable)
 		s->since = now;
 	s->routable = routable;
 	s->gen = m->gen;
-	return routable ? s->since : 0;
+	return s->since;
+}
+
+/*
+ * Forget servers that were not in the last build once the table is
+ * three quarters full, so that ids coming and going over months (servers
+ * replaced under new names) never fill it.  A server forgotten and seen
+ * again is a new server: it ramps, which is what its absence meant.
+ */
+static void
+since_compact(struct fleet_memory *m)
+{
+	struct since	*keep;
+	size_t		 i, j, n = 0;
+
+	if (m->nsince < SINCE_SLOTS / 4 * 3 || m->gen == 0)
+		return;
+	if ((keep = calloc(m->nsince, sizeof(*keep))) == NULL)
+		return;		/* try again at the next build */
+	for (i = 0; i < SINCE_SLOTS; i++)
+		if (m->since[i].hash != 0 && m->since[i].gen + 1 == m->gen)
+			keep[n++] = m->since[i];
+	memset(m->since, 0, sizeof(m->since));
+	for (j = 0; j < n; j++) {
+		for (i = keep[j].hash & (SINCE_SLOTS - 1);
+		    m->since[i].hash != 0; i = (i + 1) & (SINCE_SLOTS - 1))
+			;
+		m->since[i] = keep[j];
+	}
+	m->nsince = n;
+	free(keep);
 }
 
 void
@@ -236,12 +282,26 @@ raw_fleet_build(const struct raw_fleet *raw, const struct runtime *rt,
 			    "1..86400 seconds: in maintenance, Retry-After "
 			    "from [redirect] retry_after", raw->maintenance);
 	}
+	/*
+	 * Routable (SPEC 2.3): up, weight > 0, region not drained, and a
+	 * fresh report, which here means a valid report in the records as
+	 * Redis last gave them, not the snapshot's age: we only build after
+	 * Redis answered (or on a reload), and a snapshot that aged through
+	 * a Redis outage is this router being blind, not the servers
+	 * leaving.  So an outage resets no ramp: when Redis answers again,
+	 * a server whose load key is still there keeps its clock, and one
+	 * whose key expired meanwhile ramps once it reports again.  A cache
+	 * file's reports are from when it was written and say nothing
+	 * about now: while routing from a cache, a report counts as there.
+	 */
+	since_compact(m);
 	for (i = 0; i < f->nservers; i++) {
 		struct fleet_server *s = &f->servers[i];
 
 		s->routable_since = routable_since(m, s->id,
 		    s->state == SERVER_UP && s->weight > 0 &&
-		    !f->regions[s->region].drained, now);
+		    !f->regions[s->region].drained &&
+		    (s->has_report || raw->source == FLEET_CACHE), now);
 	}
 	m->gen++;
 	return f;

@@ -120,6 +120,23 @@ runtime_publish(struct runtime *rt)
 	runtime_free(old);
 }
 
+void
+runtime_carry_slow_start(struct runtime *rt, const struct runtime *old)
+{
+	struct fleet	*f = atomic_load(&rt->fleet);
+
+	if (f == NULL || f->source != FLEET_CONFIG || old == NULL)
+		return;
+	/*
+	 * Nobody reads rt yet, so its fleet may still be written.  old's
+	 * fleet is read inside an epoch: were it a Redis one, the Redis
+	 * thread could swap it out and free it meanwhile.
+	 */
+	epoch_enter();
+	fleet_carry_routable(f, runtime_fleet(old), mono_now());
+	epoch_exit();
+}
+
 int
 runtime_geoip_changed(const struct runtime *rt)
 {

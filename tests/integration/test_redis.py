@@ -8,6 +8,7 @@ Needs redis-server (skipped without it).  Every statistical check uses a
 tolerance of 4.5 binomial standard deviations."""
 
 import collections
+import json
 import math
 import os
 import re
@@ -846,6 +847,20 @@ def slow_start_reload(t):
     t.ok(only(cnt, 307, ("eu-1", "eu-2"), "geo") and within(k, n, 0.5),
          "... and after 3 s its full share (eu-2 %d of %d, expected %d)"
          % (k, n, n / 2), repr(cnt))
+    # eu-2's report goes stale (its load key expired) and comes back:
+    # being fresh is part of being routable (SPEC 2.3), so it ramps again
+    g.redis_report(r, P, {"eu-2": None})
+    wait_loads(f["aport"], {"eu-2": None})
+    g.redis_report(r, P, {"eu-2": 0})
+    wait_loads(f["aport"], {"eu-2": 0})
+    st, _, body = g.http_get(f["aport"], "/route?ip=" + GB)
+    w = {c["id"]: c["effective_weight"]
+         for c in json.loads(body).get("candidates", [])} \
+        if st == 200 else {}
+    t.ok(0 < w.get("eu-2", -1) < 50 and w.get("eu-1") == 100.0,
+         "slow_start = 3: eu-2's load key deleted, then reported again: "
+         "it ramps again (/route effective_weight %r < 50), eu-1 keeps 100"
+         % w.get("eu-2"), "%r %r" % (st, body))
     # SIGHUP: the same Redis records validated against the new config
     m0 = g.scrape(f["aport"])
     c = d.config.copy()
@@ -886,7 +901,7 @@ def main():
         (4, spill),
         (2, wrong_type),
         (3, odd_keys),
-        (4, slow_start_reload),
+        (5, slow_start_reload),
         (3, connect_forms),
         (9, stale),
         (len(REASONS) + 6, rejected),

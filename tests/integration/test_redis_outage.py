@@ -352,11 +352,15 @@ def stale(t):
     port, aport = g.free_port(), g.free_port()
     c = g.redis_config(port, aport, rs.port, tmp(), prefix=Q, refresh=0.25,
                        stale_after=2)
+    c.set("selection", "slow_start", 3)
     g.Daemon(T, tmp(), c, "stale").start()
     j, dt = g.wait_fleet(aport, lambda j: j.get("version") == v and all(
         s.get("fresh") for s in j.get("servers", [])), 5)
     if dt is None:
         raise RuntimeError("no fresh Redis fleet: %r" % (j,))
+    r = rs.conn()
+    r.cmd("SAVE")                   # the restart below finds the fleet
+    r.close()
     rs.kill()
     t0 = time.monotonic()
     j, dt = g.wait_fleet(aport, lambda j: not any(
@@ -384,6 +388,19 @@ def stale(t):
          "of %d, expected %d; with loads it would be 60%%)" % (k, n, 0.75 * n),
          repr(cnt))
     t.ok(fo > 0, "geo307_failopen_total grows (+%g)" % fo)
+    # Redis back with the same load keys: the outage was this router
+    # being blind, not the servers leaving, so no server ramps again
+    rs.start(rs.port)
+    j, dt = g.wait_fleet(aport, lambda j: all(
+        s.get("fresh") for s in j.get("servers", [])), 10)
+    st, _, body = g.http_get(aport, "/route?ip=" + GB)
+    w = {c["id"]: c["effective_weight"]
+         for c in json.loads(body).get("candidates", [])} \
+        if st == 200 else {}
+    t.ok(dt is not None and w == {"eu-1": 150.0, "eu-2": 100.0},
+         "slow_start = 3: when Redis is back every report is fresh again "
+         "and no server ramps (eu-1 300 x 0.5, eu-2 100)",
+         "%r\n%r %r" % (j, st, body))
 
 
 def main():
@@ -391,7 +408,7 @@ def main():
         (8, outage),
         (4, cache),
         (5, cache_refused),
-        (3, stale),
+        (4, stale),
         (1, g.check_daemons),
     ])
 

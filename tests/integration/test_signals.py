@@ -296,6 +296,50 @@ def hup(t):
          "then ends with outcome bytes", "%r -> %r" % (b0, b1))
 
 
+def weights(aport, ip):
+    """/route?ip=: {server id: effective weight} of the region used."""
+    st, _, body = g.http_get(aport, "/route?ip=" + ip)
+    if st != 200:
+        return {}
+    return {c["id"]: c["effective_weight"]
+            for c in json.loads(body).get("candidates", [])}
+
+
+def slow_start_hup(t):
+    """SPEC 2.4 slow start with the static fleet: nothing ramps at start;
+    a server a SIGHUP adds ramps from the reload, the others keep their
+    weight, and a later reload does not restart the ramp."""
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport)
+    c.set("selection", "slow_start", 6)
+    d = g.Daemon(T, tmp(), c, "slowstart").start()
+    w0 = weights(aport, US)
+    t.ok(w0 == {"us-1": 100.0},
+         "slow_start = 6: at start nothing ramps (us-1 at 100)", repr(w0))
+
+    c2 = c.copy()
+    c2.set("server us-2", "url", "https://us-2.up.example.net")
+    c2.set("server us-2", "region", "us")
+    c2.set("server us-2", "weight", 300)
+    d.write(c2)
+    ok0 = reloads(aport, "config", "ok")
+    wait_reload(d, lambda: reloads(aport, "config", "ok"), ok0)
+    t0 = time.monotonic()
+    w1 = weights(aport, US)
+    t.ok(w1.get("us-1") == 100.0 and 0 < w1.get("us-2", -1) < 150,
+         "SIGHUP adds us-2 (weight 300): it starts its ramp (%r < 150), "
+         "us-1 keeps 100" % w1.get("us-2"), repr(w1))
+
+    # the same config again after 1.5 s: us-2's ramp goes on
+    time.sleep(max(0, t0 + 1.5 - time.monotonic()))
+    ok0 = reloads(aport, "config", "ok")
+    wait_reload(d, lambda: reloads(aport, "config", "ok"), ok0)
+    w2 = weights(aport, US)
+    t.ok(w2.get("us-1") == 100.0 and w2.get("us-2", -1) >= 60,
+         "a second SIGHUP does not restart the ramp (us-2 at %r >= 60 "
+         "after 1.5 s of 6)" % w2.get("us-2"), repr(w2))
+
+
 # ------------------------------------------------------------- SIGTERM
 
 def term_inflight(t):
@@ -423,6 +467,7 @@ def main():
     T.run([
         (N_CHECK, version_check),
         (10, hup),
+        (3, slow_start_hup),
         (3, term_inflight),
         (4, term_delay),
         (3, access_log),

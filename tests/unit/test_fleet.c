@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fleet.h"
+#include "select.h"
 
 #define LEN(a)	(sizeof(a) / sizeof((a)[0]))
 #define SL(a)	{ (a), LEN(a) }
@@ -324,6 +325,105 @@ test_from_config_errors(void **state)
 	assert_non_null(strstr(err, "mars"));
 }
 
+/* Effective weight of server i of f at time now; -1: not a candidate. */
+static double
+eff(const struct fleet *f, size_t i, double slow_start, double now)
+{
+	struct select_params	p = { 0, slow_start };
+	struct select_candidate	c[8];
+	size_t			k, n;
+
+	n = select_candidates(f, f->servers[i].region, &p, now, 0, c, 8);
+	for (k = 0; k < n && k < 8; k++)
+		if (c[k].server == &f->servers[i])
+			return c[k].effective_weight;
+	return -1;
+}
+
+/*
+ * SIGHUP with a static fleet: servers already routable keep their slow
+ * start clock, new ones and ones whose weight went 0 -> >0 ramp from the
+ * reload.  At start (nothing to carry from) nothing ramps.
+ */
+static void
+test_carry_routable(void **state)
+{
+	const struct regionmap	*rm = *state;
+	struct server_conf	 sc[3], sc2[4];
+	struct config		 cfg;
+	struct fleet		*f0, *f1, *f2;
+	char			 err[256];
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(sc, 0, sizeof(sc));
+	cfg.regions = regions;
+	cfg.nregions = NREG;
+	cfg.default_region = US;
+	strcpy(sc[0].id, "eu-1");
+	sc[0].url = "https://eu-1.upload.example.com";
+	strcpy(sc[0].region, "eu");
+	sc[0].weight = 100;
+	strcpy(sc[1].id, "ap-1");
+	sc[1].url = "https://ap-1.upload.example.com";
+	strcpy(sc[1].region, "ap");
+	sc[1].weight = 0;
+	strcpy(sc[2].id, "us-1");
+	sc[2].url = "https://us-1.upload.example.com";
+	strcpy(sc[2].region, "us");
+	sc[2].weight = 100;
+	cfg.servers = sc;
+	cfg.nservers = 3;
+	/* Start: every server routable since long ago. */
+	assert_non_null(f0 = fleet_from_config(&cfg, rm, err, sizeof(err)));
+	fleet_carry_routable(f0, NULL, 1000);
+	assert_true(f0->servers[0].routable_since == 0);
+	assert_true(eff(f0, 0, 60, 1000) == 100);
+
+	/*
+	 * The reload at 1000: us-1 gone, eu-2 new (weight 300), ap-1
+	 * weight 0 -> 50, and the sections in another order.
+	 */
+	memset(sc2, 0, sizeof(sc2));
+	sc2[0] = sc[1];
+	sc2[0].weight = 50;
+	strcpy(sc2[1].id, "eu-2");
+	sc2[1].url = "https://eu-2.upload.example.com";
+	strcpy(sc2[1].region, "eu");
+	sc2[1].weight = 300;
+	sc2[2] = sc[0];
+	strcpy(sc2[3].id, "us-2");
+	sc2[3].url = "https://us-2.upload.example.com";
+	strcpy(sc2[3].region, "us");
+	sc2[3].weight = 0;
+	cfg.servers = sc2;
+	cfg.nservers = 4;
+	assert_non_null(f1 = fleet_from_config(&cfg, rm, err, sizeof(err)));
+	fleet_carry_routable(f1, f0, 1000);
+	assert_string_equal(f1->servers[2].id, "eu-1");
+	assert_true(f1->servers[2].routable_since == 0);
+	assert_true(f1->servers[1].routable_since == 1000);	/* eu-2 */
+	assert_true(f1->servers[0].routable_since == 1000);	/* ap-1 */
+	assert_true(eff(f1, 2, 60, 1000) == 100);
+	assert_true(fabs(eff(f1, 1, 60, 1000) - 0.3) < 1e-9);	/* floor */
+	assert_true(fabs(eff(f1, 1, 60, 1015) - 75) < 1e-9);
+	assert_true(fabs(eff(f1, 1, 60, 1030) - 150) < 1e-9);
+	assert_true(eff(f1, 1, 60, 1060) == 300);
+	assert_true(fabs(eff(f1, 0, 60, 1030) - 25) < 1e-9);
+	assert_true(eff(f1, 3, 60, 1030) == -1);		/* weight 0 */
+	assert_true(eff(f1, 1, 0, 1000) == 300);		/* off */
+
+	/* The next reload at 1030 (say the GeoIP file changed): no reset. */
+	assert_non_null(f2 = fleet_from_config(&cfg, rm, err, sizeof(err)));
+	fleet_carry_routable(f2, f1, 1030);
+	assert_true(f2->servers[0].routable_since == 1000);
+	assert_true(f2->servers[1].routable_since == 1000);
+	assert_true(f2->servers[2].routable_since == 0);
+	assert_true(fabs(eff(f2, 1, 60, 1030) - 150) < 1e-9);
+	fleet_free(f2);
+	fleet_free(f1);
+	fleet_free(f0);
+}
+
 static void
 test_mono_and_names(void **state)
 {
@@ -349,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_routable),
 		cmocka_unit_test(test_from_config),
 		cmocka_unit_test(test_from_config_errors),
+		cmocka_unit_test(test_carry_routable),
 		cmocka_unit_test(test_mono_and_names),
 	};
 

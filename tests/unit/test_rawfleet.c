@@ -17,6 +17,7 @@
 
 #include "metrics.h"
 #include "rawfleet.h"
+#include "select.h"
 
 static char	tmpdir[] = "/tmp/g307-rawfleet-XXXXXX";
 
@@ -205,15 +206,304 @@ test_slow_start_since(void **state)
 
 	(void)state;
 	fleet_free(raw_fleet_build(raw, rt, m));	/* first: long ago */
-	/* us-1 goes from drain (in a drained region) to up. */
+	/* us-1 goes from drain (in a drained region) to up, reporting. */
 	free(raw->servers[1].values[2]);
 	raw->servers[1].values[2] = strdup("up");
 	free(raw->rstates[0]);
 	raw->rstates[0] = strdup("up");
+	free(raw->servers[1].load);
+	raw->servers[1].load = strdup("0");
 	t0 = mono_now();
 	f = raw_fleet_build(raw, rt, m);
 	assert_true(find(f, "us-1")->routable_since >= t0);
 	assert_true(find(f, "eu-1")->routable_since == 0);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+/*
+ * Effective weight of id in its region at time now, as /route shows it;
+ * -1 when it is not a candidate.
+ */
+static double
+eff(const struct fleet *f, const char *id, double slow_start, double now,
+    int failopen)
+{
+	struct select_params	 p = { 0, slow_start };
+	struct select_candidate	 c[8];
+	const struct fleet_server *s = find(f, id);
+	size_t			 i, n;
+
+	assert_non_null(s);
+	n = select_candidates(f, s->region, &p, now, failopen, c, 8);
+	for (i = 0; i < n && i < 8; i++)
+		if (c[i].server == s)
+			return c[i].effective_weight;
+	return -1;
+}
+
+static void
+set_load(struct raw_fleet *raw, size_t i, const char *load)
+{
+	free(raw->servers[i].load);
+	raw->servers[i].load = load ? strdup(load) : NULL;
+}
+
+/*
+ * SPEC 2.3/2.4: a fresh report is part of being routable.  eu-1's load
+ * key expires (stale), then comes back: it ramps from then on.
+ */
+static void
+test_slow_start_stale_report(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = sample();
+	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet		*f;
+	double			 t0, t1, since;
+
+	(void)state;
+	f = raw_fleet_build(raw, rt, m);	/* first: long ago */
+	assert_true(eff(f, "eu-1", 20, mono_now(), 0) == 150);	/* 200 x .75 */
+	fleet_free(f);
+	set_load(raw, 0, NULL);			/* load:eu-1 expired */
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(eff(f, "eu-1", 20, mono_now(), 0) == -1);
+	fleet_free(f);
+	set_load(raw, 0, "0.25");		/* reporting again */
+	raw->taken_mono = t0 = mono_now();
+	f = raw_fleet_build(raw, rt, m);
+	t1 = mono_now();
+	since = find(f, "eu-1")->routable_since;
+	assert_true(since >= t0 && since <= t1);
+	/* Times past stale_after: keep the snapshot fresh for the look. */
+	f->fresh_until = INFINITY;
+	assert_true(fabs(eff(f, "eu-1", 20, since, 0) - 0.15) < 1e-9);
+	assert_true(fabs(eff(f, "eu-1", 20, since + 5, 0) - 37.5) < 1e-9);
+	assert_true(fabs(eff(f, "eu-1", 20, since + 10, 0) - 75) < 1e-9);
+	assert_true(eff(f, "eu-1", 20, since + 20, 0) == 150);
+	assert_true(eff(f, "eu-1", 0, since, 0) == 150);	/* off */
+	fleet_free(f);
+	/* Still fresh at the next build: the clock goes on. */
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "eu-1")->routable_since == since);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+/*
+ * A Redis outage is the router going blind, not the servers leaving:
+ * a build from a snapshot older than stale_after (a reload during the
+ * outage) and the first build when Redis answers again reset no ramp.
+ * Fail-open in the meantime keeps ramping a server on its clock.
+ */
+static void
+test_slow_start_outage(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = sample();
+	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet		*f;
+	double			 now, since;
+
+	(void)state;
+	fleet_free(raw_fleet_build(raw, rt, m));
+	/* us-1 becomes routable: up, in a region no longer drained. */
+	free(raw->servers[1].values[2]);
+	raw->servers[1].values[2] = strdup("up");
+	free(raw->rstates[0]);
+	raw->rstates[0] = strdup("up");
+	set_load(raw, 1, "0");
+	f = raw_fleet_build(raw, rt, m);
+	since = find(f, "us-1")->routable_since;
+	assert_true(since > 0);
+	fleet_free(f);
+	/* Redis down for 100 s; SIGHUP rebuilds from the old records. */
+	now = mono_now();
+	raw->taken_mono = now - 100;
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "eu-1")->routable_since == 0);
+	assert_true(find(f, "us-1")->routable_since == since);
+	assert_int_equal(fleet_routable(f, now), 3);	/* all stale */
+	/* Fail-open: weight alone, but us-1 still ramps on its clock. */
+	assert_true(eff(f, "us-1", 20, since + 5, 0) == -1);
+	assert_true(fabs(eff(f, "us-1", 20, since + 5, 1) - 25) < 1e-9);
+	assert_true(eff(f, "eu-1", 20, since + 5, 1) == 200);
+	fleet_free(f);
+	/* Redis answers again, the load keys are still there. */
+	raw->taken_mono = mono_now();
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "eu-1")->routable_since == 0);
+	assert_true(find(f, "us-1")->routable_since == since);
+	assert_true(eff(f, "eu-1", 20, mono_now(), 0) == 150);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+/*
+ * A server every report of which went stale keeps the start of its last
+ * routable period, so fail-open (every report stale) gives it its ramp
+ * as it was, not a fresh one and not its whole weight at once.
+ */
+static void
+test_slow_start_failopen_stale(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = sample();
+	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet		*f;
+	double			 since;
+
+	(void)state;
+	set_load(raw, 0, NULL);
+	fleet_free(raw_fleet_build(raw, rt, m));
+	set_load(raw, 0, "0");
+	f = raw_fleet_build(raw, rt, m);
+	since = find(f, "eu-1")->routable_since;
+	assert_true(since > 0);
+	fleet_free(f);
+	set_load(raw, 0, NULL);			/* every report stale */
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "eu-1")->routable_since == since);
+	assert_true(fabs(eff(f, "eu-1", 20, since + 5, 1) - 50) < 1e-9);
+	assert_true(eff(f, "eu-1", 20, since + 30, 1) == 200);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+/*
+ * A server that leaves the fleet (removed from P servers, or its record
+ * rejected) and comes back is a server becoming routable.
+ */
+static void
+test_slow_start_readded(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = sample();
+	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet		*f;
+	double			 t0, since;
+	char			*url;
+
+	(void)state;
+	set_load(raw, 4, "0");			/* eu-2 reports, last */
+	fleet_free(raw_fleet_build(raw, rt, m));
+	raw->nservers--;			/* eu-2 removed */
+	fleet_free(raw_fleet_build(raw, rt, m));
+	raw->nservers++;			/* and added back */
+	url = raw->servers[0].values[0];	/* eu-1's url goes bad */
+	raw->servers[0].values[0] = strdup("https://evil.example.com");
+	f = raw_fleet_build(raw, rt, m);
+	assert_null(find(f, "eu-1"));
+	assert_true(find(f, "eu-2")->routable_since > 0);
+	fleet_free(f);
+	free(raw->servers[0].values[0]);
+	raw->servers[0].values[0] = url;
+	t0 = mono_now();
+	f = raw_fleet_build(raw, rt, m);
+	since = find(f, "eu-1")->routable_since;
+	assert_true(since >= t0);
+	assert_true(fabs(eff(f, "eu-1", 20, since + 2, 0) - 15) < 1e-9);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+/*
+ * Routing from a cache file at start: its reports are old news, so a
+ * server without one there does not ramp when Redis shows it reporting.
+ * From Redis, the same server was stale and does ramp.
+ */
+static void
+test_slow_start_cache(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = sample();
+	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet		*f;
+
+	(void)state;
+	raw->source = FLEET_CACHE;
+	set_load(raw, 4, NULL);			/* eu-2: none in the cache */
+	fleet_free(raw_fleet_build(raw, rt, m));
+	raw->source = FLEET_REDIS;
+	set_load(raw, 4, "0");
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "eu-2")->routable_since == 0);
+	fleet_free(f);
+	fleet_memory_free(m);
+
+	m = fleet_memory_new();
+	set_load(raw, 4, NULL);
+	fleet_free(raw_fleet_build(raw, rt, m));
+	set_load(raw, 4, "0");
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "eu-2")->routable_since > 0);
+	fleet_free(f);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+/*
+ * Ids that come and go (servers replaced under new names) never fill the
+ * memory: 40,000 distinct ids over 10 builds, more than it has slots.
+ * Servers present all along keep their clocks through the compaction;
+ * one forgotten by it ramps when it comes back.
+ */
+static void
+test_slow_start_many_ids(void **state)
+{
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
+	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet		*f;
+	char			 id[32], u[96];
+	double			 since;
+	size_t			 i, b, per = 4000;
+
+	(void)state;
+	raw->source = FLEET_REDIS;
+	add_server(raw, "keep", "0", "url=https://keep.up.example.net",
+	    "region=eu", NULL);
+	add_server(raw, "late", "0", "url=https://late.up.example.net",
+	    "region=eu", NULL);
+	for (i = 0; i < per; i++) {
+		snprintf(id, sizeof(id), "x%zu", i);
+		snprintf(u, sizeof(u), "url=https://%s.up.example.net", id);
+		add_server(raw, id, "0", u, "region=us", NULL);
+	}
+	f = raw_fleet_build(raw, rt, m);	/* first: long ago */
+	assert_true(find(f, "late")->routable_since == 0);
+	fleet_free(f);
+	raw->servers[1].id[0] = 'L';		/* "late" leaves */
+	for (b = 1; b < 10; b++) {
+		for (i = 2; i < raw->nservers; i++) {
+			snprintf(id, sizeof(id), "x%zu", b * per + i);
+			free(raw->servers[i].id);
+			raw->servers[i].id = strdup(id);
+		}
+		raw->taken_mono = mono_now();
+		f = raw_fleet_build(raw, rt, m);
+		assert_int_equal(f->nservers, per + 2);
+		assert_true(find(f, "keep")->routable_since == 0);
+		since = f->servers[2].routable_since;
+		assert_true(since > 0);
+		fleet_free(f);
+	}
+	raw->servers[1].id[0] = 'l';		/* back, long forgotten */
+	f = raw_fleet_build(raw, rt, m);
+	assert_true(find(f, "late")->routable_since > 0);
+	assert_true(find(f, "keep")->routable_since == 0);
 	fleet_free(f);
 	fleet_memory_free(m);
 	raw_fleet_free(raw);
@@ -285,6 +575,12 @@ main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_rejects_counted_once),
 		cmocka_unit_test(test_slow_start_since),
+		cmocka_unit_test(test_slow_start_stale_report),
+		cmocka_unit_test(test_slow_start_outage),
+		cmocka_unit_test(test_slow_start_failopen_stale),
+		cmocka_unit_test(test_slow_start_readded),
+		cmocka_unit_test(test_slow_start_cache),
+		cmocka_unit_test(test_slow_start_many_ids),
 		cmocka_unit_test(test_cache_round_trip),
 	};
 
