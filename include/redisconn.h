@@ -5,7 +5,8 @@
  * connection made here is a fresh redisContext with connect and command
  * timeouts and TCP keepalive set, authenticated and on the right db.
  * With Sentinel, the master is asked of the sentinels in order and then
- * checked with ROLE before it is used.
+ * checked with ROLE before it is used; reads may prefer the url's own
+ * server (a local replica) when ROLE says its data is live.
  */
 #ifndef GEO307_REDISCONN_H
 #define GEO307_REDISCONN_H
@@ -31,9 +32,9 @@ struct redis_target {
 
 /*
  * "redis://[[user]:password@]host[:port][/db]", "unix:/path[?db=N]" (also
- * "unix:///path"), and with sentinels+master the url names the server
- * for want_master = 0 only (e.g. a local replica): the master comes from
- * Sentinel, never from the url.  0 on success, -1 with a message (no
+ * "unix:///path").  With sentinels+master the url names the server reads
+ * prefer (e.g. a local replica, see REDIS_READ); writes go to the master
+ * Sentinel names, never to the url.  0 on success, -1 with a message (no
  * part of the url is ever echoed: it may hold the password).  A unix
  * url takes its credentials as "?user=U&password=P"; user and password
  * are percent-decoded in both forms; db is 0..1023.
@@ -44,13 +45,64 @@ int	redis_target_parse(const char *url, const struct strlist *sentinels,
 void	redis_target_free(struct redis_target *t);
 
 /*
- * A ready connection: TCP or unix, resolved through Sentinel when one is
- * configured (want_master: the master, checked with ROLE; otherwise the
- * url's own server, e.g. a local replica for reads), AUTH and SELECT done,
- * command timeout and keepalive set.  NULL with a message on failure.
+ * Which server redis_connect goes to.  Without sentinels every mode is
+ * the url's server, unchecked (a plain Redis has no one else to ask).
  */
-redisContext *redis_connect(const struct redis_target *t, int want_master,
-	    char *err, size_t errlen);
+enum redis_want {
+	REDIS_URL_NODE,		/* the url's server, whatever its role */
+	REDIS_MASTER,		/* the master Sentinel names, ROLE-checked */
+	REDIS_READ,		/* the url's server if ROLE says master, or
+				   replica with its master link up; failing
+				   that, REDIS_MASTER */
+};
+
+/* Long enough for "[v6%zone]:port" and "unix:" plus a socket path. */
+#define REDIS_NODE_MAX	384
+
+/*
+ * Where redis_connect went, for logs (never a credential): node is
+ * "host:port", "[v6]:port" or "unix:/path"; fallback says REDIS_READ
+ * passed over the url's server, for the reason in why.
+ */
+struct redis_where {
+	char	node[REDIS_NODE_MAX];
+	int	fallback;
+	char	why[512];
+};
+
+/*
+ * A ready connection: TCP or unix, to the server want names, AUTH and
+ * SELECT done, command timeout and keepalive set.  where (may be NULL)
+ * says which server it is.  NULL with a message on failure.
+ */
+redisContext *redis_connect(const struct redis_target *t,
+	    enum redis_want want, struct redis_where *where, char *err,
+	    size_t errlen);
+
+/*
+ * Is the server behind c, once chosen by REDIS_READ, still fit for
+ * reads (ROLE: master, or replica with its link up)?  0, or -1 with a
+ * message; node is where->node, for the message.
+ */
+int	redis_still_readable(redisContext *c, const char *node, char *err,
+	    size_t errlen);
+
+/* What ROLE said (redis_role_parse). */
+enum redis_role {
+	REDIS_ROLE_BAD,		/* not a ROLE reply */
+	REDIS_ROLE_MASTER,
+	REDIS_ROLE_REPLICA,	/* master link "connected" */
+	REDIS_ROLE_STALE,	/* a replica whose master link is not up */
+	REDIS_ROLE_OTHER,	/* e.g. a sentinel */
+};
+
+/*
+ * Classify a ROLE reply: ["master", ...], ["slave", host, port, link
+ * state, offset], ["sentinel", ...].  *name and *link (NULL when the
+ * reply has none) point into r, for messages.
+ */
+enum redis_role	redis_role_parse(const redisReply *r, const char **name,
+	    const char **link);
 
 /* "host:port" of the master Sentinel names, for logs; -1 on failure. */
 int	redis_sentinel_master(const struct redis_target *t, char *host,

@@ -17,6 +17,14 @@
  * drops the connection, keeps the last snapshot (its reports go stale
  * after stale_after, then selection fails open by weight), and reconnects
  * with capped exponential backoff.
+ *
+ * With Sentinel, both threads connect with REDIS_READ: the url's server
+ * (e.g. a local replica) while ROLE says its data is live, else the
+ * master.  The refresh thread asks again every full_resync seconds (a
+ * replica may lose its master; one that was passed over may be back);
+ * when its server changes it logs it and wakes the subscriber, which
+ * follows.  A subscriber that fell back to the master also tries the
+ * url's server again every full_resync seconds.
  */
 #include <errno.h>
 #include <poll.h>
@@ -42,6 +50,7 @@
 #define BACKOFF_MIN	0.1
 #define BACKOFF_MAX	5.0
 #define CMD_TIMEOUT	1.0		/* seconds, every command */
+#define RECHECK_MIN	1.0		/* seconds, see recheck_every() */
 
 struct redis_source {
 	struct redis_target	 target;
@@ -50,7 +59,7 @@ struct redis_source {
 	double			 full_resync;
 	char			*cache_file;
 
-	pthread_mutex_t		 lock;		/* raw, mem, wake */
+	pthread_mutex_t		 lock;		/* raw, mem, wake, node */
 	pthread_cond_t		 wake;
 	struct raw_fleet	*raw;		/* latest records, or NULL */
 	struct fleet_memory	*mem;
@@ -59,6 +68,8 @@ struct redis_source {
 
 	pthread_t		 refresher, subscriber;
 	int			 stopfd;	/* eventfd: wakes the subscriber */
+	int			 movefd;	/* eventfd: node changed */
+	char			 node[REDIS_NODE_MAX];	/* read from */
 	int			 warned_version, warned_regions, warned_empty;
 	atomic_int		 up;
 };
@@ -71,6 +82,17 @@ key(const struct redis_source *src, const char *suffix, const char *id)
 	if (asprintf(&k, "%s%s%s", src->prefix, suffix, id ? id : "") < 0)
 		return NULL;
 	return k;
+}
+
+/*
+ * With Sentinel, how often a thread chooses its server again: each
+ * full_resync, but never in a loop (full_resync may be 0).
+ */
+static double
+recheck_every(const struct redis_source *src)
+{
+	return src->full_resync > RECHECK_MIN ? src->full_resync :
+	    RECHECK_MIN;
 }
 
 static double
@@ -473,21 +495,88 @@ save_cache(struct redis_source *src)
 		log_warn("fleet cache: %s", err);
 }
 
+/* Say which server a thread uses, and why not the url's own. */
+static void
+log_node(const char *doing, const struct redis_where *w)
+{
+	if (w->fallback)
+		log_warn("redis: %s %s, the master Sentinel names; not the "
+		    "[redis] url's server: %s", doing, w->node, w->why);
+	else
+		log_info("redis: %s %s, the [redis] url's server", doing,
+		    w->node);
+}
+
+/*
+ * With Sentinel, log the server the refresh thread reads from whenever
+ * it changes, and wake the subscriber so that it follows.
+ */
+static void
+note_node(struct redis_source *src, const struct redis_where *w)
+{
+	uint64_t	one = 1;
+	int		moved;
+
+	if (src->target.sentinels.n == 0)
+		return;
+	pthread_mutex_lock(&src->lock);
+	if ((moved = strcmp(src->node, w->node) != 0))
+		snprintf(src->node, sizeof(src->node), "%s", w->node);
+	pthread_mutex_unlock(&src->lock);
+	if (!moved)
+		return;
+	log_node("reading from", w);
+	(void)!write(src->movefd, &one, sizeof(one));
+}
+
+/*
+ * With Sentinel, is c still the server to read from?  The url's server
+ * must still pass ROLE (a replica that lost its master serves old data);
+ * a fallback to the master is given up so that the next connect tries
+ * the url's server first, e.g. a local replica that came back.
+ */
+static int
+node_still_right(struct redis_source *src, redisContext *c,
+    const struct redis_where *w)
+{
+	char	err[512];
+
+	if (src->target.sentinels.n == 0)
+		return 1;
+	if (w->fallback)
+		return 0;
+	if (redis_still_readable(c, w->node, err, sizeof(err)) == 0)
+		return 1;
+	log_warn("redis: %s; choosing the server again", err);
+	return 0;
+}
+
 static void *
 refresh_main(void *arg)
 {
 	struct redis_source	*src = arg;
 	struct raw_fleet	*raw, *old;
 	redisContext		*c = NULL;
+	struct redis_where	 where;
 	uint64_t		 version, have;
 	double			 backoff = BACKOFF_MIN, next_full = 0, wait;
+	double			 next_check = 0;
 	char			 err[512];
 	int			 full, was_up = -1;
 
 	for (;;) {
-		if (c == NULL && (c = redis_connect(&src->target, 1, err,
-		    sizeof(err))) == NULL)
-			goto down;
+		if (c != NULL && mono_now() >= next_check &&
+		    !node_still_right(src, c, &where)) {
+			redisFree(c);
+			c = NULL;
+		}
+		if (c == NULL) {
+			if ((c = redis_connect(&src->target, REDIS_READ,
+			    &where, err, sizeof(err))) == NULL)
+				goto down;
+			note_node(src, &where);
+			next_check = mono_now() + recheck_every(src);
+		}
 		pthread_mutex_lock(&src->lock);
 		full = src->full_wanted || src->raw == NULL ||
 		    src->raw->source != FLEET_REDIS || mono_now() >= next_full;
@@ -575,18 +664,40 @@ want_full(struct redis_source *src)
 	pthread_mutex_unlock(&src->lock);
 }
 
-/* Wait for a message or the stop eventfd; -1 on error or stop. */
+/* The refresh thread changed servers: follow it unless already there. */
 static int
-listen_changes(struct redis_source *src, redisContext *c)
+moved_away(struct redis_source *src, const struct redis_where *w)
 {
-	struct pollfd	 p[2];
+	uint64_t	n;
+	int		moved;
+
+	(void)!read(src->movefd, &n, sizeof(n));
+	pthread_mutex_lock(&src->lock);
+	moved = strcmp(src->node, w->node) != 0;
+	pthread_mutex_unlock(&src->lock);
+	return moved;
+}
+
+/*
+ * Wait for a message, the stop eventfd, or a reason to choose the
+ * server again; -1 on error, stop, or move.
+ */
+static int
+listen_changes(struct redis_source *src, redisContext *c,
+    const struct redis_where *w)
+{
+	struct pollfd	 p[3];
 	void		*reply;
 	redisReply	*r;
+	double		 until = mono_now() + recheck_every(src);
+	int		 n, ms = -1;
 
 	p[0].fd = c->fd;
 	p[0].events = POLLIN;
 	p[1].fd = src->stopfd;
 	p[1].events = POLLIN;
+	p[2].fd = src->movefd;
+	p[2].events = POLLIN;
 	for (;;) {
 		/* Replies already buffered first, then the socket. */
 		while (redisGetReplyFromReader(c, &reply) == REDIS_OK &&
@@ -601,12 +712,20 @@ listen_changes(struct redis_source *src, redisContext *c)
 		}
 		if (c->err)
 			return -1;
-		if (poll(p, 2, -1) < 0) {
+		/* On the fallback, try the url's server again in a while. */
+		if (w->fallback && (ms = (int)((until - mono_now()) *
+		    1000)) <= 0)
+			return -1;
+		if ((n = poll(p, 3, ms)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
+		if (n == 0)
+			continue;
 		if (p[1].revents)
+			return -1;
+		if (p[2].revents && moved_away(src, w))
 			return -1;
 		if (p[0].revents && redisBufferRead(c) != REDIS_OK)
 			return -1;
@@ -617,21 +736,27 @@ static void *
 subscribe_main(void *arg)
 {
 	struct redis_source	*src = arg;
+	struct redis_where	 where;
 	redisContext		*c;
-	char			 err[512], *k;
+	char			 err[512], *k, node[REDIS_NODE_MAX] = "";
 	double			 backoff = BACKOFF_MIN;
 
 	k = key(src, KEY_CHANGED, NULL);
 	for (;;) {
-		if ((c = redis_connect(&src->target, 1, err,
+		if ((c = redis_connect(&src->target, REDIS_READ, &where, err,
 		    sizeof(err))) != NULL) {
+			if (src->target.sentinels.n > 0 &&
+			    strcmp(node, where.node) != 0) {
+				log_node("subscribed on", &where);
+				snprintf(node, sizeof(node), "%s", where.node);
+			}
 			/* No read timeout: the poll() below does the waiting. */
 			redisSetTimeout(c, (struct timeval){ 0, 0 });
 			if (redisAppendCommand(c, "SUBSCRIBE %s", k) ==
 			    REDIS_OK && redisBufferWrite(c, &(int){ 0 }) ==
 			    REDIS_OK) {
 				backoff = BACKOFF_MIN;
-				(void)listen_changes(src, c);
+				(void)listen_changes(src, c, &where);
 			}
 			redisFree(c);
 		}
@@ -661,7 +786,7 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&src->lock, NULL);
 	pthread_cond_init(&src->wake, NULL);
-	src->stopfd = -1;
+	src->stopfd = src->movefd = -1;
 	if (redis_target_parse(cfg->redis.url, &cfg->redis.sentinels,
 	    cfg->redis.master, CMD_TIMEOUT, &src->target, err, errlen) != 0)
 		goto fail;
@@ -672,7 +797,8 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 		src->cache_file = strdup(cfg->redis.cache_file);
 	if (src->prefix == NULL ||
 	    (cfg->redis.cache_file != NULL && src->cache_file == NULL) ||
-	    (src->stopfd = eventfd(0, EFD_CLOEXEC)) < 0) {
+	    (src->stopfd = eventfd(0, EFD_CLOEXEC)) < 0 ||
+	    (src->movefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		snprintf(err, errlen, "out of resources");
 		goto fail;
 	}
@@ -704,6 +830,8 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 fail:
 	if (src->stopfd >= 0)
 		close(src->stopfd);
+	if (src->movefd >= 0)
+		close(src->movefd);
 	redis_target_free(&src->target);
 	raw_fleet_free(src->raw);
 	fleet_memory_free(src->mem);
@@ -728,6 +856,7 @@ redis_source_stop(struct redis_source *src)
 	pthread_join(src->refresher, NULL);
 	pthread_join(src->subscriber, NULL);
 	close(src->stopfd);
+	close(src->movefd);
 	redis_target_free(&src->target);
 	raw_fleet_free(src->raw);
 	fleet_memory_free(src->mem);
@@ -751,7 +880,7 @@ redis_source_check(const struct runtime *rt, char *msg, size_t msglen)
 	if (redis_target_parse(rt->cfg->redis.url, &rt->cfg->redis.sentinels,
 	    rt->cfg->redis.master, CMD_TIMEOUT, &tmp.target, msg, msglen) != 0)
 		return -1;
-	c = redis_connect(&tmp.target, 1, err, sizeof(err));
+	c = redis_connect(&tmp.target, REDIS_READ, NULL, err, sizeof(err));
 	redis_target_free(&tmp.target);
 	if (c == NULL) {
 		snprintf(msg, msglen, "redis not checked: %s", err);

@@ -476,8 +476,11 @@ struct endpoint {
 	const char	*host;
 	int		 port;
 	const char	*path;		/* non-NULL: unix socket */
-	char		 label[HOST_MAX + PATH_MAX_UNIX + 16];
+	char		 label[REDIS_NODE_MAX];
 };
+/* Room for "[" host "]:" port, or "unix:" path, and the NUL. */
+_Static_assert(REDIS_NODE_MAX >= HOST_MAX + PATH_MAX_UNIX + 16,
+    "REDIS_NODE_MAX too small for an endpoint label");
 
 static void
 endpoint_init(struct endpoint *e, const char *host, int port,
@@ -537,20 +540,20 @@ ctx_error(const redisContext *c, char *buf, size_t len)
  * which for AUTH are the credentials.
  */
 static redisReply *
-command(redisContext *c, const struct endpoint *e, int argc,
-    const char **argv, char *err, size_t errlen)
+command(redisContext *c, const char *label, int argc, const char **argv,
+    char *err, size_t errlen)
 {
 	redisReply	*r;
 	char		 buf[128];
 
 	r = redisCommandArgv(c, argc, argv, NULL);
 	if (r == NULL) {
-		errf(err, errlen, "redis %s: %s: %s", e->label, argv[0],
+		errf(err, errlen, "redis %s: %s: %s", label, argv[0],
 		    ctx_error(c, buf, sizeof(buf)));
 		return NULL;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		errf(err, errlen, "redis %s: %s failed: %.200s", e->label,
+		errf(err, errlen, "redis %s: %s failed: %.200s", label,
 		    argv[0], r->str != NULL ? r->str : "");
 		freeReplyObject(r);
 		return NULL;
@@ -594,36 +597,91 @@ open_raw(const struct endpoint *e, double timeout, char *err, size_t errlen)
 	return c;
 }
 
-/* Does ROLE say master?  0, or -1 with a message. */
 static int
-check_role(redisContext *c, const struct endpoint *e, char *err,
-    size_t errlen)
+is_text(const redisReply *r)
+{
+	return r != NULL && (r->type == REDIS_REPLY_STRING ||
+	    r->type == REDIS_REPLY_STATUS) && r->str != NULL;
+}
+
+enum redis_role
+redis_role_parse(const redisReply *r, const char **name, const char **link)
+{
+	*name = *link = NULL;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
+	    !is_text(r->element[0]))
+		return REDIS_ROLE_BAD;
+	*name = r->element[0]->str;
+	if (strcmp(*name, "master") == 0)
+		return REDIS_ROLE_MASTER;
+	/* Redis 5..7 say "slave"; accept the newer word as well. */
+	if (strcmp(*name, "slave") != 0 && strcmp(*name, "replica") != 0)
+		return REDIS_ROLE_OTHER;
+	if (r->elements < 4 || !is_text(r->element[3]))
+		return REDIS_ROLE_BAD;
+	*link = r->element[3]->str;
+	/*
+	 * "connect", "connecting", "handshake", "sync": the replica has
+	 * lost its master or not loaded its data yet, so what it serves
+	 * may be arbitrarily old.
+	 */
+	return strcmp(*link, "connected") == 0 ? REDIS_ROLE_REPLICA :
+	    REDIS_ROLE_STALE;
+}
+
+/* What a connection's ROLE must be: unchecked, master, or readable. */
+enum role_need {
+	NEED_ANY,
+	NEED_MASTER,
+	NEED_READABLE,
+};
+
+/* Does ROLE say what need asks for?  0, or -1 with a message. */
+static int
+check_role(redisContext *c, const char *label, enum role_need need,
+    char *err, size_t errlen)
 {
 	const char	*argv[] = { "ROLE" };
-	redisReply	*r, *r0;
-	int		 rc;
+	const char	*name, *link;
+	redisReply	*r;
+	enum redis_role	 role;
+	int		 rc = 0;
 
-	if ((r = command(c, e, 1, argv, err, errlen)) == NULL)
+	if (need == NEED_ANY)
+		return 0;
+	if ((r = command(c, label, 1, argv, err, errlen)) == NULL)
 		return -1;
-	r0 = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ?
-	    r->element[0] : NULL;
-	if (r0 == NULL || (r0->type != REDIS_REPLY_STRING &&
-	    r0->type != REDIS_REPLY_STATUS))
+	role = redis_role_parse(r, &name, &link);
+	if (role == REDIS_ROLE_BAD)
 		rc = errf(err, errlen, "redis %s: ROLE: unexpected reply",
-		    e->label);
-	else if (strcmp(r0->str, "master") != 0)
+		    label);
+	else if (need == NEED_MASTER && role != REDIS_ROLE_MASTER)
 		rc = errf(err, errlen, "redis %s: ROLE says \"%.40s\", not "
-		    "master", e->label, r0->str);
-	else
-		rc = 0;
+		    "master", label, name);
+	else if (role == REDIS_ROLE_STALE)
+		rc = errf(err, errlen, "redis %s: ROLE says \"%.40s\" with "
+		    "its master link \"%.40s\": its data may be old", label,
+		    name, link);
+	else if (role == REDIS_ROLE_OTHER)
+		rc = errf(err, errlen, "redis %s: ROLE says \"%.40s\", not "
+		    "a data server", label, name);
 	freeReplyObject(r);
 	return rc;
+}
+
+int
+redis_still_readable(redisContext *c, const char *node, char *err,
+    size_t errlen)
+{
+	if (c == NULL || c->err)
+		return errf(err, errlen, "redis %s: connection lost", node);
+	return check_role(c, node, NEED_READABLE, err, errlen);
 }
 
 /* A data connection: AUTH, SELECT, ROLE when asked, PING if none ran. */
 static redisContext *
 open_data(const struct redis_target *t, const struct endpoint *e,
-    int want_master, char *err, size_t errlen)
+    enum role_need need, char *err, size_t errlen)
 {
 	redisContext	*c;
 	redisReply	*r;
@@ -639,7 +697,7 @@ open_data(const struct redis_target *t, const struct endpoint *e,
 		if (t->user != NULL)
 			argv[argc++] = t->user;
 		argv[argc++] = t->password;
-		if ((r = command(c, e, argc, argv, err, errlen)) == NULL)
+		if ((r = command(c, e->label, argc, argv, err, errlen)) == NULL)
 			goto fail;
 		freeReplyObject(r);
 		asked = 1;
@@ -648,19 +706,19 @@ open_data(const struct redis_target *t, const struct endpoint *e,
 		snprintf(db, sizeof(db), "%d", t->db);
 		argv[0] = "SELECT";
 		argv[1] = db;
-		if ((r = command(c, e, 2, argv, err, errlen)) == NULL)
+		if ((r = command(c, e->label, 2, argv, err, errlen)) == NULL)
 			goto fail;
 		freeReplyObject(r);
 		asked = 1;
 	}
-	if (want_master) {
-		if (check_role(c, e, err, errlen) == -1)
+	if (need != NEED_ANY) {
+		if (check_role(c, e->label, need, err, errlen) == -1)
 			goto fail;
 		asked = 1;
 	}
 	if (!asked) {
 		argv[0] = "PING";
-		if ((r = command(c, e, 1, argv, err, errlen)) == NULL)
+		if ((r = command(c, e->label, 1, argv, err, errlen)) == NULL)
 			goto fail;
 		freeReplyObject(r);
 	}
@@ -697,7 +755,7 @@ ask_sentinel(const struct redis_target *t, size_t i, char *host,
 	argv[0] = "SENTINEL";
 	argv[1] = "get-master-addr-by-name";
 	argv[2] = t->master;
-	if ((r = command(c, &e, 3, argv, err, errlen)) == NULL) {
+	if ((r = command(c, e.label, 3, argv, err, errlen)) == NULL) {
 		redisFree(c);
 		return -1;
 	}
@@ -745,9 +803,21 @@ redis_sentinel_master(const struct redis_target *t, char *host,
 	    last);
 }
 
-redisContext *
-redis_connect(const struct redis_target *t, int want_master, char *err,
-    size_t errlen)
+static void
+where_set(struct redis_where *w, const struct endpoint *e)
+{
+	if (w != NULL)
+		snprintf(w->node, sizeof(w->node), "%s", e->label);
+}
+
+/*
+ * Sentinels in order: one that is down, does not know the master, or
+ * names a server that is not (or no longer) master is skipped, e.g. a
+ * sentinel partitioned away during a failover.
+ */
+static redisContext *
+open_master(const struct redis_target *t, struct redis_where *where,
+    char *err, size_t errlen)
 {
 	struct endpoint	 e;
 	redisContext	*c;
@@ -755,31 +825,63 @@ redis_connect(const struct redis_target *t, int want_master, char *err,
 	size_t		 i;
 	int		 port;
 
-	if (t == NULL || (t->is_unix ? t->path == NULL : t->host == NULL)) {
-		errf(err, errlen, "redis: no target");
-		return NULL;
-	}
-	if (t->sentinels.n == 0 || !want_master) {
-		endpoint_init(&e, t->host, t->port, t->is_unix ? t->path :
-		    NULL);
-		return open_data(t, &e, 0, err, errlen);
-	}
-	/*
-	 * Sentinels in order: one that is down, does not know the master,
-	 * or names a server that is not (or no longer) master is skipped,
-	 * e.g. a sentinel partitioned away during a failover.
-	 */
 	last[0] = '\0';
 	for (i = 0; i < t->sentinels.n; i++) {
 		if (ask_sentinel(t, i, host, sizeof(host), &port, last,
 		    sizeof(last)) == -1)
 			continue;
 		endpoint_init(&e, host, port, NULL);
-		if ((c = open_data(t, &e, 1, last, sizeof(last))) != NULL)
+		if ((c = open_data(t, &e, NEED_MASTER, last,
+		    sizeof(last))) != NULL) {
+			where_set(where, &e);
 			return c;
+		}
 	}
 	errf(err, errlen, "redis master \"%.128s\": no sentinel named a "
 	    "usable master (%zu tried; last: %s)", t->master,
 	    t->sentinels.n, last);
+	return NULL;
+}
+
+redisContext *
+redis_connect(const struct redis_target *t, enum redis_want want,
+    struct redis_where *where, char *err, size_t errlen)
+{
+	struct endpoint	 e;
+	redisContext	*c;
+	char		 skip[512], merr[512];
+
+	if (where != NULL)
+		memset(where, 0, sizeof(*where));
+	if (t == NULL || (t->is_unix ? t->path == NULL : t->host == NULL)) {
+		errf(err, errlen, "redis: no target");
+		return NULL;
+	}
+	endpoint_init(&e, t->host, t->port, t->is_unix ? t->path : NULL);
+	if (t->sentinels.n == 0 || want == REDIS_URL_NODE) {
+		if ((c = open_data(t, &e, NEED_ANY, err, errlen)) != NULL)
+			where_set(where, &e);
+		return c;
+	}
+	if (want == REDIS_MASTER)
+		return open_master(t, where, err, errlen);
+	/*
+	 * REDIS_READ: the url's own server first (a local replica spares
+	 * the master and the network), the master when that one is down,
+	 * slow, or holds data that may be old.
+	 */
+	if ((c = open_data(t, &e, NEED_READABLE, skip,
+	    sizeof(skip))) != NULL) {
+		where_set(where, &e);
+		return c;
+	}
+	if ((c = open_master(t, where, merr, sizeof(merr))) != NULL) {
+		if (where != NULL) {
+			where->fallback = 1;
+			snprintf(where->why, sizeof(where->why), "%s", skip);
+		}
+		return c;
+	}
+	errf(err, errlen, "%.240s; %s", skip, merr);
 	return NULL;
 }

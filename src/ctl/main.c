@@ -188,7 +188,8 @@ ctl_connect(struct ctl *c)
 	if (redis_target_parse(url, sentinels, master, CTL_TIMEOUT, &t, err,
 	    sizeof(err)) == -1)
 		return ctl_err(CTL_USAGE, "bad redis %s: %s", from, err);
-	c->rc = redis_connect(&t, 1, err, sizeof(err));
+	/* Writes, and the reads they are WATCHed with, go to the master. */
+	c->rc = redis_connect(&t, REDIS_MASTER, NULL, err, sizeof(err));
 	redis_target_free(&t);
 	if (c->rc == NULL)
 		return ctl_err(CTL_FAIL, "cannot reach Redis: %s", err);

@@ -4,9 +4,11 @@
  * loopback ports in a temp dir: AUTH, SELECT, the command timeout
  * against a SIGSTOPped server, connection refused, a unix socket, and
  * Sentinel (a master, its replica and two sentinels, one of which names
- * the replica as master so that the ROLE check must skip it).  Without
- * redis-server the live tests are skipped; without Sentinel support,
- * the Sentinel test.
+ * the replica as master so that the ROLE check must skip it), and reads
+ * that prefer the url's server (REDIS_READ) unless ROLE says its data
+ * may be old (a replica of a closed port).  ROLE replies are also parsed
+ * from hand-made replies.  Without redis-server the live tests are
+ * skipped; without Sentinel support, the Sentinel tests.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -285,6 +287,152 @@ test_parse_sentinels(void **state)
 	}
 }
 
+/* ---- ROLE replies */
+
+static redisReply
+text(const char *s)
+{
+	redisReply	r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = REDIS_REPLY_STRING;
+	r.str = (char *)s;
+	r.len = strlen(s);
+	return r;
+}
+
+static redisReply
+number(long long v)
+{
+	redisReply	r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = REDIS_REPLY_INTEGER;
+	r.integer = v;
+	return r;
+}
+
+static redisReply
+array(redisReply **e, size_t n)
+{
+	redisReply	r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = REDIS_REPLY_ARRAY;
+	r.element = e;
+	r.elements = n;
+	return r;
+}
+
+/* ["slave", host, port, state, offset], as Redis 7 answers on a replica. */
+static enum redis_role
+replica_role(const char *word, const char *state, const char **name,
+    const char **link)
+{
+	redisReply	 e[5], *ep[5], r;
+	size_t		 i;
+
+	e[0] = text(word);
+	e[1] = text("10.0.0.5");
+	e[2] = number(6379);
+	e[3] = text(state);
+	e[4] = number(-1);
+	for (i = 0; i < LEN(e); i++)
+		ep[i] = &e[i];
+	r = array(ep, LEN(ep));
+	return redis_role_parse(&r, name, link);
+}
+
+static void
+test_role_parse(void **state)
+{
+	const char	*stale[] = { "connect", "connecting", "handshake",
+	    "sync", "none", "" };
+	const char	*name, *link;
+	redisReply	 e[4], *ep[4], r;
+	size_t		 i;
+
+	(void)state;
+	/* ["master", offset, [replicas]]: only the first element counts. */
+	e[0] = text("master");
+	e[1] = number(42);
+	e[2] = array(NULL, 0);
+	for (i = 0; i < 3; i++)
+		ep[i] = &e[i];
+	r = array(ep, 3);
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_MASTER);
+	assert_string_equal(name, "master");
+	assert_null(link);
+	e[0].type = REDIS_REPLY_STATUS;		/* either string type */
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_MASTER);
+
+	/* A replica is readable only with its master link up. */
+	assert_int_equal(replica_role("slave", "connected", &name, &link),
+	    REDIS_ROLE_REPLICA);
+	assert_string_equal(name, "slave");
+	assert_string_equal(link, "connected");
+	assert_int_equal(replica_role("replica", "connected", &name, &link),
+	    REDIS_ROLE_REPLICA);
+	for (i = 0; i < LEN(stale); i++) {
+		assert_int_equal(replica_role("slave", stale[i], &name,
+		    &link), REDIS_ROLE_STALE);
+		assert_string_equal(link, stale[i]);
+	}
+	assert_int_equal(replica_role("slave", "Connected", &name, &link),
+	    REDIS_ROLE_STALE);
+
+	/* A sentinel, or a role this code does not know. */
+	e[0] = text("sentinel");
+	e[1] = array(NULL, 0);
+	r = array(ep, 2);
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_OTHER);
+	assert_string_equal(name, "sentinel");
+	e[0] = text("");
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_OTHER);
+
+	/* Not a ROLE reply. */
+	assert_int_equal(redis_role_parse(NULL, &name, &link),
+	    REDIS_ROLE_BAD);
+	assert_null(name);
+	r = array(ep, 0);
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_BAD);
+	r = text("master");
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_BAD);
+	e[0] = number(1);
+	r = array(ep, 1);
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_BAD);
+	e[0].type = REDIS_REPLY_NIL;
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_BAD);
+	e[0] = text("master");
+	e[0].type = REDIS_REPLY_ERROR;
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_BAD);
+
+	/* A replica's reply cut short, or its state not a string. */
+	e[0] = text("slave");
+	e[1] = text("10.0.0.5");
+	e[2] = number(6379);
+	e[3] = number(0);
+	for (i = 1; i < 4; i++) {
+		ep[i] = &e[i];
+		r = array(ep, i);
+		assert_int_equal(redis_role_parse(&r, &name, &link),
+		    REDIS_ROLE_BAD);
+	}
+	r = array(ep, 4);
+	assert_int_equal(redis_role_parse(&r, &name, &link),
+	    REDIS_ROLE_BAD);
+	assert_null(link);
+}
+
 /* ---- live servers */
 
 struct proc {
@@ -300,6 +448,7 @@ static struct {
 	char		sock[128];
 	struct proc	a;	/* master, requirepass, unix socket too */
 	struct proc	b;	/* replica of a */
+	struct proc	stale;	/* replica of closed_port: link down */
 	struct proc	s1;	/* sentinel naming b as master "m" */
 	struct proc	s2;	/* sentinel monitoring a as "m" */
 	int		closed_port;
@@ -447,6 +596,8 @@ start_redis(const char *exe, struct proc *p, const char *name,
 	argv[n++] = log;
 	argv[n++] = "--daemonize";
 	argv[n++] = "no";
+	argv[n++] = "--repl-diskless-sync-delay";
+	argv[n++] = "0";
 	if (extra1 != NULL) {		/* the unix socket */
 		argv[n++] = "--unixsocket";
 		argv[n++] = (char *)extra1;
@@ -529,7 +680,7 @@ rm_dir(const char *dir)
 static int
 group_setup(void **state)
 {
-	char	exe[512], sexe[512], aport[16];
+	char	exe[512], sexe[512], aport[16], cport[16];
 	int	sentinel_exe;
 
 	(void)state;
@@ -554,7 +705,9 @@ group_setup(void **state)
 	if (!sentinel_exe)
 		snprintf(sexe, sizeof(sexe), "%s", exe);
 	snprintf(aport, sizeof(aport), "%d", live.a.port);
+	snprintf(cport, sizeof(cport), "%d", live.closed_port);
 	if (start_redis(exe, &live.b, "b", NULL, aport) == 0 &&
+	    start_redis(exe, &live.stale, "stale", NULL, cport) == 0 &&
 	    start_sentinel(sexe, sentinel_exe, &live.s1, "s1",
 	    live.b.port) == 0 &&
 	    start_sentinel(sexe, sentinel_exe, &live.s2, "s2",
@@ -569,6 +722,7 @@ group_teardown(void **state)
 	(void)state;
 	stop(&live.s2);
 	stop(&live.s1);
+	stop(&live.stale);
 	stop(&live.b);
 	stop(&live.a);
 	rm_dir(live.dir);
@@ -586,24 +740,30 @@ group_teardown(void **state)
  * Connect to the url tmpl with its "%d" replaced by port (by hand: a
  * non-literal printf format is what -Wformat-nonliteral is there for).
  */
-static redisContext *
-connect_url(const char *tmpl, int port, double timeout, int want_master,
-    char *err, size_t errlen)
+static void
+fill_url(const char *tmpl, int port, char *url, size_t len)
 {
-	struct redis_target	 t;
-	redisContext		*c;
-	const char		*pd;
-	char			 url[256];
+	const char	*pd;
 
 	pd = strstr(tmpl, "%d");
 	assert_non_null(pd);
-	snprintf(url, sizeof(url), "%.*s%d%s", (int)(pd - tmpl), tmpl, port,
-	    pd + 2);
+	snprintf(url, len, "%.*s%d%s", (int)(pd - tmpl), tmpl, port, pd + 2);
+}
+
+static redisContext *
+connect_url(const char *tmpl, int port, double timeout, char *err,
+    size_t errlen)
+{
+	struct redis_target	 t;
+	redisContext		*c;
+	char			 url[256];
+
+	fill_url(tmpl, port, url, sizeof(url));
 	if (redis_target_parse(url, NULL, NULL, timeout, &t, err,
 	    errlen) == -1)
 		fail_msg("%s: %s", url, err);
 	err[0] = '\0';
-	c = redis_connect(&t, want_master, err, errlen);
+	c = redis_connect(&t, REDIS_URL_NODE, NULL, err, errlen);
 	redis_target_free(&t);
 	return c;
 }
@@ -638,7 +798,7 @@ test_live_ping(void **state)
 	(void)state;
 	NEED_REDIS();
 	c = connect_url("redis://:" PASSWORD "@127.0.0.1:%d", live.a.port, 2,
-	    0, err, sizeof(err));
+	    err, sizeof(err));
 	if (c == NULL)
 		fail_msg("connect: %s", err);
 	expect_reply(c, "PONG", "PING");
@@ -646,7 +806,7 @@ test_live_ping(void **state)
 
 	/* The ACL form, user "default". */
 	c = connect_url("redis://default:" PASSWORD "@127.0.0.1:%d/0",
-	    live.a.port, 2, 0, err, sizeof(err));
+	    live.a.port, 2, err, sizeof(err));
 	if (c == NULL)
 		fail_msg("connect as default: %s", err);
 	expect_reply(c, "PONG", "PING");
@@ -654,7 +814,7 @@ test_live_ping(void **state)
 
 	/* A name, not an address. */
 	c = connect_url("redis://:" PASSWORD "@localhost:%d", live.a.port, 2,
-	    0, err, sizeof(err));
+	    err, sizeof(err));
 	if (c == NULL)
 		fail_msg("connect to localhost: %s", err);
 	redisFree(c);
@@ -673,7 +833,7 @@ test_live_unix(void **state)
 	    live.sock);
 	assert_int_equal(redis_target_parse(url, NULL, NULL, 2, &t, err,
 	    sizeof(err)), 0);
-	c = redis_connect(&t, 0, err, sizeof(err));
+	c = redis_connect(&t, REDIS_URL_NODE, NULL, err, sizeof(err));
 	if (c == NULL)
 		fail_msg("connect %s: %s", url, err);
 	assert_int_equal(c->connection_type, REDIS_CONN_UNIX);
@@ -683,7 +843,7 @@ test_live_unix(void **state)
 
 	/* It landed in db 2. */
 	c = connect_url("redis://:" PASSWORD "@127.0.0.1:%d/2", live.a.port,
-	    2, 0, err, sizeof(err));
+	    2, err, sizeof(err));
 	assert_non_null(c);
 	expect_reply(c, "here", "GET unixkey");
 	redisFree(c);
@@ -692,7 +852,8 @@ test_live_unix(void **state)
 	snprintf(url, sizeof(url), "unix:%s/none.sock", live.dir);
 	assert_int_equal(redis_target_parse(url, NULL, NULL, 2, &t, err,
 	    sizeof(err)), 0);
-	assert_null(redis_connect(&t, 0, err, sizeof(err)));
+	assert_null(redis_connect(&t, REDIS_URL_NODE, NULL, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "none.sock"));
 	assert_non_null(strstr(err, "no such file"));
 	redis_target_free(&t);
@@ -707,7 +868,7 @@ test_live_auth(void **state)
 	(void)state;
 	NEED_REDIS();
 	snprintf(label, sizeof(label), "redis 127.0.0.1:%d: ", live.a.port);
-	c = connect_url("redis://:" SECRET "@127.0.0.1:%d", live.a.port, 2, 0,
+	c = connect_url("redis://:" SECRET "@127.0.0.1:%d", live.a.port, 2,
 	    err, sizeof(err));
 	assert_null(c);
 	print_message("wrong password: %s\n", err);
@@ -717,13 +878,13 @@ test_live_auth(void **state)
 	assert_null(strstr(err, SECRET));
 
 	c = connect_url("redis://nobody:" SECRET "@127.0.0.1:%d", live.a.port,
-	    2, 0, err, sizeof(err));
+	    2, err, sizeof(err));
 	assert_null(c);
 	assert_non_null(strstr(err, "AUTH failed"));
 	assert_null(strstr(err, SECRET));
 
 	/* No password at all: the PING at connect time finds out. */
-	c = connect_url("redis://127.0.0.1:%d", live.a.port, 2, 0, err,
+	c = connect_url("redis://127.0.0.1:%d", live.a.port, 2, err,
 	    sizeof(err));
 	assert_null(c);
 	print_message("no password: %s\n", err);
@@ -739,11 +900,11 @@ test_live_select(void **state)
 	(void)state;
 	NEED_REDIS();
 	c3 = connect_url("redis://:" PASSWORD "@127.0.0.1:%d/3", live.a.port,
-	    2, 0, err, sizeof(err));
+	    2, err, sizeof(err));
 	if (c3 == NULL)
 		fail_msg("db 3: %s", err);
 	c0 = connect_url("redis://:" PASSWORD "@127.0.0.1:%d", live.a.port,
-	    2, 0, err, sizeof(err));
+	    2, err, sizeof(err));
 	if (c0 == NULL)
 		fail_msg("db 0: %s", err);
 	expect_reply(c3, "OK", "SET selkey three");
@@ -756,7 +917,7 @@ test_live_select(void **state)
 
 	/* A db the server does not have (16 by default). */
 	c3 = connect_url("redis://:" PASSWORD "@127.0.0.1:%d/1023",
-	    live.a.port, 2, 0, err, sizeof(err));
+	    live.a.port, 2, err, sizeof(err));
 	assert_null(c3);
 	assert_non_null(strstr(err, "SELECT failed"));
 }
@@ -773,7 +934,7 @@ test_live_timeout(void **state)
 	(void)state;
 	NEED_REDIS();
 	c = connect_url("redis://:" PASSWORD "@127.0.0.1:%d", live.a.port,
-	    0.3, 0, err, sizeof(err));
+	    0.3, err, sizeof(err));
 	if (c == NULL)
 		fail_msg("connect: %s", err);
 	assert_int_equal(kill(live.a.pid, SIGSTOP), 0);
@@ -790,7 +951,7 @@ test_live_timeout(void **state)
 	/* Connecting: the kernel still accepts, AUTH then times out. */
 	t0 = now();
 	c = connect_url("redis://:" PASSWORD "@127.0.0.1:%d", live.a.port,
-	    0.3, 0, err, sizeof(err));
+	    0.3, err, sizeof(err));
 	dt = now() - t0;
 	kill(live.a.pid, SIGCONT);
 	print_message("connect to a stopped server: %.3f s: %s\n", dt, err);
@@ -800,7 +961,7 @@ test_live_timeout(void **state)
 
 	/* And it serves again. */
 	c = connect_url("redis://:" PASSWORD "@127.0.0.1:%d", live.a.port, 2,
-	    0, err, sizeof(err));
+	    err, sizeof(err));
 	if (c == NULL)
 		fail_msg("after SIGCONT: %s", err);
 	expect_reply(c, "PONG", "PING");
@@ -818,14 +979,14 @@ test_live_refused(void **state)
 	NEED_REDIS();
 	t0 = now();
 	c = connect_url("redis://:" SECRET "@127.0.0.1:%d", live.closed_port,
-	    2, 0, err, sizeof(err));
+	    2, err, sizeof(err));
 	assert_null(c);
 	assert_true(now() - t0 < 1);
 	snprintf(want, sizeof(want), "redis 127.0.0.1:%d: connection refused",
 	    live.closed_port);
 	assert_string_equal(err, want);
 
-	c = connect_url("redis://[::1]:%d", live.closed_port, 2, 0, err,
+	c = connect_url("redis://[::1]:%d", live.closed_port, 2, err,
 	    sizeof(err));
 	assert_null(c);
 	snprintf(want, sizeof(want), "redis [::1]:%d: ", live.closed_port);
@@ -864,9 +1025,9 @@ test_live_sentinel(void **state)
 	    sizeof(err)), 0);
 	strlist_free(&s);
 
-	c = redis_connect(&t, 1, err, sizeof(err));
+	c = redis_connect(&t, REDIS_MASTER, NULL, err, sizeof(err));
 	if (c == NULL)
-		fail_msg("want_master: %s", err);
+		fail_msg("REDIS_MASTER: %s", err);
 	assert_int_equal(c->tcp.port, live.a.port);
 	r = redisCommand(c, "ROLE");
 	assert_non_null(r);
@@ -876,8 +1037,8 @@ test_live_sentinel(void **state)
 	expect_reply(c, "OK", "SET sentkey 1");	/* writable, in db 1 */
 	redisFree(c);
 
-	/* want_master = 0: the url's own server, the replica. */
-	c = redis_connect(&t, 0, err, sizeof(err));
+	/* REDIS_URL_NODE: the url's own server, the replica. */
+	c = redis_connect(&t, REDIS_URL_NODE, NULL, err, sizeof(err));
 	if (c == NULL)
 		fail_msg("replica: %s", err);
 	assert_int_equal(c->tcp.port, live.b.port);
@@ -899,7 +1060,8 @@ test_live_sentinel(void **state)
 	assert_int_equal(strlist_push(&s, item), 0);
 	assert_int_equal(redis_target_parse(url, &s, "m", 2, &t, err,
 	    sizeof(err)), 0);
-	assert_null(redis_connect(&t, 1, err, sizeof(err)));
+	assert_null(redis_connect(&t, REDIS_MASTER, NULL, err,
+	    sizeof(err)));
 	print_message("replica only: %s\n", err);
 	assert_non_null(strstr(err, "ROLE says \"slave\""));
 	redis_target_free(&t);
@@ -910,7 +1072,8 @@ test_live_sentinel(void **state)
 	assert_int_equal(strlist_push(&s, item), 0);
 	assert_int_equal(redis_target_parse(url, &s, "other", 2, &t, err,
 	    sizeof(err)), 0);
-	assert_null(redis_connect(&t, 1, err, sizeof(err)));
+	assert_null(redis_connect(&t, REDIS_MASTER, NULL, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "no master called \"other\""));
 	assert_int_equal(redis_sentinel_master(&t, host, sizeof(host), &port,
 	    err, sizeof(err)), -1);
@@ -922,10 +1085,176 @@ test_live_sentinel(void **state)
 	assert_int_equal(strlist_push(&s, item), 0);
 	assert_int_equal(redis_target_parse(url, &s, "m", 2, &t, err,
 	    sizeof(err)), 0);
-	assert_null(redis_connect(&t, 1, err, sizeof(err)));
+	assert_null(redis_connect(&t, REDIS_MASTER, NULL, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "connection refused"));
 	redis_target_free(&t);
 	strlist_free(&s);
+}
+
+#define URL	"redis://:" PASSWORD "@127.0.0.1:%d"
+
+/* Does ROLE at port say its master link is up? */
+static int
+link_up(int port)
+{
+	redisContext	*c;
+	redisReply	*r;
+	char		 err[256];
+	int		 up = 0;
+
+	if ((c = connect_url(URL, port, 1, err, sizeof(err))) == NULL)
+		return 0;
+	if ((r = redisCommand(c, "ROLE")) != NULL) {
+		up = r->type == REDIS_REPLY_ARRAY && r->elements >= 4 &&
+		    r->element[3]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[3]->str, "connected") == 0;
+		freeReplyObject(r);
+	}
+	redisFree(c);
+	return up;
+}
+
+/* A target: tmpl with its "%d" = port, sentinels at sp[0..n), "m". */
+static void
+target_at(const char *tmpl, int port, const int *sp, size_t n,
+    struct redis_target *t)
+{
+	struct strlist	 s = { NULL, 0 };
+	char		 url[256], item[64], err[512];
+	size_t		 i;
+
+	fill_url(tmpl, port, url, sizeof(url));
+	for (i = 0; i < n; i++) {
+		snprintf(item, sizeof(item), "127.0.0.1:%d", sp[i]);
+		assert_int_equal(strlist_push(&s, item), 0);
+	}
+	if (redis_target_parse(url, &s, "m", 2, t, err, sizeof(err)) == -1)
+		fail_msg("%s: %s", url, err);
+	strlist_free(&s);
+}
+
+/* REDIS_READ: the port it reached, or 0 with the message in err. */
+static int
+read_port(const char *tmpl, int port, const int *sp, size_t n,
+    struct redis_where *w, char *err, size_t errlen)
+{
+	struct redis_target	 t;
+	redisContext		*c;
+	int			 got = 0;
+
+	target_at(tmpl, port, sp, n, &t);
+	err[0] = '\0';
+	if ((c = redis_connect(&t, REDIS_READ, w, err, errlen)) != NULL) {
+		got = c->tcp.port;
+		redisFree(c);
+	}
+	redis_target_free(&t);
+	return got;
+}
+
+static void
+assert_node(const struct redis_where *w, int port)
+{
+	char	want[64];
+
+	snprintf(want, sizeof(want), "127.0.0.1:%d", port);
+	assert_string_equal(w->node, want);
+}
+
+/*
+ * REDIS_READ: the url's server while ROLE says its data is live (master,
+ * or replica with its link up), else the master Sentinel names.
+ */
+static void
+test_live_read(void **state)
+{
+	struct redis_target	 t;
+	struct redis_where	 w;
+	redisContext		*c;
+	const int		 good[] = { live.closed_port, live.s2.port };
+	const int		 dead[] = { live.closed_port };
+	double			 until;
+	char			 err[1024];
+
+	(void)state;
+	NEED_REDIS();
+	if (!live.have_sentinel) {
+		print_message("skipped: no redis-sentinel or redis-server "
+		    "--sentinel\n");
+		skip();
+	}
+	for (until = now() + 10; !link_up(live.b.port) && now() < until;)
+		usleep(20000);
+	assert_true(link_up(live.b.port));
+
+	/* A replica in sync, and a master: each read where it is. */
+	assert_int_equal(read_port(URL, live.b.port, good, LEN(good), &w,
+	    err, sizeof(err)), live.b.port);
+	assert_node(&w, live.b.port);
+	assert_false(w.fallback);
+	assert_string_equal(w.why, "");
+	assert_int_equal(read_port(URL, live.a.port, good, LEN(good), &w,
+	    err, sizeof(err)), live.a.port);
+	assert_false(w.fallback);
+
+	/* A replica that lost its master: the master, and why. */
+	assert_int_equal(read_port(URL, live.stale.port, good, LEN(good), &w,
+	    err, sizeof(err)), live.a.port);
+	assert_node(&w, live.a.port);
+	assert_true(w.fallback);
+	print_message("stale replica: %s\n", w.why);
+	assert_non_null(strstr(w.why, "with its master link \"connect"));
+	assert_non_null(strstr(w.why, "its data may be old"));
+
+	/* The url's server down: the master. */
+	assert_int_equal(read_port(URL, live.closed_port, good, LEN(good),
+	    &w, err, sizeof(err)), live.a.port);
+	assert_true(w.fallback);
+	assert_non_null(strstr(w.why, "connection refused"));
+
+	/* Both refused: both reasons, never the password. */
+	assert_int_equal(read_port("redis://:" SECRET "@127.0.0.1:%d",
+	    live.b.port, good, LEN(good), &w, err, sizeof(err)), 0);
+	print_message("wrong password: %s\n", err);
+	assert_non_null(strstr(err, "AUTH failed"));
+	assert_non_null(strstr(err, "no sentinel named a usable master"));
+	assert_null(strstr(err, SECRET));
+
+	/*
+	 * Every sentinel dead: reads still go to a live url server (the
+	 * bug this mode fixes), never to a stale one; writes need Sentinel.
+	 */
+	assert_int_equal(read_port(URL, live.b.port, dead, LEN(dead), &w,
+	    err, sizeof(err)), live.b.port);
+	assert_false(w.fallback);
+	assert_int_equal(read_port(URL, live.a.port, dead, LEN(dead), &w,
+	    err, sizeof(err)), live.a.port);
+	assert_int_equal(read_port(URL, live.stale.port, dead, LEN(dead), &w,
+	    err, sizeof(err)), 0);
+	print_message("stale replica, dead sentinel: %s\n", err);
+	assert_non_null(strstr(err, "its data may be old"));
+	assert_non_null(strstr(err, "connection refused"));
+	target_at(URL, live.a.port, dead, LEN(dead), &t);
+	assert_null(redis_connect(&t, REDIS_MASTER, &w, err, sizeof(err)));
+	redis_target_free(&t);
+
+	/* A connection in use, checked again in place. */
+	target_at(URL, live.b.port, good, LEN(good), &t);
+	c = redis_connect(&t, REDIS_READ, &w, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(redis_still_readable(c, w.node, err, sizeof(err)), 0);
+	redisFree(c);
+	redis_target_free(&t);
+	target_at(URL, live.stale.port, good, LEN(good), &t);
+	c = redis_connect(&t, REDIS_URL_NODE, &w, err, sizeof(err));
+	assert_non_null(c);
+	assert_node(&w, live.stale.port);
+	assert_int_equal(redis_still_readable(c, w.node, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "its data may be old"));
+	redisFree(c);
+	redis_target_free(&t);
 }
 
 int
@@ -935,6 +1264,7 @@ main(void)
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_parse_sentinels),
+		cmocka_unit_test(test_role_parse),
 		cmocka_unit_test(test_live_ping),
 		cmocka_unit_test(test_live_unix),
 		cmocka_unit_test(test_live_auth),
@@ -942,6 +1272,7 @@ main(void)
 		cmocka_unit_test(test_live_timeout),
 		cmocka_unit_test(test_live_refused),
 		cmocka_unit_test(test_live_sentinel),
+		cmocka_unit_test(test_live_read),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
