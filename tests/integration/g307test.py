@@ -17,6 +17,8 @@ pieces here:
              redis_report(), redis_config(), fleet_json()/wait_fleet().
 """
 
+import errno
+import fcntl
 import hashlib
 import html
 import http.client
@@ -188,11 +190,36 @@ def mkdtemp(tap, name="geo307-test-"):
     return d
 
 
-# Ports handed out by this process: the kernel may give the same
-# ephemeral port to two back-to-back bind(0) calls once the first socket
-# is closed, and a listener and an admin port that collide make geo307
-# refuse its config (seen in CI).
+# A port is free when bind() says so, but it is only handed out to the
+# daemon later: between the two, the kernel may give it to anyone else's
+# bind(0).  Two kinds of collision were possible: in one process (two
+# back-to-back bind(0) calls may return the same port once the first
+# socket is closed; a listener and an admin port that collided made
+# geo307 refuse its config in CI), and between test programs running in
+# parallel (make -j2 check).  So each port handed out is remembered here,
+# and claimed for other test processes with a lock on a file named after
+# it, held until this process exits (the kernel drops it even on a crash).
 _ports_given = set()
+_port_locks = []
+_PORT_DIR = os.path.join(tempfile.gettempdir(), "geo307-test-ports")
+
+
+def _claim_port(port):
+    try:
+        os.makedirs(_PORT_DIR, exist_ok=True)
+        fd = os.open(os.path.join(_PORT_DIR, str(port)),
+                     os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError:
+        return True         # no shared directory: the in-process set only
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return False    # another test process holds it
+        return True
+    _port_locks.append(fd)
+    return True
 
 
 def free_port(family=socket.AF_INET):
@@ -204,7 +231,7 @@ def free_port(family=socket.AF_INET):
             port = s.getsockname()[1]
         finally:
             s.close()
-        if port not in _ports_given:
+        if port not in _ports_given and _claim_port(port):
             _ports_given.add(port)
             return port
     raise RuntimeError("no free loopback port left")

@@ -28,7 +28,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -454,27 +456,57 @@ static struct {
 	int		closed_port;
 } live;
 
-/* A port nothing listens on right now. */
+/*
+ * Claim port for this process against the other test programs that run
+ * in parallel (make -j2 check): as g307test.py's free_port(), a lock on
+ * $TMPDIR/geo307-test-ports/PORT, held until exit.  0: someone has it.
+ */
+static int
+claim_port(int port)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		 path[512];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/geo307-test-ports",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	(void)mkdir(path, 0700);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%d",
+	    port);
+	if ((fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600)) == -1)
+		return 1;		/* no shared directory: take it */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return errno != EWOULDBLOCK;
+	}
+	return 1;			/* fd stays open: the lock lasts */
+}
+
+/* A port nothing listens on right now, and no other test was given. */
 static int
 free_port(void)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof(sin);
-	int			fd, port;
+	int			fd, port, tries;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+	for (tries = 0; tries < 100; tries++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+			return -1;
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+		    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+			close(fd);
+			return -1;
+		}
+		port = ntohs(sin.sin_port);
 		close(fd);
-		return -1;
+		if (claim_port(port))
+			return port;
 	}
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
+	return -1;
 }
 
 static int
