@@ -35,7 +35,7 @@ fake_header(void *ctx, const char *name, char *buf, size_t size, int *count)
 		if (strcasecmp(f->names[i], name) == 0)
 			need += strlen(f->values[i]) + 2;
 	buf[0] = '\0';
-	if (need > size)		/* as http.c: never truncated */
+	if (need > size)		/* as http_request.c: never truncated */
 		return header_overflow;
 	for (i = 0; i < f->n; i++) {
 		if (strcasecmp(f->names[i], name) != 0)

@@ -1,0 +1,112 @@
+/*
+ * http_internal: private to the http module.  Only src/http.c,
+ * src/http_conn.c and src/http_request.c include it; everything else
+ * uses http.h.
+ *
+ * What the three files share: the server (struct http_server), the
+ * per-connection state (struct conn) that http_conn.c keeps, the request
+ * path reads and the TLS callback hangs its identity on, and the
+ * callbacks that http_start() hands libmicrohttpd.  Those functions keep
+ * their short names: they are global only so that the files of this
+ * module can reach each other.  A request's state (struct req) stays in
+ * http_request.c, the only file that uses it.
+ */
+#ifndef GEO307_HTTP_INTERNAL_H
+#define GEO307_HTTP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "conntrack.h"
+#include "http.h"
+#include "linger.h"
+#include "netaddr.h"
+#include "tlsid.h"
+
+#define MAX_LISTEN	8
+
+/*
+ * Where a connection is, for the whole-header deadline.  Request threads
+ * only store these; the sweep (one thread) reads them and owns the rx_*
+ * fields.
+ */
+enum conn_phase {
+	PHASE_HEADER,		/* reading a request's header */
+	PHASE_ANSWERED,		/* header complete: no deadline */
+	PHASE_IDLE		/* keep-alive, between requests */
+};
+
+/*
+ * The sweep looks at each connection once every probe_every sweeps (a
+ * tenth of header_timeout, sweeps coming every 100 ms, at most
+ * PROBE_EVERY_MAX), walking one of probe_every lists each time.  A
+ * connection costs the sweep a walk step and, when idle, a
+ * getsockopt(TCP_INFO), under the lock that accepts and closes wait for:
+ * 8,000 idle keep-alive connections all looked at every sweep cost 170 ms
+ * of CPU per second.  The price is precision: a header deadline is
+ * enforced up to a tenth of header_timeout late.
+ */
+#define PROBE_EVERY_MAX	10
+
+struct conn {
+	struct http_server	*srv;
+	struct conn		*prev, *next;
+	struct netaddr		 peer;
+	uint64_t		 ipkey;
+	int			 fd;
+	int			 dupfd;		/* for the linger, or -1 */
+	int			 over_limit;
+	double			 accepted;
+	atomic_int		 phase;
+	atomic_uint		 completed;	/* requests completed */
+	_Atomic double		 line_at;	/* request line arrived */
+	/* The sweep's own: first byte of the next keep-alive request. */
+	unsigned		 rx_gen;
+	uint64_t		 rx_mark;
+	double			 rx_first;
+	unsigned		 slot;		/* which sweep looks at it */
+	int			 killed;
+	struct tls_identity	*tls;		/* this handshake's, or NULL */
+};
+
+struct http_server {
+	struct MHD_Daemon	*daemons[MAX_LISTEN];
+	int			 fds[MAX_LISTEN];
+	int			 quiesced[MAX_LISTEN];
+	size_t			 n;
+	struct linger		*linger;
+	struct conntrack	*ct;
+	unsigned		 per_ip;
+	double			 header_timeout;
+	pthread_mutex_t		 lock;		/* conns list */
+	struct conn		*conns[PROBE_EVERY_MAX];	/* by slot */
+	unsigned		 nconns;
+	unsigned		 sweeps;	/* under lock */
+	unsigned		 probe_every;	/* sweeps between probes */
+	atomic_int		 draining;
+	atomic_uint		 inflight;	/* requests not yet completed */
+	/* Served when the runtime in use has none (TLS was switched off
+	 * by a reload, which needs a restart to take effect). */
+	struct tls_identity	*tls;
+};
+
+/* http_conn.c */
+void		 notify_connection(void *cls, struct MHD_Connection *c,
+		    void **sctx, enum MHD_ConnectionNotificationCode code);
+struct conn	*conn_of(struct MHD_Connection *c);
+void		 conn_keep_for_linger(struct conn *cn);
+
+/* http_request.c */
+void		*uri_logged(void *cls, const char *uri,
+		    struct MHD_Connection *c);
+void		 request_completed(void *cls, struct MHD_Connection *c,
+		    void **req_cls, enum MHD_RequestTerminationCode toe);
+enum MHD_Result	 handle(void *cls, struct MHD_Connection *c, const char *url,
+		    const char *method, const char *version,
+		    const char *upload_data, size_t *upload_data_size,
+		    void **req_cls);
+
+#endif

@@ -1,0 +1,411 @@
+/*
+ * The http module's requests (http.c describes the module): from the raw
+ * request-target to a queued response, applying what LIBRARY-NOTES
+ * measured about requests:
+ *
+ * - the raw request-target comes from the URI log callback (the handler's
+ *   url is decoded and loses the query);
+ * - a request with a body is answered on the first handler call, so MHD
+ *   never reads the body and never sends 100 Continue; a bodiless request
+ *   is answered on the second call, which keeps the connection alive.
+ *
+ * Also here: the Content-Length and Transfer-Encoding examination, the
+ * header lookup of request_view, the per-thread rng, the access log line
+ * and the request metrics.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "epoch.h"
+#include "escape.h"
+#include "http_internal.h"
+#include "log.h"
+#include "metrics.h"
+#include "respond.h"
+#include "rng.h"
+#include "runtime.h"
+
+struct req {
+	char		*target;	/* raw, as sent; NULL if MHD had none */
+	size_t		 targetlen;
+	double		 start;
+	int		 seen;		/* the first handler call happened */
+	int		 has_body;
+	int		 early_status;
+	int		 bad_target;	/* bytes MHD's string hides (NUL) */
+	const char	*raw;		/* MHD's pointer to the target */
+	struct http_server *srv;	/* counted in srv->inflight */
+};
+
+static _Thread_local struct rng		 t_rng;
+static _Thread_local const void		*t_rng_rt;
+static atomic_uint			 thread_counter;
+
+void *
+uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http_server	*srv = cls;
+	struct conn		*cn;
+	struct req		*rq;
+
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->start = mono_now();
+	rq->srv = srv;
+	atomic_fetch_add(&srv->inflight, 1);
+	if (uri != NULL) {
+		rq->targetlen = strlen(uri);
+		rq->target = strdup(uri);
+	}
+	rq->raw = uri;
+	if ((cn = conn_of(c)) != NULL) {
+		atomic_store(&cn->line_at, rq->start);
+		atomic_store(&cn->phase, PHASE_HEADER);
+	}
+	return rq;
+}
+
+void
+request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req	*rq = *req_cls;
+
+	struct conn	*cn = conn_of(c);
+
+	(void)cls;
+	(void)toe;
+	if (cn != NULL) {
+		atomic_store(&cn->phase, PHASE_IDLE);
+		atomic_fetch_add(&cn->completed, 1);
+	}
+	if (rq != NULL) {
+		if (rq->srv != NULL)
+			atomic_fetch_sub(&rq->srv->inflight, 1);
+		free(rq->target);
+		free(rq);
+		*req_cls = NULL;
+	}
+}
+
+struct body_scan {
+	int		 cl_count;
+	int		 cl_bad;
+	unsigned long long cl;
+	int		 te;
+	int		 expect_bad;
+};
+
+static int
+parse_content_length(const char *v, unsigned long long *out)
+{
+	unsigned long long	n = 0;
+
+	if (*v == '\0')
+		return -1;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > (~0ULL - 9) / 10)
+			return -1;
+		n = n * 10 + (*v - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+static enum MHD_Result
+scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct body_scan	*bs = cls;
+	unsigned long long	 n;
+
+	(void)kind;
+	if (strcasecmp(key, "content-length") == 0) {
+		if (value == NULL || parse_content_length(value, &n) != 0 ||
+		    (bs->cl_count > 0 && n != bs->cl))
+			bs->cl_bad = 1;
+		else
+			bs->cl = n;
+		bs->cl_count++;
+	} else if (strcasecmp(key, "transfer-encoding") == 0)
+		bs->te = 1;
+	else if (strcasecmp(key, "expect") == 0 &&
+	    (value == NULL || strcasecmp(value, "100-continue") != 0))
+		bs->expect_bad = 1;
+	return MHD_YES;
+}
+
+/* SPEC section 1, "has a body". */
+static void
+examine_body(struct MHD_Connection *c, struct req *rq)
+{
+	struct body_scan	bs = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &bs);
+	rq->has_body = bs.te || (bs.cl_count > 0 && !bs.cl_bad && bs.cl > 0);
+	if (bs.cl_bad || (bs.te && bs.cl_count > 0)) {
+		rq->early_status = 400;
+		rq->has_body = 1;	/* whatever follows is not a request */
+	} else if (bs.expect_bad)
+		rq->early_status = 417;
+}
+
+struct header_join {
+	const char	*name;
+	char		*buf;
+	size_t		 size, len;
+	int		 count;
+	int		 overflow;
+};
+
+static enum MHD_Result
+join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct header_join	*hj = cls;
+	size_t			 vlen;
+
+	(void)kind;
+	if (strcasecmp(key, hj->name) != 0 || value == NULL)
+		return MHD_YES;
+	vlen = strlen(value);
+	if (hj->len + vlen + 3 > hj->size) {
+		hj->overflow = 1;
+		return MHD_NO;
+	}
+	if (hj->count++ > 0) {
+		memcpy(hj->buf + hj->len, ", ", 2);
+		hj->len += 2;
+	}
+	memcpy(hj->buf + hj->len, value, vlen);
+	hj->len += vlen;
+	hj->buf[hj->len] = '\0';
+	return MHD_YES;
+}
+
+/* request_view.header for MHD: every line of a header, joined. */
+static const char *
+mhd_header(void *ctx, const char *name, char *buf, size_t size, int *count)
+{
+	struct header_join	hj = { name, buf, size, 0, 0, 0 };
+
+	if (size == 0)
+		return NULL;
+	buf[0] = '\0';
+	MHD_get_connection_values(ctx, MHD_HEADER_KIND, join_header, &hj);
+	if (count != NULL)
+		*count = hj.count;
+	/*
+	 * A header too long for buf is never truncated: the caller gets
+	 * header_overflow and may ask again with a larger buf.
+	 */
+	if (hj.count == 0 || hj.overflow)
+		return hj.overflow ? header_overflow : NULL;
+	return buf;
+}
+
+static struct rng *
+thread_rng(const struct runtime *rt)
+{
+	unsigned	idx;
+
+	if (t_rng_rt == rt)
+		return &t_rng;
+	if (rt->cfg->selection.has_seed) {
+		/* [selection] seed: deterministic per thread, for tests. */
+		idx = atomic_fetch_add(&thread_counter, 1);
+		rng_seed(&t_rng, rt->cfg->selection.seed +
+		    0x9e3779b97f4a7c15ULL * idx);
+	} else if (t_rng_rt == NULL && rng_seed_random(&t_rng) != 0)
+		rng_seed(&t_rng, (uint64_t)time(NULL) ^ (uintptr_t)&t_rng);
+	t_rng_rt = rt;
+	return &t_rng;
+}
+
+static void
+access_log(const struct runtime *rt, const char *method, const struct req *rq,
+    const struct answer *a, double dur)
+{
+	char		 line[2048], tgt[1024], ts[40];
+	struct timespec	 now;
+	struct tm	 tm;
+	size_t		 tlen = rq->targetlen;
+	const char	*q;
+	int		 n;
+
+	if (!accesslog_enabled() || rq->target == NULL)
+		return;
+	if (!rt->cfg->log.log_query && (q = memchr(rq->target, '?', tlen)))
+		tlen = q - rq->target;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	if (rt->cfg->log.format_json) {
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		json_escape(tgt, sizeof(tgt), rq->target, tlen);
+		n = snprintf(line, sizeof(line), "{\"time\":\"%s.%03ldZ\","
+		    "\"client\":\"%s\",\"method\":\"%s\",\"target\":\"%s\","
+		    "\"status\":%d,\"server\":\"%s\",\"reason\":\"%s\","
+		    "\"request_id\":\"%s\",\"duration_us\":%.0f}", ts,
+		    now.tv_nsec / 1000000, a->client, method, tgt, a->status,
+		    a->server_id ? a->server_id : "", reason_name(a->reason),
+		    a->request_id, dur * 1e6);
+	} else {
+		strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %.*s\" %d "
+		    "%zu \"%s\" \"%s\"", a->client, ts, method, (int)tlen,
+		    rq->target, a->status, a->bodylen,
+		    a->server_id ? a->server_id : "-", a->request_id);
+	}
+	if (n > 0)
+		accesslog_write(line, (size_t)n < sizeof(line) ? (size_t)n :
+		    sizeof(line) - 1);
+}
+
+static void
+count(const struct answer *a, double dur)
+{
+	metrics_request(a->status, a->reason, a->region_label, dur);
+	if (a->server_label >= 0 && (a->status == 307 || a->status == 308))
+		metrics_redirect(a->server_label);
+	metrics_clientip((enum clientip_metric)a->cip);
+	if (a->synthetic)
+		metrics_synthetic();
+	if (a->failopen)
+		metrics_failopen();
+	if (a->spill_from >= 0)
+		metrics_spill(a->spill_from, a->spill_to);
+}
+
+static struct MHD_Response *
+build_response(const struct answer *a)
+{
+	struct MHD_Response	*r;
+	size_t			 i;
+
+	r = MHD_create_response_from_buffer(a->bodylen, a->body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < a->nheaders; i++)
+		if (MHD_add_response_header(r, a->headers[i].name,
+		    a->headers[i].value) != MHD_YES)
+			goto fail;
+	if (a->content_type != NULL && MHD_add_response_header(r,
+	    "Content-Type", a->content_type) != MHD_YES)
+		goto fail;
+	if (a->close && MHD_add_response_header(r, "Connection", "close") !=
+	    MHD_YES)
+		goto fail;
+	return r;
+fail:
+	/* Every header value was validated; this is a bug, not input. */
+	MHD_destroy_response(r);
+	return NULL;
+}
+
+static enum MHD_Result
+answer_request(struct http_server *srv, struct MHD_Connection *c,
+    struct conn *cn, struct req *rq, const char *method)
+{
+	const union MHD_ConnectionInfo	*ci;
+	const struct runtime		*rt;
+	struct MHD_Response		*r;
+	struct request_view		 rv;
+	struct answer			 a;
+	enum MHD_Result			 ret;
+	double				 dur;
+
+	memset(&rv, 0, sizeof(rv));
+	rv.method = method;
+	rv.target = rq->bad_target ? NULL : rq->target;
+	rv.targetlen = rq->bad_target ? 0 : rq->targetlen;
+	if (cn != NULL)
+		rv.peer = cn->peer;
+	rv.header = mhd_header;
+	rv.ctx = c;
+	if ((ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) != NULL)
+		rv.header_bytes = ci->header_size;
+	rv.has_body = rq->has_body;
+	rv.over_limit = cn != NULL && cn->over_limit;
+	rv.draining = atomic_load(&srv->draining);
+	rv.now = mono_now();
+
+	if (rq->has_body)
+		conn_keep_for_linger(cn);
+
+	epoch_enter();
+	rt = runtime_current();
+	respond(rt, &rv, rq->early_status, thread_rng(rt), &a);
+	if ((r = build_response(&a)) == NULL) {
+		log_err("cannot build a %d response", a.status);
+		a.status = 500;
+		a.close = 1;
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+		MHD_add_response_header(r, "Connection", "close");
+	}
+	ret = MHD_queue_response(c, a.status, r);
+	MHD_destroy_response(r);
+	dur = mono_now() - rq->start;
+	count(&a, dur);
+	access_log(rt, method, rq, &a, dur);
+	epoch_exit();
+	answer_free(&a);
+	return ret;
+}
+
+enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct http_server	*srv = cls;
+	struct conn		*cn = conn_of(c);
+	struct req		*rq = *req_cls;
+
+	(void)url;
+	(void)upload_data;
+	if (rq == NULL) {
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		rq->start = mono_now();
+		*req_cls = rq;
+	}
+	if (!rq->seen) {
+		rq->seen = 1;
+		if (cn != NULL)		/* the header is in */
+			atomic_store(&cn->phase, PHASE_ANSWERED);
+		examine_body(c, rq);
+		/*
+		 * A NUL in the request-target cuts the string MHD hands us;
+		 * the version then does not follow the target directly.
+		 */
+		if (rq->raw != NULL && version != NULL &&
+		    version != rq->raw + rq->targetlen + 1)
+			rq->bad_target = 1;
+		/*
+		 * Answer now what has a body (MHD then reads none of it and
+		 * sends no 100 Continue) or must close anyway.  Answer the
+		 * rest on the next call, which keeps the connection alive.
+		 */
+		if (rq->has_body || rq->early_status != 0 ||
+		    (cn != NULL && cn->over_limit))
+			return answer_request(srv, c, cn, rq, method);
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		/* Not reached: a request with a body was answered above. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return answer_request(srv, c, cn, rq, method);
+}
