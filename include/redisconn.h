@@ -7,6 +7,9 @@
  * With Sentinel, the master is asked of the sentinels in order and then
  * checked with ROLE before it is used; reads may prefer the url's own
  * server (a local replica) when ROLE says its data is live.
+ *
+ * Two files: src/redistarget.c parses the url and sentinels (pure),
+ * src/redisconn.c connects.
  */
 #ifndef GEO307_REDISCONN_H
 #define GEO307_REDISCONN_H

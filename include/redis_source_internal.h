@@ -1,0 +1,66 @@
+/*
+ * redis_source_internal: private to the Redis source.  Only
+ * src/redis_source.c, src/redis_read.c and src/redis_subscriber.c
+ * include it; everything else uses redis_source.h.
+ *
+ * What the three files share: the source's state, which both threads
+ * and --check's stand-in use, and the functions one file lends the
+ * others.  Those keep their short names: they are global only so that
+ * the files of this module can reach each other.
+ */
+#ifndef GEO307_REDIS_SOURCE_INTERNAL_H
+#define GEO307_REDIS_SOURCE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "rawfleet.h"
+#include "redisconn.h"
+
+#define BACKOFF_MIN	0.1
+#define BACKOFF_MAX	5.0
+
+struct redis_source {
+	struct redis_target	 target;
+	char			*prefix;
+	double			 refresh;
+	double			 full_resync;
+	char			*cache_file;
+
+	pthread_mutex_t		 lock;		/* raw, mem, wake, node */
+	pthread_cond_t		 wake;
+	struct raw_fleet	*raw;		/* latest records, or NULL */
+	struct fleet_memory	*mem;
+	int			 full_wanted;
+	int			 stopping;
+
+	pthread_t		 refresher, subscriber;
+	int			 stopfd;	/* eventfd: wakes the subscriber */
+	int			 movefd;	/* eventfd: node changed */
+	char			 node[REDIS_NODE_MAX];	/* read from */
+	int			 warned_version, warned_regions, warned_empty;
+	atomic_int		 up;
+};
+
+/* redis_source.c */
+char	*key(const struct redis_source *src, const char *suffix,
+	    const char *id);
+double	 recheck_every(const struct redis_source *src);
+double	 backoff_next(double b);
+void	 log_node(const char *doing, const struct redis_where *w);
+
+/* redis_read.c */
+struct raw_fleet *read_full(redisContext *c, struct redis_source *src,
+	    char *err, size_t errlen);
+int	 read_loads(redisContext *c, struct redis_source *src,
+	    uint64_t *version, char *err, size_t errlen);
+void	 warn_raw(struct redis_source *src, const struct raw_fleet *raw);
+
+/* redis_subscriber.c: the subscriber thread */
+void	*subscribe_main(void *arg);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * redis_read: reading the fleet's keys from Redis into a raw_fleet, for
+ * the refresh thread and --check (redis_source.c).  read_full reads
+ * everything in one pipelined round trip; read_loads is the cheap poll
+ * of the version and the loads; warn_raw says what is wrong with the
+ * keys around the records.  No threads here: read_loads takes the
+ * source's lock only to copy the server ids and to put the loads into
+ * the records in place.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "fleetrec.h"
+#include "log.h"
+#include "rawfleet.h"
+#include "redis_source_internal.h"
+
+static int
+reply_ok(redisReply *r, int type)
+{
+	return r != NULL && r->type == type;
+}
+
+/* GET P version: nil is version 0. */
+static int
+parse_version(redisReply *r, uint64_t *v)
+{
+	char	*end;
+
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_NIL) {
+		*v = 0;
+		return 0;
+	}
+	if (r->type != REDIS_REPLY_STRING)
+		return -1;
+	errno = 0;
+	*v = strtoull(r->str, &end, 10);
+	return errno || *end != '\0' || end == r->str ? -1 : 0;
+}
+
+/*
+ * One MGET of the load keys of ids[0..n); the values into loads[] (NULL
+ * for a missing key).  The command is appended, not sent.
+ */
+static int
+append_mget(redisContext *c, struct redis_source *src, char **ids, size_t n)
+{
+	const char	**argv;
+	char		**keys;
+	size_t		 i;
+	int		 rc = -1;
+
+	argv = calloc(n + 1, sizeof(*argv));
+	keys = calloc(n + 1, sizeof(*keys));
+	if (argv == NULL || keys == NULL)
+		goto out;
+	argv[0] = "MGET";
+	for (i = 0; i < n; i++)
+		if ((argv[i + 1] = keys[i] = key(src, KEY_LOAD, ids[i])) ==
+		    NULL)
+			goto out;
+	rc = redisAppendCommandArgv(c, (int)n + 1, argv, NULL) == REDIS_OK ?
+	    0 : -1;
+out:
+	for (i = 0; keys != NULL && i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(argv);
+	return rc;
+}
+
+static int
+take_loads(redisReply *r, struct raw_fleet *raw)
+{
+	size_t	i;
+
+	if (!reply_ok(r, REDIS_REPLY_ARRAY) || r->elements != raw->nservers)
+		return -1;
+	for (i = 0; i < raw->nservers; i++) {
+		free(raw->servers[i].load);
+		raw->servers[i].load = NULL;
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    (raw->servers[i].load = strdup(r->element[i]->str)) ==
+		    NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+take_hash(redisReply *r, char ***fields, char ***values, size_t *n)
+{
+	size_t	i, m;
+
+	if (!reply_ok(r, REDIS_REPLY_ARRAY) || r->elements % 2 != 0)
+		return -1;
+	m = r->elements / 2;
+	*fields = calloc(m + 1, sizeof(char *));
+	*values = calloc(m + 1, sizeof(char *));
+	if (*fields == NULL || *values == NULL)
+		return -1;
+	for (i = 0; i < m; i++) {
+		if (r->element[2 * i]->type != REDIS_REPLY_STRING ||
+		    r->element[2 * i + 1]->type != REDIS_REPLY_STRING)
+			return -1;
+		(*fields)[i] = strdup(r->element[2 * i]->str);
+		(*values)[i] = strdup(r->element[2 * i + 1]->str);
+		*n = i + 1;
+		if ((*fields)[i] == NULL || (*values)[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+get_reply(redisContext *c, redisReply **r)
+{
+	void	*p = NULL;
+
+	if (redisGetReply(c, &p) != REDIS_OK) {
+		*r = NULL;
+		return -1;
+	}
+	*r = p;
+	return 0;
+}
+
+/* A server key that is not a hash: a record with one impossible field. */
+static int
+wrong_type(struct raw_server *rs, redisReply *r)
+{
+	rs->fields = calloc(2, sizeof(char *));
+	rs->values = calloc(2, sizeof(char *));
+	if (rs->fields == NULL || rs->values == NULL)
+		return -1;
+	rs->fields[0] = strdup("(type)");
+	rs->values[0] = strdup(r->type == REDIS_REPLY_ERROR && r->str ?
+	    r->str : "not a hash");
+	rs->n = 1;
+	return rs->fields[0] && rs->values[0] ? 0 : -1;
+}
+
+/* Everything: the server set, each hash, regions, maintenance, loads. */
+struct raw_fleet *
+read_full(redisContext *c, struct redis_source *src, char *err,
+    size_t errlen)
+{
+	struct raw_fleet	*raw;
+	redisReply		*r = NULL, *ids = NULL;
+	char			*k;
+	size_t			 i, n;
+
+	if ((raw = calloc(1, sizeof(*raw))) == NULL)
+		return NULL;
+	k = key(src, KEY_VERSION, NULL);
+	r = redisCommand(c, "GET %s", k);
+	free(k);
+	if (r == NULL)
+		goto fail;
+	/* A version that is not a number is an operator's mistake, not an
+	 * outage: read on (full_resync still catches changes). */
+	raw->has_version = r->type != REDIS_REPLY_NIL;
+	if (parse_version(r, &raw->version) != 0) {
+		raw->bad_version = 1;
+		raw->version = 0;
+	}
+	freeReplyObject(r);
+	k = key(src, KEY_SERVERS, NULL);
+	ids = redisCommand(c, "SMEMBERS %s", k);
+	free(k);
+	if (!reply_ok(ids, REDIS_REPLY_ARRAY))
+		goto fail;
+	n = ids->elements;
+	if ((raw->servers = calloc(n + 1, sizeof(*raw->servers))) == NULL)
+		goto fail;
+	/* Pipelined: one round trip for all of it (LIBRARY-NOTES). */
+	for (i = 0; i < n; i++) {
+		if (ids->element[i]->type != REDIS_REPLY_STRING ||
+		    (raw->servers[i].id = strdup(ids->element[i]->str)) ==
+		    NULL)
+			goto fail;
+		raw->nservers = i + 1;
+		k = key(src, KEY_SERVER, raw->servers[i].id);
+		redisAppendCommand(c, "HGETALL %s", k);
+		free(k);
+	}
+	k = key(src, KEY_REGIONS, NULL);
+	redisAppendCommand(c, "HGETALL %s", k);
+	free(k);
+	k = key(src, KEY_MAINT, NULL);
+	redisAppendCommand(c, "GET %s", k);
+	free(k);
+	if (n > 0) {
+		char	**idv = calloc(n + 1, sizeof(char *));
+
+		if (idv == NULL)
+			goto fail;
+		for (i = 0; i < n; i++)
+			idv[i] = raw->servers[i].id;
+		i = append_mget(c, src, idv, n);
+		free(idv);
+		if (i != 0)
+			goto fail;
+	}
+	/*
+	 * One key of the wrong type is one bad record, never a failed
+	 * read: the rest of the fleet must go on updating.
+	 */
+	for (i = 0; i < n; i++) {
+		if (get_reply(c, &r) != 0)
+			goto fail;
+		if (r->type == REDIS_REPLY_ARRAY) {
+			if (take_hash(r, &raw->servers[i].fields,
+			    &raw->servers[i].values, &raw->servers[i].n) != 0)
+				goto fail;
+		} else if (wrong_type(&raw->servers[i], r) != 0)
+			goto fail;
+		freeReplyObject(r);
+	}
+	if (get_reply(c, &r) != 0)
+		goto fail;
+	if (r->type == REDIS_REPLY_ARRAY) {
+		if (take_hash(r, &raw->rnames, &raw->rstates,
+		    &raw->nregions) != 0)
+			goto fail;
+	} else
+		raw->bad_regions = 1;
+	freeReplyObject(r);
+	if (get_reply(c, &r) != 0)
+		goto fail;
+	if (r->type == REDIS_REPLY_STRING)
+		raw->maintenance = strdup(r->str);
+	else if (r->type != REDIS_REPLY_NIL)	/* present, but no string */
+		raw->maintenance = strdup("(not a string)");
+	if (r->type != REDIS_REPLY_NIL && raw->maintenance == NULL)
+		goto fail;
+	freeReplyObject(r);
+	r = NULL;
+	if (n > 0 && (get_reply(c, &r) != 0 || take_loads(r, raw) != 0))
+		goto fail;
+	freeReplyObject(r);
+	freeReplyObject(ids);
+	raw->source = FLEET_REDIS;
+	return raw;
+fail:
+	snprintf(err, errlen, "%s", c->err ? c->errstr :
+	    r != NULL && r->type == REDIS_REPLY_ERROR ? r->str :
+	    "unexpected reply");
+	freeReplyObject(r);
+	freeReplyObject(ids);
+	raw_fleet_free(raw);
+	return NULL;
+}
+
+/*
+ * The cheap poll: version and loads in one round trip.  Loads go into
+ * raw in place (under the lock); *version gets the current version.
+ */
+int
+read_loads(redisContext *c, struct redis_source *src, uint64_t *version,
+    char *err, size_t errlen)
+{
+	redisReply	*r = NULL;
+	char		*k, **ids = NULL;
+	size_t		 i, n = 0;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&src->lock);
+	if (src->raw != NULL && (n = src->raw->nservers) > 0) {
+		if ((ids = calloc(n, sizeof(char *))) == NULL) {
+			pthread_mutex_unlock(&src->lock);
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			ids[i] = strdup(src->raw->servers[i].id);
+	}
+	pthread_mutex_unlock(&src->lock);
+	k = key(src, KEY_VERSION, NULL);
+	redisAppendCommand(c, "GET %s", k);
+	free(k);
+	if (n > 0 && append_mget(c, src, ids, n) != 0)
+		goto out;
+	if (get_reply(c, &r) != 0)
+		goto out;
+	if (parse_version(r, version) != 0)
+		*version = 0;		/* as read_full does: see warn_raw */
+	freeReplyObject(r);
+	r = NULL;
+	if (n > 0) {
+		if (get_reply(c, &r) != 0)
+			goto out;
+		pthread_mutex_lock(&src->lock);
+		/* Only if the set of servers did not change meanwhile. */
+		if (src->raw != NULL && src->raw->nservers == n)
+			(void)take_loads(r, src->raw);
+		if (src->raw != NULL)
+			src->raw->taken_mono = mono_now();
+		pthread_mutex_unlock(&src->lock);
+	} else {
+		pthread_mutex_lock(&src->lock);
+		if (src->raw != NULL)
+			src->raw->taken_mono = mono_now();
+		pthread_mutex_unlock(&src->lock);
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		snprintf(err, errlen, "%s", c->err ? c->errstr :
+		    r != NULL && r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply");
+	freeReplyObject(r);
+	for (i = 0; ids != NULL && i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return rc;
+}
+
+/* Say once what is wrong with the keys around the records. */
+void
+warn_raw(struct redis_source *src, const struct raw_fleet *raw)
+{
+	if (raw->bad_version && !src->warned_version)
+		log_warn("redis: %s%s is not a number: changes are seen at "
+		    "full_resync only", src->prefix, KEY_VERSION);
+	if (raw->bad_regions && !src->warned_regions)
+		log_warn("redis: %s%s is not a hash: no region is drained",
+		    src->prefix, KEY_REGIONS);
+	if (!raw->has_version && raw->nservers == 0 && !src->warned_empty)
+		log_warn("redis: no %s%s and no servers: an empty or flushed "
+		    "Redis; keeping the last snapshot if there is one",
+		    src->prefix, KEY_VERSION);
+	src->warned_version = raw->bad_version;
+	src->warned_regions = raw->bad_regions;
+	src->warned_empty = !raw->has_version && raw->nservers == 0;
+}
