@@ -17,7 +17,7 @@
 Loopback only; every daemon and redis-server it starts is stopped at the
 end.  Environment: GEO307_BIN, GEO307_FIXTURES (as in "make check"),
 BENCH_REDIS_CHANGES (50), BENCH_REDIS_SERVERS (10000),
-BENCH_REDIS_WINDOW (10).
+BENCH_REDIS_WINDOW (10), BENCH_REDIS_PARTS ("123": which parts to run).
 """
 
 import os
@@ -34,6 +34,7 @@ import g307test as g  # noqa: E402
 CHANGES = int(os.environ.get("BENCH_REDIS_CHANGES") or 50)
 NSERVERS = int(os.environ.get("BENCH_REDIS_SERVERS") or 10000)
 WINDOW = float(os.environ.get("BENCH_REDIS_WINDOW") or 10)
+PARTS = os.environ.get("BENCH_REDIS_PARTS") or "123"
 GB = "81.2.69.142"
 HZ = os.sysconf("SC_CLK_TCK")
 REGIONS = ("eu", "us", "ap")
@@ -245,73 +246,82 @@ def main():
             info(r, "server").get("redis_version", "?"), os.cpu_count()))
         r.close()
 
-        print("\n1. operator change -> first request served by it "
-              "(refresh = 1, %d changes)" % CHANGES)
-        print("%-28s %10s %10s %10s %10s" % ("fleet", "median ms", "p90 ms",
-                                            "max ms", "min ms"))
-        for label, prefix, big in (("3 servers", "c1:", 0),
-                                   ("%d servers" % NSERVERS, "c2:",
-                                    NSERVERS)):
-            ds = change_delay(T, tmp, rs, prefix, big)
-            print("%-28s %10s %10s %10s %10s" % (
-                label, ms(statistics.median(ds)), ms(pct(ds, 0.9)),
-                ms(max(ds)), ms(min(ds))))
-
-        print("\n2. a refresh with %d servers" % NSERVERS)
-        r = rs.conn(timeout=30)
-        ids, v = populate(r, "b:", NSERVERS)
-        r.close()
-        p_min, p_med, p_bytes, f_min, f_med, f_bytes = read_cost(
-            rs, "b:", ids)
-        print("   one client on loopback, pipelined, replies not parsed "
-              "(the wire and Redis only):")
-        print("     poll: GET version + MGET %d load keys:         best %s "
-              "ms, median %s ms, %d KB" % (NSERVERS, ms(p_min), ms(p_med),
-                                          p_bytes / 1024))
-        print("     full: SMEMBERS + %d HGETALL + MGET:           best %s "
-              "ms, median %s ms, %d KB" % (NSERVERS, ms(f_min), ms(f_med),
-                                          f_bytes / 1024))
-        r = rs.conn()
-        i0, t0 = info(r, "cpu"), time.monotonic()
-        time.sleep(3)
-        i1, t1 = info(r, "cpu"), time.monotonic()
-        r.close()
-        idle = sum(float(i1[k]) - float(i0[k])
-                   for k in ("used_cpu_sys", "used_cpu_user")) / (t1 - t0)
-        rows = []
-        for fr in (10, 1):
-            rows.append((fr,) + router_cost(T, tmp, rs, "b:", v, fr))
-        for fr, dcpu, calls, rcpu, out_b, in_b in rows:
-            print("   geo307 at refresh = 1, full_resync = %-2g: daemon CPU "
-                  "%s ms per second (%.1f%% of a core)"
-                  % (fr, ms(dcpu), dcpu * 100))
-        fr10, fr1 = rows[0][1], rows[1][1]
-        print("   => a full read + rebuild of %d servers costs about %s ms "
-              "of daemon CPU (difference of the two, per second)"
-              % (NSERVERS, ms(max(0.0, fr1 - fr10) * 10 / 9)))
-
-        print("\n3. what one router costs Redis at refresh = 1, %d servers "
-              "(%.0f s window)" % (NSERVERS, WINDOW))
-        print("   (an idle redis-server here: %s ms/s of CPU, subtracted "
-              "below)" % ms(idle))
-        for fr, dcpu, calls, rcpu, out_b, in_b in rows:
-            rcpu = max(0.0, rcpu - idle)
-            busy = sorted(((k, c) for k, c in calls.items() if c > 0.05),
-                          key=lambda x: -x[1])
-            total = sum(c for _, c in busy)
-            print("   full_resync = %-2g: %.1f commands/s (%s); Redis CPU "
-                  "%s ms/s; sent %.0f KB/s, received %.1f KB/s"
-                  % (fr, total, ", ".join("%s %.1f" % kc for kc in busy),
-                     ms(rcpu), out_b / 1024, in_b / 1024))
-        fr10 = rows[0]
-        print("   => 100 routers at full_resync = 10: ~%.0f commands/s, "
-              "~%.0f%% of one Redis core, ~%.1f MB/s from Redis"
-              % (100 * sum(fr10[2].values()),
-                 100 * max(0.0, fr10[3] - idle) * 100,
-                 100 * fr10[4] / 1e6))
+        if "1" in PARTS:
+            change_delays(T, tmp, rs)
+        if "2" in PARTS or "3" in PARTS:
+            refresh_costs(T, tmp, rs)
     finally:
         T.cleanup()
     return 0
+
+
+def change_delays(T, tmp, rs):
+    print("\n1. operator change -> first request served by it "
+          "(refresh = 1, %d changes)" % CHANGES)
+    print("%-28s %10s %10s %10s %10s" % ("fleet", "median ms", "p90 ms",
+                                        "max ms", "min ms"))
+    for label, prefix, big in (("3 servers", "c1:", 0),
+                               ("%d servers" % NSERVERS, "c2:",
+                                NSERVERS)):
+        ds = change_delay(T, tmp, rs, prefix, big)
+        print("%-28s %10s %10s %10s %10s" % (
+            label, ms(statistics.median(ds)), ms(pct(ds, 0.9)),
+            ms(max(ds)), ms(min(ds))))
+
+
+def refresh_costs(T, tmp, rs):
+    print("\n2. a refresh with %d servers" % NSERVERS)
+    r = rs.conn(timeout=30)
+    ids, v = populate(r, "b:", NSERVERS)
+    r.close()
+    p_min, p_med, p_bytes, f_min, f_med, f_bytes = read_cost(
+        rs, "b:", ids)
+    print("   one client on loopback, pipelined, replies not parsed "
+          "(the wire and Redis only):")
+    print("     poll: GET version + MGET %d load keys:         best %s "
+          "ms, median %s ms, %d KB" % (NSERVERS, ms(p_min), ms(p_med),
+                                      p_bytes / 1024))
+    print("     full: SMEMBERS + %d HGETALL + MGET:           best %s "
+          "ms, median %s ms, %d KB" % (NSERVERS, ms(f_min), ms(f_med),
+                                      f_bytes / 1024))
+    r = rs.conn()
+    i0, t0 = info(r, "cpu"), time.monotonic()
+    time.sleep(3)
+    i1, t1 = info(r, "cpu"), time.monotonic()
+    r.close()
+    idle = sum(float(i1[k]) - float(i0[k])
+               for k in ("used_cpu_sys", "used_cpu_user")) / (t1 - t0)
+    rows = []
+    for fr in (10, 1):
+        rows.append((fr,) + router_cost(T, tmp, rs, "b:", v, fr))
+    for fr, dcpu, calls, rcpu, out_b, in_b in rows:
+        print("   geo307 at refresh = 1, full_resync = %-2g: daemon CPU "
+              "%s ms per second (%.1f%% of a core)"
+              % (fr, ms(dcpu), dcpu * 100))
+    fr10, fr1 = rows[0][1], rows[1][1]
+    print("   => a full read + rebuild of %d servers costs about %s ms "
+          "of daemon CPU (difference of the two, per second)"
+          % (NSERVERS, ms(max(0.0, fr1 - fr10) * 10 / 9)))
+
+    print("\n3. what one router costs Redis at refresh = 1, %d servers "
+          "(%.0f s window)" % (NSERVERS, WINDOW))
+    print("   (an idle redis-server here: %s ms/s of CPU, subtracted "
+          "below)" % ms(idle))
+    for fr, dcpu, calls, rcpu, out_b, in_b in rows:
+        rcpu = max(0.0, rcpu - idle)
+        busy = sorted(((k, c) for k, c in calls.items() if c > 0.05),
+                      key=lambda x: -x[1])
+        total = sum(c for _, c in busy)
+        print("   full_resync = %-2g: %.1f commands/s (%s); Redis CPU "
+              "%s ms/s; sent %.0f KB/s, received %.1f KB/s"
+              % (fr, total, ", ".join("%s %.1f" % kc for kc in busy),
+                 ms(rcpu), out_b / 1024, in_b / 1024))
+    fr10 = rows[0]
+    print("   => 100 routers at full_resync = 10: ~%.0f commands/s, "
+          "~%.0f%% of one Redis core, ~%.1f MB/s from Redis"
+          % (100 * sum(fr10[2].values()),
+             100 * max(0.0, fr10[3] - idle) * 100,
+             100 * fr10[4] / 1e6))
 
 
 if __name__ == "__main__":

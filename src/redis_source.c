@@ -143,10 +143,13 @@ save_cache(struct redis_source *src)
 
 	if (src->cache_file == NULL)
 		return;
-	pthread_mutex_lock(&src->lock);
+	/*
+	 * Only the refresh thread (this one) replaces src->raw, so it may
+	 * read it without the lock, and the write and fsync of a large cache
+	 * do not hold up a SIGHUP's redis_source_fleet().
+	 */
 	rc = src->raw ? raw_fleet_save(src->raw, src->cache_file, err,
 	    sizeof(err)) : 0;
-	pthread_mutex_unlock(&src->lock);
 	if (rc != 0)
 		log_warn("fleet cache: %s", err);
 }
@@ -218,7 +221,7 @@ refresh_main(void *arg)
 	double			 backoff = BACKOFF_MIN, next_full = 0, wait;
 	double			 next_check = 0;
 	char			 err[512];
-	int			 full, was_up = -1;
+	int			 full, save, was_up = -1;
 
 	for (;;) {
 		if (c != NULL && mono_now() >= next_check &&
@@ -239,6 +242,7 @@ refresh_main(void *arg)
 		src->full_wanted = 0;
 		have = src->raw ? src->raw->version : 0;
 		pthread_mutex_unlock(&src->lock);
+		save = 0;
 		if (!full) {
 			if (read_loads(c, src, &version, err, sizeof(err)) != 0)
 				goto down;
@@ -267,14 +271,16 @@ refresh_main(void *arg)
 			old = src->raw;
 			src->raw = raw;
 			pthread_mutex_unlock(&src->lock);
-			if (old == NULL || old->version != raw->version ||
-			    old->source != FLEET_REDIS)
-				save_cache(src);
+			save = old == NULL || old->version != raw->version ||
+			    old->source != FLEET_REDIS;
 			raw_fleet_free(old);
 			next_full = mono_now() + src->full_resync;
 		}
 served:
 		publish(src);
+		/* Serve first: the cache's fsync is not the change's latency. */
+		if (save)
+			save_cache(src);
 		if (was_up != 1)
 			log_info("redis: up (%s)", full ? "full read" : "loads");
 		was_up = 1;
