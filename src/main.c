@@ -81,31 +81,6 @@ raise_nofile(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-check(const char *path)
-{
-	struct runtime	*rt;
-	const char	*what;
-	char		 err[1024];
-	int		 rc = 0;
-
-	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
-		fprintf(stderr, "geo307: %s\n", err);
-		return 1;
-	}
-	printf("%s: ok: %zu regions, %zu static servers; GeoIP %s (%s, "
-	    "built %llu)\n", path, rt->cfg->nregions, rt->cfg->nservers,
-	    geodb_path(rt->geo), geodb_type(rt->geo),
-	    (unsigned long long)geodb_build_epoch(rt->geo));
-	if (rt->cfg->redis.url != NULL) {
-		/* Records the config would reject are logged on stderr. */
-		rc = redis_source_check(rt, err, sizeof(err));
-		printf("%s\n", err);
-	}
-	runtime_free(rt);
-	return rc < 0 ? 1 : 0;
-}
-
 /* Say which certificate serves, and shout when it has expired. */
 static void
 log_tls(const struct tls_identity *id)
@@ -122,6 +97,33 @@ log_tls(const struct tls_identity *id)
 	else
 		log_info("TLS certificate %s, valid until %s",
 		    tls_identity_subject(id), when);
+}
+
+static int
+check(const char *path)
+{
+	struct runtime	*rt;
+	const char	*what;
+	char		 err[1024];
+	int		 rc = 0;
+
+	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
+		fprintf(stderr, "geo307: %s\n", err);
+		return 1;
+	}
+	printf("%s: ok: %zu regions, %zu static servers; GeoIP %s (%s, "
+	    "built %llu)\n", path, rt->cfg->nregions, rt->cfg->nservers,
+	    geodb_path(rt->geo), geodb_type(rt->geo),
+	    (unsigned long long)geodb_build_epoch(rt->geo));
+	if (rt->tls != NULL)
+		log_tls(rt->tls);
+	if (rt->cfg->redis.url != NULL) {
+		/* Records the config would reject are logged on stderr. */
+		rc = redis_source_check(rt, err, sizeof(err));
+		printf("%s\n", err);
+	}
+	runtime_free(rt);
+	return rc < 0 ? 1 : 0;
 }
 
 /*

@@ -193,6 +193,28 @@ def reload_cert(t):
          repr(head[:60]))
 
 
+def check_tls(t):
+    """--check loads and checks the pair as a start or SIGHUP would."""
+    d = g.mkdtemp(T)
+    cert, key = make_cert(d, "check.test")
+    _, key_b = make_cert(d, "other.test", "o-")
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport)
+    c.set("listen", "tls_cert", cert)
+    c.set("listen", "tls_key", key)
+    path = g.write_config(d, c.text(), "check.conf")
+    rc, out, err = g.run_geo307(["--check", "-c", path], timeout=10)
+    t.ok(rc == 0 and "CN=check.test" in err and "valid until" in err,
+         "--check with a good pair: exit 0, the subject and expiry said",
+         "rc %r stdout %r stderr %r" % (rc, out[-200:], err[-300:]))
+    c.set("listen", "tls_key", key_b)
+    path = g.write_config(d, c.text(), "check-bad.conf")
+    rc, out, err = g.run_geo307(["--check", "-c", path], timeout=10)
+    t.ok(rc == 1 and "does not belong to the certificate" in err,
+         "--check with another certificate's key: exit 1, said why",
+         "rc %r stderr %r" % (rc, err[-300:]))
+
+
 def bad_key(t):
     d = g.mkdtemp(T)
     cert, key = make_cert(d)
@@ -211,6 +233,7 @@ def main():
     T.run([
         (3, https),
         (5, reload_cert),
+        (2, check_tls),
         (1, bad_key),
         (1, g.check_daemons),
     ])
