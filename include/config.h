@@ -14,6 +14,14 @@
 #include "strlist.h"
 
 #define NAME_MAX_LEN	63	/* server ids and region names */
+/*
+ * [region] sections at most.  The region map keeps, for every region,
+ * all the others by distance (n * n entries, sorted at load), so
+ * without a bound a config of a few tens of thousands of one-line
+ * regions (well under the 1 MiB file limit) took minutes and gigabytes
+ * to load.  Far more than the countries there are to route by.
+ */
+#define REGIONS_MAX	1024
 
 struct listen_addr {
 	struct sockaddr_storage	sa;

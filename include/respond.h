@@ -73,7 +73,7 @@ struct answer {
 	char			 request_id[REQUEST_ID_LEN + 1];
 	char			 retry_after[24];
 	char			 max_age[24];
-	char			 origin[256];
+	char			 origin[512];	/* as cors_origin reads it */
 };
 
 /*

@@ -648,6 +648,9 @@ add_region(struct ld *ld, const struct rawsec *rs, void **base)
 	if ((i = config_region_index(cfg, rs->name)) >= 0)
 		return fail(ld, rs->line, "duplicate %s (first at line %d)",
 		    ld->label, cfg->regions[i].line);
+	if (cfg->nregions >= REGIONS_MAX)
+		return fail(ld, rs->line, "%s: more than %d [region] sections",
+		    ld->label, REGIONS_MAX);
 	if ((v = grow1(cfg->regions, cfg->nregions, sizeof(*v))) == NULL)
 		return oom(ld);
 	cfg->regions = v;

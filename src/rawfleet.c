@@ -86,17 +86,60 @@ first_reject(struct fleet_memory *m, uint64_t h)
 	return 1;
 }
 
+/*
+ * Text from Redis or the cache file, fit for one log line: at most max
+ * bytes of it, '"', '\\', control and non-ASCII bytes as \xNN, "..." when
+ * cut.  buf holds max * 4 + 4 bytes.
+ */
+static const char *
+loggable(char *buf, size_t max, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 c;
+	size_t			 i, o = 0;
+
+	for (i = 0; s != NULL && s[i] != '\0'; i++) {
+		if (i == max) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+#define LOG_ID_MAX	80
+#define LOG_VALUE_MAX	80
+
 static void
 reject(struct fleet_memory *m, const char *id, enum reject_reason r,
     const char *field, const char *value)
 {
+	char	qid[LOG_ID_MAX * 4 + 4], qfield[LOG_ID_MAX * 4 + 4];
+	char	qvalue[LOG_VALUE_MAX * 4 + 4];
+
 	if (!first_reject(m, hash3(id, field, value)))
 		return;
 	metrics_rejected(reject_reason_name(r));
-	/* Values come from Redis: bound and quote them in the log. */
-	log_warn("fleet: skipping %s %s: %s \"%.80s\" (%s)",
-	    r == REJECT_LOAD ? "load report of" : "server", id,
-	    field ? field : "-", value ? value : "", reject_reason_name(r));
+	/*
+	 * Ids, field names and values come from Redis (or the cache file),
+	 * unvalidated when rejected: bound and escape them all, so that a
+	 * newline in one cannot forge log lines.
+	 */
+	log_warn("fleet: skipping %s %s: %s \"%s\" (%s)",
+	    r == REJECT_LOAD ? "load report of" : "server",
+	    loggable(qid, LOG_ID_MAX, id),
+	    field ? loggable(qfield, LOG_ID_MAX, field) : "-",
+	    loggable(qvalue, LOG_VALUE_MAX, value), reject_reason_name(r));
 }
 
 /*
@@ -242,6 +285,7 @@ raw_fleet_build(const struct raw_fleet *raw, const struct runtime *rt,
 	struct fleet_server	*servers;
 	struct fleet		*f;
 	double			 now = mono_now(), retry;
+	char			 qvalue[LOG_VALUE_MAX * 4 + 4];
 	size_t			 i, n = 0;
 	int			 r, drained;
 
@@ -278,9 +322,10 @@ raw_fleet_build(const struct raw_fleet *raw, const struct runtime *rt,
 			f->maintenance_retry = retry;
 		else if (first_reject(m, hash3("maintenance", NULL,
 		    raw->maintenance)))
-			log_warn("fleet: maintenance value \"%.80s\" is not "
+			log_warn("fleet: maintenance value \"%s\" is not "
 			    "1..86400 seconds: in maintenance, Retry-After "
-			    "from [redirect] retry_after", raw->maintenance);
+			    "from [redirect] retry_after", loggable(qvalue,
+			    LOG_VALUE_MAX, raw->maintenance));
 	}
 	/*
 	 * Routable (SPEC 2.3): up, weight > 0, region not drained, and a

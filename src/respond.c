@@ -164,17 +164,22 @@ cors_origin(const struct runtime *rt, const struct request_view *rv,
 {
 	const struct config	*cfg = rt->cfg;
 	const char		*origin;
-	char			 buf[512];
+	char			 buf[sizeof(a->origin)], acrm[64];
 	int			 count;
 
 	*preflight = 0;
 	if (cfg->cors.allow_origins.n == 0 ||
 	    (origin = rv->header(rv->ctx, "origin", buf, sizeof(buf),
-	    &count)) == NULL || count != 1)
+	    &count)) == NULL || origin == header_overflow || count != 1)
 		return 0;
+	/*
+	 * Only its presence matters, but not in buf: an Origin longer than
+	 * 300 bytes used to be overwritten by it (and then compared and
+	 * echoed so).
+	 */
 	*preflight = strcmp(rv->method, "OPTIONS") == 0 &&
-	    rv->header(rv->ctx, "access-control-request-method", buf + 300,
-	    sizeof(buf) - 300, NULL) != NULL;
+	    rv->header(rv->ctx, "access-control-request-method", acrm,
+	    sizeof(acrm), NULL) != NULL;
 	if (!strlist_contains(&cfg->cors.allow_origins, origin) &&
 	    !strlist_contains(&cfg->cors.allow_origins, "*"))
 		return 0;

@@ -548,6 +548,41 @@ test_duplicate_key(void **state)
 	    "[server s1] duplicate key \"region\" (first at line 5)");
 }
 
+/*
+ * Found by fuzzing: thousands of one-line [region] sections (a 1 MiB
+ * file holds some 30,000) made loading take minutes and gigabytes (the
+ * region map is n * n).  REGIONS_MAX of them load; one more is an error
+ * that names its line, and a file far over it fails as fast.
+ */
+static void
+test_too_many_regions(void **state)
+{
+	struct config	*cfg;
+	char		*text, *p, err[1024];
+	size_t		 size = 40 * 30000 + 256;
+	int		 i;
+
+	(void)state;
+	text = malloc(size);
+	assert_non_null(text);
+	p = text + sprintf(text, BASE);
+	for (i = 1; i < REGIONS_MAX; i++)
+		p += sprintf(p, "[region r%d]\n", i);
+	cfg = load_ok(text);
+	assert_int_equal(cfg->nregions, REGIONS_MAX);
+	config_free(cfg);
+	/* BASE is 5 lines; region r1 is on line 6, r1024 on line 1029. */
+	p += sprintf(p, "[region r%d]\n", REGIONS_MAX);
+	expect_exact(text, 5 + REGIONS_MAX, "[region r1024]: more than 1024 "
+	    "[region] sections");
+	for (i = REGIONS_MAX + 1; i < 30000; i++)
+		p += sprintf(p, "[region r%d]\n", i);
+	assert_true((size_t)(p - text) < size);
+	assert_null(cfg = load(text, err, sizeof(err)));
+	check_err(err, 5 + REGIONS_MAX, "more than 1024 [region]", 0);
+	free(text);
+}
+
 static void
 test_duplicate_sections(void **state)
 {
@@ -1358,6 +1393,7 @@ main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_duplicate_sections),
+		cmocka_unit_test(test_too_many_regions),
 		cmocka_unit_test(test_bad_duration),
 		cmocka_unit_test(test_bad_size),
 		cmocka_unit_test(test_bad_bool),

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,64 @@ test_rejects_counted_once(void **state)
 	raw->servers[2].values[0] = strdup("http://eu-9.up.example.net");
 	fleet_free(raw_fleet_build(raw, rt, m));
 	assert_int_equal(rejected("url") - url0, 2);
+	fleet_memory_free(m);
+	raw_fleet_free(raw);
+	runtime_free(rt);
+}
+
+/*
+ * Found while fuzzing: rejected ids, field names and values went into the
+ * log raw, so a newline in one (Redis content, or a cache file) wrote a
+ * line of its own choosing.  Everything from the records is escaped now.
+ */
+static void
+test_reject_log_escaped(void **state)
+{
+	static const char	 forged[] = "2026-01-01T00:00:00Z geo307[1] "
+				    "error: forged";
+	struct runtime		*rt = load_runtime();
+	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
+	struct fleet_memory	*m = fleet_memory_new();
+	char			 path[1100], id[128], buf[8192], *p;
+	ssize_t			 n;
+	int			 fd, saved, lines = 0;
+
+	(void)state;
+	raw->taken_mono = mono_now();
+	raw->taken_wall = time(NULL);
+	snprintf(id, sizeof(id), "bad\n%s", forged);
+	add_server(raw, id, NULL, "url=https://x.up.example.net",
+	    "region=eu", NULL);
+	add_server(raw, "s1", NULL, "url=https://x.example.com\n\"x\"",
+	    "region=eu", NULL);
+	add_server(raw, "s2", NULL, "url=https://x.up.example.net",
+	    "region=eu", "wei\rght=\x1b[31m", NULL);
+	raw->maintenance = strdup("soon\nforged");
+	snprintf(path, sizeof(path), "%s/log", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	fleet_free(raw_fleet_build(raw, rt, m));
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	for (p = buf; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, 4);	/* three servers, maintenance */
+	assert_null(strstr(buf, "\n2026-01-01"));
+	assert_null(strchr(buf, '\r'));
+	assert_null(strchr(buf, '\x1b'));
+	assert_non_null(strstr(buf, "server bad\\x0a2026-01-01T00:00:00Z"));
+	assert_non_null(strstr(buf, "url \"https://x.example.com\\x0a"
+	    "\\x22x\\x22\" (url)"));
+	assert_non_null(strstr(buf, "wei\\x0dght \"\\x1b[31m\" (field)"));
+	assert_non_null(strstr(buf, "value \"soon\\x0aforged\""));
 	fleet_memory_free(m);
 	raw_fleet_free(raw);
 	runtime_free(rt);
@@ -574,6 +633,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_rejects_counted_once),
+		cmocka_unit_test(test_reject_log_escaped),
 		cmocka_unit_test(test_slow_start_since),
 		cmocka_unit_test(test_slow_start_stale_report),
 		cmocka_unit_test(test_slow_start_outage),
