@@ -13,6 +13,8 @@ struct strlist {
 int	strlist_split(const char *s, struct strlist *out);
 int	strlist_push(struct strlist *l, const char *s);
 int	strlist_contains(const struct strlist *l, const char *s);
+/* The same items in the same order (1). */
+int	strlist_equal(const struct strlist *a, const struct strlist *b);
 /* Case-insensitive variant, for host names and header names. */
 int	strlist_contains_ci(const struct strlist *l, const char *s);
 void	strlist_free(struct strlist *l);

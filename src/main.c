@@ -194,8 +194,21 @@ note_restart_needed(const struct config *old, const struct config *new)
 	    strcmp(old->admin.addr.text, new->admin.addr.text) != 0 ||
 	    !cidr_list_equal(&old->admin.allow, &new->admin.allow))
 		log_warn("reload: [admin] changed: needs restart");
-	if (!same_str(old->redis.url, new->redis.url))
-		log_warn("reload: [redis] url changed: needs restart");
+	/*
+	 * The Redis source reads these once, at start (stale_after and the
+	 * records' validation follow the reloaded config; cache_max_age
+	 * only matters at start).
+	 */
+	if (!same_str(old->redis.url, new->redis.url) ||
+	    !strlist_equal(&old->redis.sentinels, &new->redis.sentinels) ||
+	    !same_str(old->redis.master, new->redis.master) ||
+	    !same_str(old->redis.prefix, new->redis.prefix) ||
+	    old->redis.refresh != new->redis.refresh ||
+	    old->redis.full_resync != new->redis.full_resync ||
+	    !same_str(old->redis.cache_file, new->redis.cache_file))
+		log_warn("reload: [redis] url, sentinels, master, prefix, "
+		    "refresh, full_resync or cache_file changed: needs "
+		    "restart");
 }
 
 static void

@@ -82,6 +82,19 @@ strlist_split(const char *s, struct strlist *out)
 }
 
 int
+strlist_equal(const struct strlist *a, const struct strlist *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+int
 strlist_contains(const struct strlist *l, const char *s)
 {
 	size_t	i;

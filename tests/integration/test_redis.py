@@ -886,6 +886,23 @@ def slow_start_reload(t):
                          == 7, 2)
     t.ok(dt is not None, "after the reload, Redis changes still apply "
          "(us-1 weight 7, version %d)" % v, repr(j))
+    # [redis] refresh is read at start: a change is said to need a restart
+    # (the allowed_hosts reload above said nothing of [redis])
+    said = "[redis] url, sentinels, master, prefix, refresh"
+    before = d.stderr().count(said)
+    c = d.config.copy()
+    c.set("redis", "refresh", "2")
+    d.config = c
+    d.write()
+    ok0 = g.scrape(f["aport"]).get("geo307_reload_total", what="config",
+                                   result="ok")
+    d.sighup()
+    g.wait_until(lambda: g.scrape(f["aport"]).get(
+        "geo307_reload_total", what="config", result="ok") > ok0, 3)
+    t.ok(before == 0 and d.stderr().count(said) == 1,
+         "SIGHUP with [redis] refresh changed: 'needs restart' logged once "
+         "(and not for the allowed_hosts reload before)",
+         d.stderr()[-500:])
 
 
 def main():
@@ -901,7 +918,7 @@ def main():
         (4, spill),
         (2, wrong_type),
         (3, odd_keys),
-        (5, slow_start_reload),
+        (6, slow_start_reload),
         (3, connect_forms),
         (9, stale),
         (len(REASONS) + 6, rejected),

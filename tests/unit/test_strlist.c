@@ -114,6 +114,29 @@ test_contains_exact_and_ci(void **state)
 }
 
 static void
+test_equal(void **state)
+{
+	struct strlist	a, b;
+
+	(void)state;
+	assert_int_equal(strlist_split("s1:26379, s2:26379", &a), 0);
+	assert_int_equal(strlist_split("s1:26379 s2:26379", &b), 0);
+	assert_true(strlist_equal(&a, &b));
+	strlist_free(&b);
+	assert_int_equal(strlist_split("s2:26379, s1:26379", &b), 0);
+	assert_false(strlist_equal(&a, &b));
+	strlist_free(&b);
+	assert_int_equal(strlist_split("s1:26379", &b), 0);
+	assert_false(strlist_equal(&a, &b));
+	strlist_free(&b);
+	assert_int_equal(strlist_split("", &b), 0);
+	assert_false(strlist_equal(&a, &b));
+	strlist_free(&a);
+	assert_true(strlist_equal(&a, &b));
+	strlist_free(&b);
+}
+
+static void
 test_free_is_idempotent(void **state)
 {
 	struct strlist	l = { NULL, 0 };
@@ -137,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_split_single_item_keeps_inner_bytes),
 		cmocka_unit_test(test_push_copies_and_grows),
 		cmocka_unit_test(test_contains_exact_and_ci),
+		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_free_is_idempotent),
 	};
 
