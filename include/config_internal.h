@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "config.h"
 #include "strlist.h"
 
@@ -56,30 +57,6 @@ struct ld {
 };
 
 /* ---- small helpers: ASCII only, the locale must not change a config */
-
-static inline int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline int
-is_upper(int c)
-{
-	return c >= 'A' && c <= 'Z';
-}
-
-static inline int
-is_lower(int c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static inline int
-is_alnum(int c)
-{
-	return is_digit(c) || is_upper(c) || is_lower(c);
-}
 
 static inline int
 is_blank(int c)

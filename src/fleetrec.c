@@ -22,17 +22,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "fleetrec.h"
 
 #define WEIGHT_MAX	1000000
 #define WEIGHT_DEFAULT	100
 #define MAINT_MAX	86400
 
-static int
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
 
 const char *
 reject_reason_name(enum reject_reason r)

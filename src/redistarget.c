@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "redisconn.h"
 #include "redisconn_internal.h"
 
@@ -44,18 +45,6 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* ASCII only, whatever the locale. */
-static int
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_alnum(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 static int
 hexval(char c)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "netaddr.h"
 #include "strlist.h"
 #include "url.h"
@@ -20,24 +21,6 @@ is_visible(unsigned char c)
 	return c >= 0x21 && c <= 0x7e;
 }
 
-/* ASCII only, whatever the locale: these bytes end up on the wire. */
-static int
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int
-is_alnum(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 static char
 to_lower(char c)
