@@ -15,39 +15,9 @@
 
 #include "respond.h"
 
-struct fake_req {
-	const char	*names[8];
-	const char	*values[8];
-	int		 n;
-};
+#include "../fake_input.h"
 
 static char	tmpdir[] = "/tmp/g307-respond-XXXXXX";
-
-static const char *
-fake_header(void *ctx, const char *name, char *buf, size_t size, int *count)
-{
-	struct fake_req	*f = ctx;
-	int		 i, c = 0;
-
-	size_t		 need = 0;
-
-	for (i = 0; i < f->n; i++)
-		if (strcasecmp(f->names[i], name) == 0)
-			need += strlen(f->values[i]) + 2;
-	buf[0] = '\0';
-	if (need > size)		/* as http_request.c: never truncated */
-		return header_overflow;
-	for (i = 0; i < f->n; i++) {
-		if (strcasecmp(f->names[i], name) != 0)
-			continue;
-		if (c++ > 0)
-			strncat(buf, ", ", size - strlen(buf) - 1);
-		strncat(buf, f->values[i], size - strlen(buf) - 1);
-	}
-	if (count)
-		*count = c;
-	return c ? buf : NULL;
-}
 
 static const char *
 fixture_db(void)
