@@ -91,31 +91,28 @@ def start_pair(tmp, prefix):
     return master, replica
 
 
-def sentinel_master(sen):
-    """(host, port) the sentinel names for NAME, or None."""
+def sentinel_cmd(sen, *args):
+    """One command to the sentinel; None when it cannot answer."""
     try:
         r = sen.conn(timeout=2)
         try:
-            v = r.cmd("SENTINEL", "get-master-addr-by-name", NAME)
+            return r.cmd(*args)
         finally:
             r.close()
     except (OSError, g.RespError):
         return None
+
+
+def sentinel_master(sen):
+    """(host, port) the sentinel names for NAME, or None."""
+    v = sentinel_cmd(sen, "SENTINEL", "get-master-addr-by-name", NAME)
     if isinstance(v, list) and len(v) == 2:
         return v[0], int(v[1])
     return None
 
 
 def sentinel_knows_replica(sen, port):
-    try:
-        r = sen.conn(timeout=2)
-        try:
-            v = r.cmd("SENTINEL", "replicas", NAME)
-        finally:
-            r.close()
-    except (OSError, g.RespError):
-        return False
-    for rep in v or []:
+    for rep in sentinel_cmd(sen, "SENTINEL", "replicas", NAME) or []:
         kv = dict(zip(rep[0::2], rep[1::2]))
         if kv.get("port") == str(port) and \
                 "s_down" not in kv.get("flags", "") and \

@@ -207,6 +207,17 @@ test_routable(void **state)
 	fleet_free(f);
 }
 
+/* One [server] section, as the config parser would fill it. */
+static void
+conf_server(struct server_conf *sc, const char *id, const char *url,
+    const char *region, uint32_t weight)
+{
+	snprintf(sc->id, sizeof(sc->id), "%s", id);
+	sc->url = (char *)url;
+	snprintf(sc->region, sizeof(sc->region), "%s", region);
+	sc->weight = weight;
+}
+
 static void
 test_from_config(void **state)
 {
@@ -223,18 +234,9 @@ test_from_config(void **state)
 	cfg.nregions = NREG;
 	cfg.default_region = US;
 	cfg.listen.public_names = (struct strlist)SL(pub);
-	strcpy(sc[0].id, "eu-1");
-	sc[0].url = "https://eu-1.upload.example.com/up/";
-	strcpy(sc[0].region, "eu");
-	sc[0].weight = 100;
-	strcpy(sc[1].id, "ap-1");
-	sc[1].url = "https://ap-1.upload.example.com:8443";
-	strcpy(sc[1].region, "ap");
-	sc[1].weight = 0;
-	strcpy(sc[2].id, "eu-2");
-	sc[2].url = "https://eu-2.upload.example.com";
-	strcpy(sc[2].region, "eu");
-	sc[2].weight = 1000000;
+	conf_server(&sc[0], "eu-1", "https://eu-1.upload.example.com/up/", "eu", 100);
+	conf_server(&sc[1], "ap-1", "https://ap-1.upload.example.com:8443", "ap", 0);
+	conf_server(&sc[2], "eu-2", "https://eu-2.upload.example.com", "eu", 1000000);
 	cfg.servers = sc;
 	cfg.nservers = 3;
 
@@ -286,10 +288,7 @@ test_from_config_errors(void **state)
 	cfg.nregions = NREG;
 	cfg.default_region = US;
 	cfg.listen.public_names = (struct strlist)SL(pub);
-	strcpy(sc[0].id, "eu-1");
-	sc[0].url = "https://eu-1.upload.example.com";
-	strcpy(sc[0].region, "eu");
-	sc[0].weight = 100;
+	conf_server(&sc[0], "eu-1", "https://eu-1.upload.example.com", "eu", 100);
 	strcpy(sc[1].id, "bad");
 	strcpy(sc[1].region, "eu");
 	sc[1].weight = 100;
@@ -359,18 +358,9 @@ test_carry_routable(void **state)
 	cfg.regions = regions;
 	cfg.nregions = NREG;
 	cfg.default_region = US;
-	strcpy(sc[0].id, "eu-1");
-	sc[0].url = "https://eu-1.upload.example.com";
-	strcpy(sc[0].region, "eu");
-	sc[0].weight = 100;
-	strcpy(sc[1].id, "ap-1");
-	sc[1].url = "https://ap-1.upload.example.com";
-	strcpy(sc[1].region, "ap");
-	sc[1].weight = 0;
-	strcpy(sc[2].id, "us-1");
-	sc[2].url = "https://us-1.upload.example.com";
-	strcpy(sc[2].region, "us");
-	sc[2].weight = 100;
+	conf_server(&sc[0], "eu-1", "https://eu-1.upload.example.com", "eu", 100);
+	conf_server(&sc[1], "ap-1", "https://ap-1.upload.example.com", "ap", 0);
+	conf_server(&sc[2], "us-1", "https://us-1.upload.example.com", "us", 100);
 	cfg.servers = sc;
 	cfg.nservers = 3;
 	/* Start: every server routable since long ago. */
@@ -386,15 +376,9 @@ test_carry_routable(void **state)
 	memset(sc2, 0, sizeof(sc2));
 	sc2[0] = sc[1];
 	sc2[0].weight = 50;
-	strcpy(sc2[1].id, "eu-2");
-	sc2[1].url = "https://eu-2.upload.example.com";
-	strcpy(sc2[1].region, "eu");
-	sc2[1].weight = 300;
+	conf_server(&sc2[1], "eu-2", "https://eu-2.upload.example.com", "eu", 300);
 	sc2[2] = sc[0];
-	strcpy(sc2[3].id, "us-2");
-	sc2[3].url = "https://us-2.upload.example.com";
-	strcpy(sc2[3].region, "us");
-	sc2[3].weight = 0;
+	conf_server(&sc2[3], "us-2", "https://us-2.upload.example.com", "us", 0);
 	cfg.servers = sc2;
 	cfg.nservers = 4;
 	assert_non_null(f1 = fleet_from_config(&cfg, rm, err, sizeof(err)));
