@@ -172,6 +172,7 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 		raw->version = 0;
 	}
 	freeReplyObject(r);
+	r = NULL;		/* fail: frees r again */
 	k = key(src, KEY_SERVERS, NULL);
 	ids = redisCommand(c, "SMEMBERS %s", k);
 	free(k);
@@ -223,6 +224,7 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 		} else if (wrong_type(&raw->servers[i], r) != 0)
 			goto fail;
 		freeReplyObject(r);
+		r = NULL;
 	}
 	if (get_reply(c, &r) != 0)
 		goto fail;
@@ -233,6 +235,7 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 	} else
 		raw->bad_regions = 1;
 	freeReplyObject(r);
+	r = NULL;
 	if (get_reply(c, &r) != 0)
 		goto fail;
 	if (r->type == REDIS_REPLY_STRING)
