@@ -24,6 +24,7 @@
 #include "http.h"
 #include "linger.h"
 #include "netaddr.h"
+#include "rng.h"
 #include "tlsid.h"
 
 #define MAX_LISTEN	8
@@ -58,10 +59,11 @@ struct conn {
 	uint64_t		 ipkey;
 	int			 fd;
 	int			 dupfd;		/* for the linger, or -1 */
-	int			 over_limit;
+	int			 evicted;	/* counted in srv->evicting */
 	double			 accepted;
 	atomic_int		 phase;
 	atomic_uint		 completed;	/* requests completed */
+	_Atomic double		 idle_at;	/* last answer completed */
 	_Atomic double		 line_at;	/* request line arrived */
 	/* The sweep's own: first byte of the next keep-alive request. */
 	unsigned		 rx_gen;
@@ -77,7 +79,18 @@ struct http_server {
 	int			 fds[MAX_LISTEN];
 	int			 quiesced[MAX_LISTEN];
 	size_t			 n;
+	char			*labels[MAX_LISTEN];	/* for messages */
 	struct linger		*linger;
+	/* The acceptor (http_accept.c). */
+	int			 epfd, stopfd;
+	pthread_t		 acceptor;
+	int			 accepting;
+	struct rng		 accept_rng;
+	double			 accept_warned;
+	atomic_uint		 open;		/* handed to MHD, not closed */
+	atomic_uint		 evicting;	/* shut down, not yet closed */
+	unsigned		 max_conns;	/* [listen] max_connections */
+	unsigned		 evict_at;	/* nearly full: evict from here */
 	struct conntrack	*ct;
 	unsigned		 per_ip;
 	double			 header_timeout;
@@ -85,6 +98,7 @@ struct http_server {
 	struct conn		*conns[PROBE_EVERY_MAX];	/* by slot */
 	unsigned		 nconns;
 	unsigned		 sweeps;	/* under lock */
+	unsigned		 evict_cursor;	/* under lock */
 	unsigned		 probe_every;	/* sweeps between probes */
 	atomic_int		 draining;
 	atomic_uint		 inflight;	/* requests not yet completed */
@@ -93,7 +107,17 @@ struct http_server {
 	struct tls_identity	*tls;
 };
 
+/* http_accept.c */
+int		 accept_start(struct http_server *srv, char *err,
+		    size_t errlen);
+void		 accept_quiesce(struct http_server *srv, size_t i);
+void		 accept_stop(struct http_server *srv);
+
 /* http_conn.c */
+void		 conn_release(void *cn);
+unsigned	 conn_evict(struct http_server *srv, unsigned want,
+		    unsigned mine);
+double		 conn_pressure(const struct http_server *srv);
 void		 notify_connection(void *cls, struct MHD_Connection *c,
 		    void **sctx, enum MHD_ConnectionNotificationCode code);
 struct conn	*conn_of(struct MHD_Connection *c);

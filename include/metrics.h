@@ -21,6 +21,20 @@ enum linger_outcome {
 	LINGER__COUNT
 };
 
+/* Connections answered 503 at accept, before their request. */
+enum conn_refusal {
+	REFUSE_PER_IP,		/* over per_ip_connections */
+	REFUSE_FULL,		/* max_connections, nothing to evict */
+	REFUSE__COUNT
+};
+
+/* Connections closed to make room when the table was nearly full. */
+enum conn_eviction {
+	EVICT_IDLE,		/* idle keep-alive */
+	EVICT_SLOW_HEADER,	/* header still coming after a while */
+	EVICT__COUNT
+};
+
 enum clientip_metric {
 	CIP_PEER, CIP_HEADER, CIP_MALFORMED, CIP__COUNT
 };
@@ -72,5 +86,9 @@ unsigned long long metrics_linger_count(enum linger_outcome o);
 void	metrics_linger_outcome(enum linger_outcome o);
 void	metrics_linger_active(long delta);
 void	metrics_discarded_bytes(uint64_t n);
+
+/* The acceptor and the connection table. */
+void	metrics_conn_refused(enum conn_refusal why);
+void	metrics_conn_evicted(enum conn_eviction kind);
 
 #endif

@@ -5,6 +5,8 @@
  *
  * - http.c (this one): the listen sockets, the daemons and their
  *   options, the TLS certificate callback, quiesce and stop;
+ * - http_accept.c: the accept thread, which applies the connection
+ *   limits before a request is read and hands sockets to the daemons;
  * - http_conn.c: per-connection state, the per-IP count, the socket
  *   duplicate for the linger, the whole-header deadline sweep;
  * - http_request.c: each request, from the raw request-target to the
@@ -135,6 +137,7 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
+	srv->epfd = srv->stopfd = -1;
 	srv->linger = lg;
 	srv->per_ip = cfg->listen.per_ip_connections;
 	srv->header_timeout = cfg->listen.header_timeout;
@@ -147,9 +150,14 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 		    MAX_LISTEN);
 		goto fail;
 	}
-	limit = cfg->listen.max_connections / cfg->listen.naddrs;
-	if (limit < threads)
-		limit = threads;
+	/*
+	 * The acceptor enforces max_connections over all listeners; MHD's
+	 * own limit (which closes silently) is set out of its way: the
+	 * whole limit per daemon, plus room for connections being evicted.
+	 */
+	srv->max_conns = cfg->listen.max_connections;
+	srv->evict_at = srv->max_conns - srv->max_conns / 16;
+	limit = srv->max_conns + srv->max_conns / 4 + threads + 64;
 	/*
 	 * The pool holds the request line and the header (MHD keeps them in
 	 * its read buffer); the size limit itself is checked in respond() so
@@ -170,8 +178,13 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 		    errlen)) < 0)
 			goto fail;
 		srv->n = i + 1;
+		if ((srv->labels[i] = strdup(cfg->listen.addrs[i].text)) ==
+		    NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-		    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+		    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
 		if (cfg->listen.addrs[i].sa.ss_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
 		if (srv->tls != NULL)
@@ -181,7 +194,6 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 		srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
 		    handle, srv,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		    MHD_OPTION_LISTEN_SOCKET, srv->fds[i],
 		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
@@ -197,6 +209,8 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 			goto fail;
 		}
 	}
+	if (accept_start(srv, err, errlen) != 0)
+		goto fail;
 	return srv;
 fail:
 	http_free(srv);
@@ -215,19 +229,17 @@ http_quiesce(struct http_server *srv)
 	size_t	i;
 
 	for (i = 0; i < srv->n; i++) {
-		if (srv->daemons[i] == NULL || srv->quiesced[i])
+		if (srv->quiesced[i])
 			continue;
-		if (MHD_quiesce_daemon(srv->daemons[i]) == srv->fds[i]) {
-			srv->quiesced[i] = 1;
-			/*
-			 * MHD's threads may still hold the descriptor until
-			 * MHD_stop_daemon, so it cannot be closed yet; shut
-			 * it down so the kernel stops queueing connections
-			 * that nobody would accept (SO_REUSEPORT sends them
-			 * to the new process instead).
-			 */
-			shutdown(srv->fds[i], SHUT_RDWR);
-		}
+		srv->quiesced[i] = 1;
+		accept_quiesce(srv, i);
+		/*
+		 * The acceptor may still be in accept4 on it until
+		 * accept_stop, so it is closed there; shut it down so the
+		 * kernel stops queueing connections that nobody would
+		 * accept (SO_REUSEPORT sends them to the new process).
+		 */
+		shutdown(srv->fds[i], SHUT_RDWR);
 	}
 }
 
@@ -244,13 +256,15 @@ http_stop(struct http_server *srv)
 
 	if (srv == NULL)
 		return;
+	/* First no more sockets, then no more requests. */
+	accept_stop(srv);
 	for (i = 0; i < srv->n; i++) {
-		/* MHD closes the listen socket it still owns. */
 		if (srv->daemons[i] != NULL)
 			MHD_stop_daemon(srv->daemons[i]);
-		if (srv->daemons[i] == NULL || srv->quiesced[i])
+		if (srv->fds[i] >= 0)
 			close(srv->fds[i]);
 		srv->daemons[i] = NULL;
+		srv->fds[i] = -1;
 	}
 	srv->n = 0;
 }
@@ -258,9 +272,13 @@ http_stop(struct http_server *srv)
 void
 http_free(struct http_server *srv)
 {
+	size_t	i;
+
 	if (srv == NULL)
 		return;
 	http_stop(srv);
+	for (i = 0; i < MAX_LISTEN; i++)
+		free(srv->labels[i]);
 	conntrack_free(srv->ct);
 	tls_identity_unref(srv->tls);
 	pthread_mutex_destroy(&srv->lock);

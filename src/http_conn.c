@@ -8,8 +8,9 @@
  *   the linger thread when MHD reports the connection closed;
  * - MHD's own timeout restarts at every byte, so the whole-header deadline
  *   is enforced here by a sweep that shuts overdue sockets down;
- * - MHD's per-IP limit closes silently, so the count is kept here and the
- *   extra connection gets a 503 (http_request.c answers it at once).
+ * - MHD's limits close silently, so the acceptor (http_accept.c) counts
+ *   connections per IP and in total; when the table is nearly full it
+ *   asks conn_evict() here for room, and the header deadline shrinks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +29,23 @@
 #include "http_internal.h"
 #include "linger.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "tlsid.h"
 
-static void
+/*
+ * Eviction and the shrinking header deadline under pressure.  When the
+ * table is full, a connection whose header is still coming is evicted
+ * only for a newcomer from an address that holds fewer connections than
+ * the victim's: one host's slow connections then cannot starve another
+ * host, whatever their rate.  EVICT_SAMPLE bounds the candidates looked
+ * at per eviction (each costs a count lookup).
+ */
+#define EVICT_SAMPLE		64
+#define PRESSURE_FROM		0.5	/* fill where the deadline shrinks */
+#define PRESSURE_MIN		0.1	/* the deadline's factor when full */
+
+void
 conn_release(void *arg)
 {
 	struct conn	*cn = arg;
@@ -46,9 +60,17 @@ conn_started(struct http_server *srv, struct MHD_Connection *c, void **sctx)
 {
 	const union MHD_ConnectionInfo	*ci;
 	struct conn			*cn;
-	unsigned			 count;
 
 	if ((cn = calloc(1, sizeof(*cn))) == NULL) {
+		/* Not tracked: give its counts back now. */
+		struct netaddr	peer;
+
+		memset(&peer, 0, sizeof(peer));
+		if ((ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
+			(void)netaddr_from_sockaddr(ci->client_addr, &peer);
+		conntrack_release(srv->ct, netaddr_limit_key(&peer));
+		atomic_fetch_sub(&srv->open, 1);
 		*sctx = NULL;
 		return;
 	}
@@ -61,9 +83,8 @@ conn_started(struct http_server *srv, struct MHD_Connection *c, void **sctx)
 	if ((ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL)
 		cn->fd = ci->connect_fd;
+	/* The acceptor counted it under the same key. */
 	cn->ipkey = netaddr_limit_key(&cn->peer);
-	count = conntrack_acquire(srv->ct, cn->ipkey);
-	cn->over_limit = srv->per_ip > 0 && count > srv->per_ip;
 	cn->accepted = mono_now();
 	cn->rx_gen = ~0u;
 	cn->slot = (unsigned)cn->fd % srv->probe_every;
@@ -90,6 +111,9 @@ conn_closed(struct http_server *srv, struct conn *cn)
 		cn->next->prev = cn->prev;
 	srv->nconns--;
 	pthread_mutex_unlock(&srv->lock);
+	atomic_fetch_sub(&srv->open, 1);
+	if (cn->evicted)
+		atomic_fetch_sub(&srv->evicting, 1);
 	if (cn->dupfd >= 0)
 		/* The socket (and its per-IP count) lives on in the linger. */
 		linger_adopt(srv->linger, cn->dupfd, cn->ipkey, conn_release,
@@ -138,6 +162,119 @@ conn_keep_for_linger(struct conn *cn)
 	}
 }
 
+/*
+ * The factor the header deadline is multiplied by: 1 while the table is
+ * at most half full, then down linearly to PRESSURE_MIN when full, so
+ * that slow headers give their slots back sooner the fewer are left.
+ */
+double
+conn_pressure(const struct http_server *srv)
+{
+	double	fill, f;
+
+	if (srv->max_conns == 0)
+		return 1;
+	fill = (double)atomic_load(&srv->open) / srv->max_conns;
+	if (fill <= PRESSURE_FROM)
+		return 1;
+	f = 1 - (1 - PRESSURE_MIN) * (fill - PRESSURE_FROM) /
+	    (1 - PRESSURE_FROM);
+	return f < PRESSURE_MIN ? PRESSURE_MIN : f;
+}
+
+static void
+evict(struct http_server *srv, struct conn *cn, enum conn_eviction kind)
+{
+	/* As the sweep does: MHD sees the EOF and closes the connection. */
+	cn->killed = 1;
+	cn->evicted = 1;
+	atomic_fetch_add(&srv->evicting, 1);
+	shutdown(cn->fd, SHUT_RDWR);
+	metrics_conn_evicted(kind);
+}
+
+/* Idle between requests, and no byte of the next one seen yet. */
+static int
+is_idle(const struct conn *cn)
+{
+	return atomic_load(&cn->phase) == PHASE_IDLE &&
+	    !(cn->rx_gen == atomic_load(&cn->completed) && cn->rx_first > 0);
+}
+
+static int
+is_header(const struct conn *cn)
+{
+	return atomic_load(&cn->phase) != PHASE_ANSWERED && !is_idle(cn);
+}
+
+/* Idle keep-alive connections, up to want, from the cursor's list on. */
+static unsigned
+evict_idle(struct http_server *srv, unsigned want)
+{
+	struct conn	*cn;
+	unsigned	 i, slot, got = 0;
+
+	for (i = 0; i < srv->probe_every && got < want; i++) {
+		slot = (srv->evict_cursor + i) % srv->probe_every;
+		for (cn = srv->conns[slot]; cn != NULL && got < want;
+		    cn = cn->next)
+			if (!cn->killed && cn->fd >= 0 && is_idle(cn)) {
+				evict(srv, cn, EVICT_IDLE);
+				got++;
+			}
+	}
+	return got;
+}
+
+/*
+ * A header in progress from the address holding the most connections
+ * among EVICT_SAMPLE candidates, if it holds more than mine.
+ */
+static unsigned
+evict_heaviest(struct http_server *srv, unsigned mine)
+{
+	struct conn	*cn, *victim = NULL;
+	unsigned	 i, slot, seen = 0, n, most = mine;
+
+	for (i = 0; i < srv->probe_every && seen < EVICT_SAMPLE; i++) {
+		slot = (srv->evict_cursor + i) % srv->probe_every;
+		for (cn = srv->conns[slot]; cn != NULL && seen < EVICT_SAMPLE;
+		    cn = cn->next) {
+			if (cn->killed || cn->fd < 0 || !is_header(cn))
+				continue;
+			seen++;
+			if ((n = conntrack_count(srv->ct, cn->ipkey)) > most) {
+				most = n;
+				victim = cn;
+			}
+		}
+	}
+	if (victim == NULL)
+		return 0;
+	evict(srv, victim, EVICT_SLOW_HEADER);
+	return 1;
+}
+
+/*
+ * The table is nearly full: shut down connections that hold a slot and
+ * give nothing, so a newcomer from an address holding mine connections
+ * (itself included) gets one.  Idle keep-alive ones first, up to want (a
+ * client reopens them), else one header in progress (evict_heaviest).
+ * Returns how many.  Only ever called when the table is nearly full.
+ */
+unsigned
+conn_evict(struct http_server *srv, unsigned want, unsigned mine)
+{
+	unsigned	got;
+
+	pthread_mutex_lock(&srv->lock);
+	if ((got = evict_idle(srv, want)) == 0)
+		got = evict_heaviest(srv, mine);
+	srv->evict_cursor++;
+	pthread_mutex_unlock(&srv->lock);
+	return got;
+}
+
 static uint64_t
 bytes_received(int fd)
 {
@@ -159,7 +296,7 @@ bytes_received(int fd)
  * 0 = no deadline.
  */
 static double
-header_due(struct http_server *srv, struct conn *cn, double now)
+header_due(struct conn *cn, double now, double timeout)
 {
 	unsigned	gen = atomic_load(&cn->completed);
 	uint64_t	rx;
@@ -175,13 +312,13 @@ header_due(struct http_server *srv, struct conn *cn, double now)
 		} else if (cn->rx_first == 0 &&
 		    (rx = bytes_received(cn->fd)) > cn->rx_mark)
 			cn->rx_first = now;
-		return cn->rx_first ? cn->rx_first + srv->header_timeout : 0;
+		return cn->rx_first ? cn->rx_first + timeout : 0;
 	default:
 		if (gen == 0)
-			return cn->accepted + srv->header_timeout;
+			return cn->accepted + timeout;
 		if (cn->rx_gen == gen && cn->rx_first > 0)
-			return cn->rx_first + srv->header_timeout;
-		return atomic_load(&cn->line_at) + srv->header_timeout;
+			return cn->rx_first + timeout;
+		return atomic_load(&cn->line_at) + timeout;
 	}
 }
 
@@ -190,6 +327,7 @@ http_sweep(struct http_server *srv)
 {
 	struct conn	*cn;
 	double		 now = mono_now(), due;
+	double		 timeout = srv->header_timeout * conn_pressure(srv);
 	unsigned	 slot;
 
 	pthread_mutex_lock(&srv->lock);
@@ -197,7 +335,7 @@ http_sweep(struct http_server *srv)
 	for (cn = srv->conns[slot]; cn != NULL; cn = cn->next) {
 		if (cn->killed || cn->fd < 0)
 			continue;
-		due = header_due(srv, cn, now);
+		due = header_due(cn, now, timeout);
 		if (due > 0 && now > due) {
 			/* MHD sees the EOF and closes the connection. */
 			cn->killed = 1;

@@ -83,6 +83,7 @@ request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	(void)cls;
 	(void)toe;
 	if (cn != NULL) {
+		atomic_store(&cn->idle_at, mono_now());
 		atomic_store(&cn->phase, PHASE_IDLE);
 		atomic_fetch_add(&cn->completed, 1);
 	}
@@ -334,7 +335,6 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) != NULL)
 		rv.header_bytes = ci->header_size;
 	rv.has_body = rq->has_body;
-	rv.over_limit = cn != NULL && cn->over_limit;
 	rv.draining = atomic_load(&srv->draining);
 	rv.now = mono_now();
 
@@ -397,8 +397,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		 * sends no 100 Continue) or must close anyway.  Answer the
 		 * rest on the next call, which keeps the connection alive.
 		 */
-		if (rq->has_body || rq->early_status != 0 ||
-		    (cn != NULL && cn->over_limit))
+		if (rq->has_body || rq->early_status != 0)
 			return answer_request(srv, c, cn, rq, method);
 		return MHD_YES;
 	}

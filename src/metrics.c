@@ -56,6 +56,10 @@ static atomic_int	 nserver_names;
 static counter		 linger_outcomes[LINGER__COUNT];
 static _Atomic long	 linger_active;
 static counter		 discarded;
+static counter		 refused[REFUSE__COUNT];
+static counter		 evicted[EVICT__COUNT];
+static const char	*refuse_names[REFUSE__COUNT] = { "per_ip", "full" };
+static const char	*evict_names[EVICT__COUNT] = { "idle", "slow_header" };
 /* reload_total{what,result}: what = config, geoip, tls */
 static const char	*reload_what[] = { "config", "geoip", "tls" };
 static counter		 reloads[3][2];
@@ -282,6 +286,20 @@ metrics_discarded_bytes(uint64_t n)
 	inc(&discarded, n);
 }
 
+void
+metrics_conn_refused(enum conn_refusal why)
+{
+	if ((unsigned)why < REFUSE__COUNT)
+		inc(&refused[why], 1);
+}
+
+void
+metrics_conn_evicted(enum conn_eviction kind)
+{
+	if ((unsigned)kind < EVICT__COUNT)
+		inc(&evicted[kind], 1);
+}
+
 unsigned long long
 metrics_linger_count(enum linger_outcome o)
 {
@@ -443,6 +461,16 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 	    "Request body bytes read and thrown away.");
 	fprintf(f, "geo307_discarded_body_bytes_total %llu\n",
 	    atomic_load(&discarded));
+	header(f, "geo307_connections_refused_total", "counter",
+	    "Connections answered 503 at accept, by limit.");
+	for (i = 0; i < REFUSE__COUNT; i++)
+		fprintf(f, "geo307_connections_refused_total{reason=\"%s\"} "
+		    "%llu\n", refuse_names[i], atomic_load(&refused[i]));
+	header(f, "geo307_connections_evicted_total", "counter",
+	    "Connections closed to make room in a full table, by kind.");
+	for (i = 0; i < EVICT__COUNT; i++)
+		fprintf(f, "geo307_connections_evicted_total{kind=\"%s\"} "
+		    "%llu\n", evict_names[i], atomic_load(&evicted[i]));
 	header(f, "geo307_reload_total", "counter",
 	    "Reloads, by what was reloaded and the result.");
 	for (i = 0; i < 3; i++)

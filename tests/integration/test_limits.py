@@ -4,6 +4,7 @@ included, a 503 never a silent close), header_timeout against a
 slowloris trickle, keepalive_timeout, max_connections (SPEC 1, 6)."""
 
 import os
+import socket
 import sys
 import time
 
@@ -195,11 +196,46 @@ def timeouts(t):
         c.close()
 
 
+def half_closed(t):
+    """A client that half-closes (FIN) before its header is complete is
+    closed at once, not left to the header deadline; so is an idle
+    keep-alive client that half-closes."""
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport)
+    c.set("listen", "header_timeout", 10)
+    g.Daemon(T, tmp(), c, "halfclose").start()
+    h = g.Conn(port)
+    try:
+        h.send(b"GET /half HTTP/1.1\r\nX-A: b")
+        time.sleep(0.1)
+        h.sock.shutdown(socket.SHUT_WR)
+        el = h.wait_closed(3)
+        t.ok(el is not None and el < 0.5, "FIN inside a header: closed after "
+             "%s s (header_timeout = 10)" % (None if el is None else
+                                             "%.2f" % el))
+    finally:
+        h.close()
+    h = g.Conn(port)
+    try:
+        r = get_on(h)
+        h.sock.shutdown(socket.SHUT_WR)
+        el = h.wait_closed(3)
+        t.ok(r.status == 307 and el is not None and el < 0.5,
+             "FIN on an idle keep-alive connection: closed after %s s"
+             % (None if el is None else "%.2f" % el))
+    finally:
+        h.close()
+
+
 def max_conn(t):
+    """max_connections = 5: a full table evicts an idle keep-alive
+    connection for a newcomer, never a connection with a request in
+    progress; with nothing to evict the newcomer gets a 503 at once."""
     port, aport = g.free_port(), g.free_port()
     c = g.base_config(port, aport)
     c.set("listen", "max_connections", 5)
     c.set("listen", "threads", 1)
+    c.set("redirect", "retry_after", 10)
     g.Daemon(T, tmp(), c, "maxconn").start()
     held = []
     try:
@@ -211,14 +247,39 @@ def max_conn(t):
         t.eq(rs, [307] * 5, "max_connections = 5: five keep-alive "
              "connections are served")
         r = try_get(port, timeout=2)
-        t.ok(isinstance(r, str) or r.status != 307,
-             "the 6th connection is not served while 5 are open", repr(r))
-        for h in held[:3]:
+        time.sleep(0.3)
+        closed = [h for h in held if h.peer_state(0.05) in ("eof", "reset")]
+        m = g.scrape(aport)
+        t.ok(not isinstance(r, str) and r.status == 307 and len(closed) >= 1
+             and m.get("geo307_connections_evicted_total", kind="idle") >= 1,
+             "the 6th connection is served: an idle keep-alive one of the 5 "
+             "is evicted for it (%d closed)" % len(closed), repr(r))
+        for h in held:
             h.close()
+        held = []
+        time.sleep(0.5)
+        # five connections whose headers are still coming (under 1 s old):
+        # nothing to evict, the newcomer gets a 503, not a silent close
+        for _ in range(5):
+            h = g.Conn(port)
+            h.send(b"GET /slow HTTP/1.1\r\nX-A: ")
+            held.append(h)
+        time.sleep(0.2)
+        r = try_get(port, timeout=2)
+        bad = over_limit_problems(r)
+        m = g.scrape(aport)
+        t.ok(not bad and m.get("geo307_connections_refused_total",
+                               reason="full") >= 1,
+             "5 headers in progress: the 6th connection gets 503 + "
+             "Retry-After + close at once, counted as reason=full",
+             "\n".join(bad + [repr(r)]))
+        for h in held:
+            h.close()
+        held = []
         time.sleep(0.5)
         r = try_get(port)
         t.ok(not isinstance(r, str) and r.status == 307,
-             "after 3 of them closed, a new connection gets 307", repr(r))
+             "after they closed, a new connection gets 307", repr(r))
     finally:
         for h in held:
             h.close()
@@ -228,7 +289,8 @@ def main():
     T.run([
         (4, per_ip),
         (5, timeouts),
-        (3, max_conn),
+        (2, half_closed),
+        (4, max_conn),
         (1, g.check_daemons),
     ])
 
