@@ -20,6 +20,11 @@ enum server_state {
 	SERVER_DOWN		/* nothing */
 };
 
+/* Address families a server takes ([server] / P server:<id> families). */
+#define FLEET_FAMILY_4		0x1
+#define FLEET_FAMILY_6		0x2
+#define FLEET_FAMILY_ANY	(FLEET_FAMILY_4 | FLEET_FAMILY_6)
+
 enum fleet_source {
 	FLEET_CONFIG,
 	FLEET_REDIS,
@@ -33,6 +38,8 @@ struct fleet_server {
 	uint32_t		 region;	/* index in the region map */
 	uint32_t		 weight;
 	enum server_state	 state;
+	unsigned		 families;	/* FLEET_FAMILY_* bits */
+	uint64_t		 id_hash;	/* of id, seeds affinity hashing */
 	int			 has_report;	/* a load report was present */
 	double			 load;		/* 0..1 when has_report */
 	/*
@@ -66,6 +73,7 @@ struct fleet {
 	double			 maintenance_retry;	/* 0: not given */
 	struct fleet_server	*servers;
 	size_t			 nservers;
+	uint32_t		*by_id;		/* server indices sorted by id */
 	struct fleet_region	*regions;	/* parallel to regionmap */
 	size_t			 nregions;
 	const struct regionmap	*rm;		/* the map indices refer to */
@@ -88,6 +96,9 @@ struct fleet	*fleet_from_config(const struct config *cfg,
 struct fleet	*fleet_build(struct fleet_server *servers, size_t n,
 		    const struct regionmap *rm);
 void		 fleet_free(struct fleet *f);
+/* The server with this id (len bytes, not NUL-terminated), or NULL. */
+const struct fleet_server *fleet_find(const struct fleet *f, const char *id,
+		    size_t len);
 int		 fleet_server_fresh(const struct fleet *f,
 		    const struct fleet_server *s, double now);
 /*

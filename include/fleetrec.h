@@ -41,6 +41,7 @@ struct server_record {
 	char			 region[NAME_MAX_LEN + 1];
 	uint32_t		 weight;
 	enum server_state	 state;
+	unsigned		 families;	/* FLEET_FAMILY_* bits */
 };
 
 /* Rejection details: which field, which value (pointers into the input). */
@@ -59,6 +60,10 @@ int	fleetrec_state(const char *s, enum server_state *out);
 int	fleetrec_load(const char *s, double *out);
 /* "up" or "drain" */
 int	fleetrec_region_state(const char *s, int *drained);
+/* "4", "6" or "4 6" into FLEET_FAMILY_* bits. */
+int	fleetrec_families(const char *s, unsigned *out);
+/* "4", "6" or "4 6" for FLEET_FAMILY_* bits. */
+const char *fleetrec_families_name(unsigned families);
 /* Maintenance value: whole seconds 1..86400. */
 int	fleetrec_maintenance(const char *s, double *out);
 const char *server_state_name(enum server_state s);

@@ -56,6 +56,8 @@ void	metrics_redirect(int server_label);
 void	metrics_synthetic(void);
 void	metrics_clientip(enum clientip_metric src);
 void	metrics_failopen(void);
+/* geo307_affinity_total: 0 none, 1 hit, 2 miss (enum route_affinity). */
+void	metrics_affinity(int result);
 void	metrics_spill(int from_label, int to_label);
 
 /* Slow path: global atomics. */

@@ -47,10 +47,49 @@ struct select_candidate {
  * fresh, the same path on weight alone (res->failopen).
  */
 struct select_params {
-	double	spill_below;	/* [selection] spill_below */
-	double	slow_start;	/* seconds; 0 = off */
+	double		spill_below;	/* [selection] spill_below */
+	double		slow_start;	/* seconds; 0 = off */
+	unsigned	families;	/* the client's FLEET_FAMILY_*; 0 = any */
 };
 
+/*
+ * What select_server() decides before its draw, so that an explanation
+ * (/route, geo307ctl explain) shows the very numbers the draw uses: at
+ * most two parts, the region that serves and, while home spills, the
+ * region that takes the spill fraction.
+ */
+#define SELECT_PARTS	2
+struct select_plan {
+	size_t		nparts;		/* 0: nothing routable */
+	uint32_t	region[SELECT_PARTS];
+	double		share[SELECT_PARTS];	/* sum to 1 */
+	double		total[SELECT_PARTS];	/* effective weight sums */
+	int		full[SELECT_PARTS];	/* every candidate at load 1 */
+	uint32_t	home;
+	int		fallback;	/* part 0 is not home */
+	int		failopen;	/* every up server stale: weight alone */
+	int		spilling;	/* home's H < spill_below */
+	double		headroom;	/* home's H; -1: home not looked at */
+	double		fraction;	/* share spilled to region[1] (0: none) */
+};
+
+int	select_plan(const struct fleet *f, uint32_t home,
+	    const struct select_params *p, double now,
+	    struct select_plan *plan);
+/* One draw from a plan; *part (if not NULL) gets the part drawn. */
+const struct fleet_server *select_draw(const struct fleet *f,
+	    const struct select_plan *plan, const struct select_params *p,
+	    double now, struct rng *rng, size_t *part);
+/*
+ * Every server a plan can draw, with its effective weight and its
+ * probability (share x weight / total: they sum to 1).  Fills up to max
+ * entries, returns how many there are.
+ */
+size_t	select_plan_candidates(const struct fleet *f,
+	    const struct select_plan *plan, const struct select_params *p,
+	    double now, struct select_candidate *out, size_t max);
+
+/* select_plan, then select_draw. */
 int	select_server(const struct fleet *f, uint32_t home,
 	    const struct select_params *p, double now, struct rng *rng,
 	    struct select_result *res);

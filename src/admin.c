@@ -20,7 +20,9 @@
 #include "fleet.h"
 #include "log.h"
 #include "metrics.h"
+#include "fleetrec.h"
 #include "region.h"
+#include "route.h"
 #include "runtime.h"
 #include "select.h"
 
@@ -73,7 +75,7 @@ reply_text(struct MHD_Connection *c, int status, const char *text)
 static enum MHD_Result
 reply_json(struct MHD_Connection *c, int status, json_t *j)
 {
-	char	*s = json_dumps(j, JSON_COMPACT);
+	char	*s = json_dumps(j, ROUTE_JSON_FLAGS);
 
 	json_decref(j);
 	if (s == NULL)
@@ -121,73 +123,60 @@ metrics(struct MHD_Connection *c, const struct runtime *rt)
 	    len);
 }
 
-static json_t *
-server_json(const struct fleet_server *s)
-{
-	return json_pack("{s:s, s:s}", "id", s->id, "url", s->base);
-}
-
-/* /route?ip=IP: the decision for that address, explained. */
+/*
+ * /route?ip=IP[&key=K][&family=4|6]: the decision for that address, from
+ * route_decide() as a request gets it, explained (route_json).
+ */
 static enum MHD_Result
 route(struct MHD_Connection *c, const struct runtime *rt)
 {
 	const struct fleet	*f = runtime_fleet(rt);
-	struct select_candidate	 cand[64];
-	struct select_result	 res = { 0 };
-	struct geo_result	 g;
-	struct netaddr		 a;
+	struct route_input	 in;
+	struct route_decision	 d;
 	struct rng		 rng;
-	enum region_rule	 rule;
-	const char		*ip;
-	json_t			*j, *arr;
-	uint32_t		 home;
-	size_t			 i, n;
-	char			 buf[INET6_ADDRSTRLEN];
-	double			 now = mono_now();
+	const char		*ip, *fam, *key;
 
+	memset(&in, 0, sizeof(in));
+	in.synthetic_region = -1;
+	in.now = mono_now();
 	ip = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ip");
-	if (ip == NULL || netaddr_parse(ip, &a) != 0)
-		return reply_text(c, 400, "usage: /route?ip=ADDRESS");
-	geodb_lookup(rt->geo, &a, &g);
-	home = regionmap_home(rt->rm, &g, &rule);
-	j = json_pack("{s:s, s:s?, s:s?, s:s, s:s}",
-	    "ip", netaddr_str(&a, buf, sizeof(buf)),
-	    "country", g.country[0] ? g.country : NULL,
-	    "continent", g.continent[0] ? g.continent : NULL,
-	    "region", rt->rm->regions[home].name,
-	    "rule", region_rule_name(rule));
-	if (j == NULL)
-		return MHD_NO;
-	json_object_set_new(j, "latitude", g.has_location ?
-	    json_real(g.lat) : json_null());
-	json_object_set_new(j, "longitude", g.has_location ?
-	    json_real(g.lon) : json_null());
-	arr = json_array();
-	rng_seed(&rng, 1);
-	if (f != NULL && !f->maintenance &&
-	    select_server(f, home, &rt->sel, now, &rng, &res) == 0) {
-		/* The candidates of the region actually used, as picked. */
-		n = select_candidates(f, res.region, &rt->sel, now,
-		    res.failopen, cand, 64);
-		for (i = 0; i < n && i < 64; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:i, "
-			    "s:f, s:f, s:f}", "id", cand[i].server->id,
-			    "url", cand[i].server->base,
-			    "weight", (json_int_t)cand[i].server->weight,
-			    "load", cand[i].server->load,
-			    "effective_weight", cand[i].effective_weight,
-			    "probability", cand[i].probability));
+	fam = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "family");
+	key = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
+	if (ip == NULL || netaddr_parse(ip, &in.client) != 0 ||
+	    (fam != NULL && strcmp(fam, "4") != 0 && strcmp(fam, "6") != 0))
+		return reply_text(c, 400, "usage: /route?ip=ADDRESS"
+		    "[&key=KEY][&family=4|6]");
+	if (fam != NULL)
+		in.family = fam[0] == '4' ? FLEET_FAMILY_4 : FLEET_FAMILY_6;
+	if (key != NULL && key[0] != '\0') {
+		in.key = key;
+		in.keylen = strlen(key);
 	}
-	json_object_set_new(j, "candidates", arr);
-	if (res.server != NULL) {
-		json_object_set_new(j, "reason", json_string(res.fallback ?
-		    "fallback" : rule == RULE_DEFAULT ? "default" : "geo"));
-		json_object_set_new(j, "server", server_json(res.server));
-	} else {
-		json_object_set_new(j, "reason", json_string("none"));
-		json_object_set_new(j, "server", json_null());
-	}
-	return reply_json(c, 200, j);
+	if (rng_seed_random(&rng) != 0)
+		rng_seed(&rng, (uint64_t)in.now);
+	(void)route_decide(rt, f, &in, &rng, &d);
+	return reply_json(c, 200, route_json(rt, f, &in, &d));
+}
+
+/* Why a server is or is not a candidate for a new upload right now. */
+static const char *
+why(const struct fleet *f, const struct fleet_server *s, double now)
+{
+	if (s->state == SERVER_DOWN)
+		return "down";
+	if (s->state == SERVER_DRAIN)
+		return "drain";
+	if (s->weight == 0)
+		return "weight 0";
+	if (f->regions[s->region].drained)
+		return "region drained";
+	if (!s->has_report)
+		return "no load report";
+	if (!fleet_server_fresh(f, s, now))
+		return "stale report";
+	if (s->load >= 1)
+		return "load 1";
+	return "candidate";
 }
 
 static const char *
@@ -211,12 +200,16 @@ fleet(struct MHD_Connection *c, const struct runtime *rt)
 	for (i = 0; i < f->nservers; i++) {
 		s = &f->servers[i];
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, "
-		    "s:s, s:o, s:b}", "id", s->id, "url", s->base,
+		    "s:s, s:s, s:o, s:b, s:b, s:s}", "id", s->id,
+		    "url", s->base,
 		    "region", rt->rm->regions[s->region].name,
 		    "weight", (json_int_t)s->weight,
 		    "state", state_name(s->state),
+		    "families", fleetrec_families_name(s->families),
 		    "load", s->has_report ? json_real(s->load) : json_null(),
-		    "fresh", fleet_server_fresh(f, s, now)));
+		    "fresh", fleet_server_fresh(f, s, now),
+		    "candidate", strcmp(why(f, s, now), "candidate") == 0,
+		    "why", why(f, s, now)));
 	}
 	j = json_pack("{s:s, s:I, s:f, s:I, s:b, s:o}",
 	    "source", fleet_source_name(f->source),

@@ -5,6 +5,7 @@
  * elsewhere) fills an array of fleet_server and hands it to fleet_build().
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "fleet.h"
 #include "metrics.h"
 #include "url.h"
+
+#include <xxhash.h>
 
 double
 mono_now(void)
@@ -60,7 +63,62 @@ fleet_free(struct fleet *f)
 	for (i = 0; f->regions != NULL && i < f->nregions; i++)
 		free(f->regions[i].servers);
 	free(f->regions);
+	free(f->by_id);
 	free(f);
+}
+
+static const struct fleet	*sort_fleet;	/* qsort has no context */
+
+static int
+by_id_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_fleet->servers[*(const uint32_t *)a].id,
+	    sort_fleet->servers[*(const uint32_t *)b].id);
+}
+
+/* Sources build snapshots in one thread each; qsort runs under a lock. */
+static pthread_mutex_t	sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+index_ids(struct fleet *f)
+{
+	size_t	i;
+
+	if ((f->by_id = calloc(f->nservers + 1, sizeof(*f->by_id))) == NULL)
+		return -1;
+	for (i = 0; i < f->nservers; i++)
+		f->by_id[i] = (uint32_t)i;
+	pthread_mutex_lock(&sort_lock);
+	sort_fleet = f;
+	qsort(f->by_id, f->nservers, sizeof(*f->by_id), by_id_cmp);
+	sort_fleet = NULL;
+	pthread_mutex_unlock(&sort_lock);
+	return 0;
+}
+
+const struct fleet_server *
+fleet_find(const struct fleet *f, const char *id, size_t len)
+{
+	size_t				 lo = 0, hi, mid;
+	const struct fleet_server	*s;
+	int				 c;
+
+	if (f == NULL || f->by_id == NULL || len > NAME_MAX_LEN)
+		return NULL;
+	hi = f->nservers;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		s = &f->servers[f->by_id[mid]];
+		if ((c = strncmp(s->id, id, len)) == 0 && s->id[len] != '\0')
+			c = 1;
+		if (c == 0)
+			return s;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 struct fleet *
@@ -113,7 +171,13 @@ fleet_build(struct fleet_server *servers, size_t n,
 		f->regions[r].servers[f->regions[r].n++] = (uint32_t)i;
 		/* Interning takes a lock: here, never per request. */
 		servers[i].label = metrics_server_label(servers[i].id);
+		if ((servers[i].families & FLEET_FAMILY_ANY) == 0)
+			servers[i].families = FLEET_FAMILY_ANY;
+		servers[i].id_hash = XXH64(servers[i].id,
+		    strlen(servers[i].id), 0);
 	}
+	if (index_ids(f) != 0)
+		goto fail;
 	return f;
 
 fail:

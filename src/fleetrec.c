@@ -15,7 +15,7 @@
  *   rejected whole (REJECT_FIELD): skipping it silently would give the
  *   server weight 100 where the operator meant something else.  Field
  *   names are case-sensitive.
- * - families: "4", "6" or "4 6" exactly; validated, not used yet.
+ * - families: "4", "6" or "4 6" exactly (default "4 6").
  */
 #include <sys/types.h>
 
@@ -168,12 +168,38 @@ fleetrec_maintenance(const char *s, double *out)
 	return 0;
 }
 
-/* "4", "6" or "4 6": the address families a server takes (later). */
-static int
-families_valid(const char *s)
+/* "4", "6" or "4 6": the address families a server takes. */
+int
+fleetrec_families(const char *s, unsigned *out)
 {
-	return s != NULL && (strcmp(s, "4") == 0 || strcmp(s, "6") == 0 ||
-	    strcmp(s, "4 6") == 0);
+	unsigned	f;
+
+	if (s == NULL)
+		return -1;
+	if (strcmp(s, "4") == 0)
+		f = FLEET_FAMILY_4;
+	else if (strcmp(s, "6") == 0)
+		f = FLEET_FAMILY_6;
+	else if (strcmp(s, "4 6") == 0)
+		f = FLEET_FAMILY_ANY;
+	else
+		return -1;
+	if (out != NULL)
+		*out = f;
+	return 0;
+}
+
+const char *
+fleetrec_families_name(unsigned families)
+{
+	switch (families & FLEET_FAMILY_ANY) {
+	case FLEET_FAMILY_4:
+		return "4";
+	case FLEET_FAMILY_6:
+		return "6";
+	default:
+		return "4 6";
+	}
 }
 
 void
@@ -271,7 +297,9 @@ fleetrec_server(const struct config *cfg, const char *id,
 		server_record_free(out);
 		return reject(rej, REJECT_STATE, FIELD(F_STATE));
 	}
-	if (at[F_FAMILIES] != -1 && !families_valid(values[at[F_FAMILIES]])) {
+	out->families = FLEET_FAMILY_ANY;
+	if (at[F_FAMILIES] != -1 &&
+	    fleetrec_families(values[at[F_FAMILIES]], &out->families) != 0) {
 		server_record_free(out);
 		return reject(rej, REJECT_FIELD, FIELD(F_FAMILIES));
 	}

@@ -39,6 +39,7 @@ struct mblock {
 	counter		 synthetic;
 	counter		 clientip[CIP__COUNT];
 	counter		 failopen;
+	counter		 affinity[3];
 	counter		 spill[NREG][NREG];
 	counter		 hist[NBUCKET + 1];
 	counter		 hist_sum_ns;
@@ -200,6 +201,13 @@ void
 metrics_redirect(int server)
 {
 	inc(&block()->redirects[clamp_label(server, SERVER_OTHER)], 1);
+}
+
+void
+metrics_affinity(int result)
+{
+	if (result >= 0 && result < 3)
+		inc(&block()->affinity[result], 1);
 }
 
 void
@@ -436,6 +444,15 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 	    "Requests routed on weight alone because every report was stale.");
 	SUM(failopen);
 	fprintf(f, "geo307_failopen_total %llu\n", v);
+	header(f, "geo307_affinity_total", "counter",
+	    "Requests with affinity on, by whether their key found a server.");
+	for (i = 0; i < 3; i++) {
+		static const char *names[] = { "none", "hit", "miss" };
+
+		SUM(affinity[i]);
+		fprintf(f, "geo307_affinity_total{result=\"%s\"} %llu\n",
+		    names[i], v);
+	}
 	header(f, "geo307_spill_total", "counter",
 	    "Uploads spilled from a region short of headroom.");
 	for (i = 0; i < NREG; i++)

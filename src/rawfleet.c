@@ -266,6 +266,7 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 	out->region = (uint32_t)region;
 	out->weight = rec.weight;
 	out->state = rec.state;
+	out->families = rec.families;
 	server_record_free(&rec);
 	if (rs->load != NULL) {
 		/* A bad report is no report: the server counts as stale. */

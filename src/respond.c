@@ -16,6 +16,7 @@
 #include "escape.h"
 #include "metrics.h"
 #include "respond.h"
+#include "route.h"
 
 /* What request_view.header returns for a header larger than buf. */
 const char	header_overflow[] = ",";
@@ -250,19 +251,25 @@ set_redirect_body(struct answer *a, int lookup, const char *region)
 	a->bodylen = a->body ? strlen(a->body) : 0;
 }
 
-/* Where is the client, and which region is home? */
-static uint32_t
-locate(const struct runtime *rt, const struct request_view *rv,
-    struct answer *a, int *synthetic_region, enum region_rule *rule)
+/*
+ * Who is the client, and what does it ask for: the trust walk, the
+ * synthetic overrides, the affinity key; into in for route_decide().
+ * kbuf holds a header key.
+ */
+static void
+route_input_of(const struct runtime *rt, const struct request_view *rv,
+    const char *target, size_t targetlen, struct answer *a,
+    struct route_input *in, char *kbuf, size_t kbuflen)
 {
 	const struct config	*cfg = rt->cfg;
-	struct geo_result	 g;
-	struct netaddr		 client, forced;
+	struct netaddr		 forced;
 	const char		*h, *tok;
 	char			 buf[4096], tbuf[256], *big = NULL;
 	int			 r;
 
-	*synthetic_region = -1;
+	memset(in, 0, sizeof(*in));
+	in->synthetic_region = -1;
+	in->now = rv->now;
 	h = NULL;
 	if (cidr_list_contains(&cfg->trust.proxies, &rv->peer)) {
 		h = rv->header(rv->ctx, cfg->trust.header, buf, sizeof(buf),
@@ -277,7 +284,7 @@ locate(const struct runtime *rt, const struct request_view *rv,
 			    cfg->listen.max_header_bytes + 1, NULL);
 	}
 	a->cip = clientip_resolve(&rv->peer, h, cfg->trust.kind,
-	    &cfg->trust.proxies, &client);
+	    &cfg->trust.proxies, &in->client);
 	free(big);
 
 	if (cfg->synthetic.tokens.n > 0 &&
@@ -288,19 +295,35 @@ locate(const struct runtime *rt, const struct request_view *rv,
 		if ((h = rv->header(rv->ctx, "x-synthetic-region", buf,
 		    sizeof(buf), NULL)) != NULL &&
 		    (r = regionmap_find(rt->rm, h)) >= 0)
-			*synthetic_region = r;
+			in->synthetic_region = r;
 		if ((h = rv->header(rv->ctx, "x-synthetic-client-ip", buf,
 		    sizeof(buf), NULL)) != NULL &&
 		    netaddr_parse(h, &forced) == 0)
-			client = forced;
+			in->client = forced;
 	}
-	netaddr_str(&client, a->client, sizeof(a->client));
-	if (*synthetic_region >= 0) {
-		*rule = RULE_SYNTHETIC;
-		return (uint32_t)*synthetic_region;
-	}
-	geodb_lookup(rt->geo, &client, &g);
-	return regionmap_home(rt->rm, &g, rule);
+	netaddr_str(&in->client, a->client, sizeof(a->client));
+	if (cfg->affinity.header != NULL) {
+		h = rv->header(rv->ctx, cfg->affinity.header, kbuf, kbuflen,
+		    NULL);
+		if (h != NULL && h != header_overflow) {
+			in->key = h;
+			in->keylen = strlen(h);
+		}
+	} else
+		in->key = route_key_from_target(cfg, target, targetlen,
+		    &in->keylen);
+}
+
+static void
+route_failed(const struct runtime *rt, const struct route_decision *d,
+    struct rng *rng, struct answer *a)
+{
+	set_error(a, 503);
+	/* The operator said when to come back: say exactly that. */
+	if (d->maintenance && d->maintenance_retry > 0)
+		set_retry_after_exact(a, d->maintenance_retry);
+	else
+		set_retry_after(a, rt->cfg->redirect.retry_after, rng);
 }
 
 static void
@@ -309,51 +332,31 @@ route(const struct runtime *rt, const struct request_view *rv,
     struct answer *a)
 {
 	const struct config	*cfg = rt->cfg;
-	const struct fleet	*f = runtime_fleet(rt);
-	struct select_result	 res;
-	enum region_rule	 rule;
-	uint32_t		 home;
-	int			 synth;
+	const struct fleet_server *s;
+	struct route_input	 in;
+	struct route_decision	 d;
+	char			 kbuf[512];
 
-	home = locate(rt, rv, a, &synth, &rule);
-	a->region_label = rt->region_labels[home];
-	if (f == NULL) {
-		set_error(a, 503);
-		set_retry_after(a, cfg->redirect.retry_after, rng);
+	route_input_of(rt, rv, target, targetlen, a, &in, kbuf, sizeof(kbuf));
+	if (route_decide(rt, runtime_fleet(rt), &in, rng, &d) != 0) {
+		a->region_label = rt->region_labels[d.home];
+		route_failed(rt, &d, rng, a);
 		return;
 	}
-	if (f->maintenance) {
-		/* The operator said when to come back: say exactly that. */
-		set_error(a, 503);
-		if (f->maintenance_retry > 0)
-			set_retry_after_exact(a, f->maintenance_retry);
-		else
-			set_retry_after(a, cfg->redirect.retry_after, rng);
-		return;
+	if (d.affinity != ROUTE_AFFINITY_OFF)
+		metrics_affinity(d.affinity);
+	s = d.server;
+	a->server_id = s->id;
+	a->server_label = s->label;
+	a->region_label = rt->region_labels[d.region];
+	a->failopen = d.plan.failopen;
+	if (d.spilled) {
+		a->spill_from = rt->region_labels[d.home];
+		a->spill_to = rt->region_labels[d.region];
 	}
-	if (select_server(f, home, &rt->sel, rv->now, rng, &res) != 0) {
-		set_error(a, 503);
-		set_retry_after(a, cfg->redirect.retry_after, rng);
-		return;
-	}
-	a->server_id = res.server->id;
-	a->server_label = res.server->label;
-	a->region_label = rt->region_labels[res.region];
-	a->failopen = res.failopen;
-	if (res.spilled) {
-		a->spill_from = rt->region_labels[home];
-		a->spill_to = rt->region_labels[res.region];
-	}
-	if (res.fallback)
-		a->reason = REASON_FALLBACK;
-	else if (rule == RULE_SYNTHETIC)
-		a->reason = REASON_SYNTHETIC;
-	else if (rule == RULE_DEFAULT)
-		a->reason = REASON_DEFAULT;
-	else
-		a->reason = REASON_GEO;
-	if (location_build(a->location, sizeof(a->location), res.server->base,
-	    res.server->baselen, target, targetlen) < 0) {
+	a->reason = d.reason;
+	if (location_build(a->location, sizeof(a->location), s->base,
+	    s->baselen, target, targetlen) < 0) {
 		a->server_label = -1;
 		set_error(a, 414);
 		return;
@@ -364,7 +367,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 		add_header(a, "X-Upload-Server", a->server_id);
 		add_header(a, "X-Redirect-Reason", reason_name(a->reason));
 	}
-	set_redirect_body(a, lookup, rt->rm->regions[res.region].name);
+	set_redirect_body(a, lookup, rt->rm->regions[d.region].name);
 }
 
 /*

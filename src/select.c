@@ -70,6 +70,7 @@ reason_name(enum reason r)
  */
 struct ctx {
 	const struct fleet	*f;
+	unsigned		 families;	/* the client's FLEET_FAMILY_* */
 	double			 now;
 	double			 slow_start;	/* 0 = off */
 	int			 failopen;	/* weight alone */
@@ -81,6 +82,8 @@ ctx_init(struct ctx *c, const struct fleet *f, const struct select_params *p,
     double now, int failopen)
 {
 	c->f = f;
+	c->families = p != NULL && (p->families & FLEET_FAMILY_ANY) ?
+	    p->families : FLEET_FAMILY_ANY;
 	c->now = now;
 	c->slow_start = p != NULL && p->slow_start > 0 ? p->slow_start : 0;
 	c->failopen = failopen;
@@ -107,7 +110,8 @@ clamp_load(double l)
 static inline int
 is_candidate(const struct ctx *c, const struct fleet_server *s)
 {
-	if (s->state != SERVER_UP || s->weight == 0)
+	if (s->state != SERVER_UP || s->weight == 0 ||
+	    (s->families & c->families) == 0)
 		return 0;
 	return c->failopen || (c->fresh && s->has_report);
 }
@@ -220,16 +224,16 @@ sums_headroom(const struct sums *sm)
  * last candidate with a positive weight takes it.
  */
 static const struct fleet_server *
-pick(const struct ctx *c, uint32_t r, const struct sums *sm, struct rng *rng)
+pick(const struct ctx *c, uint32_t r, double total, int full,
+    struct rng *rng)
 {
 	const struct fleet_region	*fr = &c->f->regions[r];
 	const struct fleet_server	*servers = c->f->servers, *s;
 	const struct fleet_server	*last = NULL;
 	double				 x, w;
 	size_t				 i;
-	int				 full = sums_full(sm);
 
-	x = rng_double(rng) * sums_total(sm);
+	x = rng_double(rng) * total;
 	for (i = 0; i < fr->n; i++) {
 		s = &servers[fr->servers[i]];
 		if (!is_candidate(c, s))
@@ -267,58 +271,143 @@ any_fresh(const struct ctx *c)
 	return 0;
 }
 
+/* Region r serves the whole plan (one part). */
 static int
-try_region(const struct ctx *c, uint32_t home, uint32_t r, struct rng *rng,
-    struct select_result *res)
+plan_one(const struct ctx *c, uint32_t r, struct select_plan *pl)
 {
 	struct sums	sm;
 
-	if (r == home && c->failopen == 0)
-		return -1;	/* home was looked at first */
 	if (!usable(c->f, r))
 		return -1;
 	region_sums(c, r, &sm);
 	if (sm.n == 0 || !(sums_total(&sm) > 0))
 		return -1;
-	if ((res->server = pick(c, r, &sm, rng)) == NULL)
-		return -1;
-	res->region = r;
-	res->fallback = r != home;
-	res->failopen = c->failopen;
+	pl->nparts = 1;
+	pl->region[0] = r;
+	pl->share[0] = 1;
+	pl->total[0] = sums_total(&sm);
+	pl->full[0] = sums_full(&sm);
+	pl->fallback = r != pl->home;
+	pl->failopen = c->failopen;
 	return 0;
 }
 
 /* Steps 2-4 of the comment at the top: everything after home. */
 static int
-down_the_path(const struct fleet *f, uint32_t home,
-    const struct select_params *p, double now, struct rng *rng,
-    struct select_result *res)
+plan_down_the_path(const struct fleet *f, const struct select_params *p,
+    double now, struct select_plan *pl)
 {
-	const struct region	*hr = &f->rm->regions[home];
+	const struct region	*hr = &f->rm->regions[pl->home];
 	struct ctx		 c;
 	size_t			 i;
 
 	ctx_init(&c, f, p, now, 0);
 	for (i = 0; i < hr->nfallback; i++)
-		if (try_region(&c, home, hr->fallback[i], rng, res) == 0)
+		if (hr->fallback[i] != pl->home &&
+		    plan_one(&c, hr->fallback[i], pl) == 0)
 			return 0;
 	if (any_fresh(&c)) {
 		for (i = 0; i < hr->nrest; i++)
-			if (try_region(&c, home, hr->rest[i], rng, res) == 0)
+			if (hr->rest[i] != pl->home &&
+			    plan_one(&c, hr->rest[i], pl) == 0)
 				return 0;
 		/* Not reached: any_fresh() found one in some region. */
 		return -1;
 	}
 	ctx_init(&c, f, p, now, 1);
-	if (try_region(&c, home, home, rng, res) == 0)
+	if (plan_one(&c, pl->home, pl) == 0)
 		return 0;
 	for (i = 0; i < hr->nfallback; i++)
-		if (try_region(&c, home, hr->fallback[i], rng, res) == 0)
+		if (plan_one(&c, hr->fallback[i], pl) == 0)
 			return 0;
 	for (i = 0; i < hr->nrest; i++)
-		if (try_region(&c, home, hr->rest[i], rng, res) == 0)
+		if (plan_one(&c, hr->rest[i], pl) == 0)
 			return 0;
 	return -1;
+}
+
+/*
+ * Home has a fresh candidate but H < spill_below: the first region of
+ * its fallback list with headroom of its own takes the spill fraction.
+ */
+static void
+plan_spill(const struct ctx *c, double sb, struct select_plan *pl)
+{
+	const struct region	*hr = &c->f->rm->regions[pl->home];
+	struct sums		 fs;
+	size_t			 i;
+	uint32_t		 r;
+
+	pl->spilling = 1;
+	for (i = 0; i < hr->nfallback; i++) {
+		r = hr->fallback[i];
+		if (r == pl->home || !usable(c->f, r))
+			continue;
+		region_sums(c, r, &fs);
+		if (fs.n == 0 || !(sums_total(&fs) > 0) ||
+		    sums_headroom(&fs) < sb)
+			continue;
+		pl->fraction = (sb - pl->headroom) / sb;
+		pl->nparts = 2;
+		pl->region[1] = r;
+		pl->share[1] = pl->fraction;
+		pl->share[0] = 1 - pl->fraction;
+		pl->total[1] = sums_total(&fs);
+		pl->full[1] = sums_full(&fs);
+		return;
+	}
+	/* Nowhere with headroom: better home than nowhere. */
+}
+
+int
+select_plan(const struct fleet *f, uint32_t home,
+    const struct select_params *p, double now, struct select_plan *pl)
+{
+	struct sums	hs;
+	struct ctx	c;
+	double		sb;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->home = home;
+	pl->headroom = -1;
+	if (f == NULL || f->rm == NULL || home >= f->nregions ||
+	    home >= f->rm->n)
+		return -1;
+	sb = p != NULL ? p->spill_below : 0;
+	ctx_init(&c, f, p, now, 0);
+	if (!usable(f, home))
+		return plan_down_the_path(f, p, now, pl);
+	region_sums(&c, home, &hs);
+	if (hs.n == 0 || !(sums_total(&hs) > 0))
+		return plan_down_the_path(f, p, now, pl);
+	pl->nparts = 1;
+	pl->region[0] = home;
+	pl->share[0] = 1;
+	pl->total[0] = sums_total(&hs);
+	pl->full[0] = sums_full(&hs);
+	pl->headroom = sums_headroom(&hs);
+	if (sb > 0 && pl->headroom < sb)
+		plan_spill(&c, sb, pl);
+	return 0;
+}
+
+const struct fleet_server *
+select_draw(const struct fleet *f, const struct select_plan *pl,
+    const struct select_params *p, double now, struct rng *rng,
+    size_t *part)
+{
+	struct ctx	c;
+	size_t		k = 0;
+
+	if (pl->nparts == 0)
+		return NULL;
+	/* One draw decides whether this upload is part of the spill. */
+	if (pl->nparts == 2 && rng_double(rng) < pl->share[1])
+		k = 1;
+	if (part != NULL)
+		*part = k;
+	ctx_init(&c, f, p, now, pl->failopen);
+	return pick(&c, pl->region[k], pl->total[k], pl->full[k], rng);
 }
 
 int
@@ -326,51 +415,19 @@ select_server(const struct fleet *f, uint32_t home,
     const struct select_params *p, double now, struct rng *rng,
     struct select_result *res)
 {
-	const struct region	*hr;
-	struct sums		 hs, fs;
-	struct ctx		 c;
-	double			 h, sb;
-	size_t			 i;
-	uint32_t		 r;
+	struct select_plan	pl;
+	size_t			part;
 
 	res->server = NULL;
 	res->region = home;
 	res->fallback = res->spilled = res->failopen = 0;
-	if (f == NULL || f->rm == NULL || home >= f->nregions ||
-	    home >= f->rm->n)
+	if (select_plan(f, home, p, now, &pl) != 0 ||
+	    (res->server = select_draw(f, &pl, p, now, rng, &part)) == NULL)
 		return -1;
-	hr = &f->rm->regions[home];
-	sb = p != NULL ? p->spill_below : 0;
-	ctx_init(&c, f, p, now, 0);
-
-	if (!usable(f, home))
-		return down_the_path(f, home, p, now, rng, res);
-	region_sums(&c, home, &hs);
-	if (hs.n == 0 || !(sums_total(&hs) > 0))
-		return down_the_path(f, home, p, now, rng, res);
-
-	h = sums_headroom(&hs);
-	/* One draw decides whether this upload is part of the spill. */
-	if (sb > 0 && h < sb && rng_double(rng) < (sb - h) / sb) {
-		for (i = 0; i < hr->nfallback; i++) {
-			r = hr->fallback[i];
-			if (r == home || !usable(f, r))
-				continue;
-			region_sums(&c, r, &fs);
-			if (fs.n == 0 || !(sums_total(&fs) > 0) ||
-			    sums_headroom(&fs) < sb)
-				continue;
-			if ((res->server = pick(&c, r, &fs, rng)) == NULL)
-				continue;
-			res->region = r;
-			res->fallback = res->spilled = 1;
-			return 0;
-		}
-		/* Nowhere with headroom: better home than nowhere. */
-	}
-	if ((res->server = pick(&c, home, &hs, rng)) == NULL)
-		return -1;
-	res->region = home;
+	res->region = pl.region[part];
+	res->fallback = res->region != home;
+	res->spilled = part == 1;
+	res->failopen = pl.failopen;
 	return 0;
 }
 
@@ -419,6 +476,37 @@ select_candidates(const struct fleet *f, uint32_t region,
 			out[k].probability = total > 0 ? w / total : 0;
 		}
 		k++;
+	}
+	return k;
+}
+
+size_t
+select_plan_candidates(const struct fleet *f, const struct select_plan *pl,
+    const struct select_params *p, double now, struct select_candidate *out,
+    size_t max)
+{
+	const struct fleet_region	*fr;
+	const struct fleet_server	*s;
+	struct ctx			 c;
+	size_t				 i, k = 0, part;
+	double				 w;
+
+	ctx_init(&c, f, p, now, pl->failopen);
+	for (part = 0; part < pl->nparts; part++) {
+		fr = &f->regions[pl->region[part]];
+		for (i = 0; i < fr->n; i++) {
+			s = &f->servers[fr->servers[i]];
+			if (!is_candidate(&c, s))
+				continue;
+			if (k < max && out != NULL) {
+				w = effective(&c, s, pl->full[part]);
+				out[k].server = s;
+				out[k].effective_weight = w;
+				out[k].probability = pl->total[part] > 0 ?
+				    pl->share[part] * w / pl->total[part] : 0;
+			}
+			k++;
+		}
 	}
 	return k;
 }

@@ -1,11 +1,11 @@
 /*
- * explain IP [--json]: what a router with this config would do for a
- * client at IP with the fleet Redis holds right now, like the daemon's
- * admin /route.  The same code decides: runtime_load (config, GeoIP
- * database, region map), raw_fleet_build (each record through
- * fleetrec_server, then fleet_build; bad records are skipped and logged
- * as a router logs them), geodb_lookup, regionmap_home, select_server
- * and select_candidates.
+ * explain IP [--key K] [--family 4|6] [--json]: what a router with this
+ * config would do for a client at IP with the fleet Redis holds right
+ * now, exactly as the daemon's admin /route says it: the same code
+ * decides (runtime_load: config, GeoIP database, region map;
+ * raw_fleet_build: each record through fleetrec_server, bad records
+ * skipped and logged as a router logs them; route_decide) and the same
+ * code writes the JSON (route_json).
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -22,20 +22,8 @@
 #include "region.h"
 #include "rng.h"
 #include "runtime.h"
+#include "route.h"
 #include "select.h"
-
-#define MAX_CAND	256
-
-struct decision {
-	struct geo_result	 g;
-	enum region_rule	 rule;
-	uint32_t		 home;
-	struct select_result	 res;
-	int			 picked;
-	struct select_candidate	 cand[MAX_CAND];
-	size_t			 ncand;
-	const char		*reason;
-};
 
 /*
  * The records as the daemon's Redis source holds them, handed over (the
@@ -84,151 +72,150 @@ to_raw(struct ctl_records *rs)
 
 static void
 decide(const struct runtime *rt, const struct fleet *f,
-    const struct netaddr *a, struct decision *d)
+    const struct route_input *in, struct route_decision *d)
 {
 	struct rng	rng;
-	double		now = mono_now();
 
-	memset(d, 0, sizeof(*d));
 	if (rt->cfg->selection.has_seed)
 		rng_seed(&rng, rt->cfg->selection.seed);
 	else if (rng_seed_random(&rng) != 0)
-		rng_seed(&rng, (uint64_t)now);
-	geodb_lookup(rt->geo, a, &d->g);
-	d->home = regionmap_home(rt->rm, &d->g, &d->rule);
-	d->reason = "none";
-	if (f->maintenance ||
-	    select_server(f, d->home, &rt->sel, now, &rng, &d->res) != 0)
-		return;
-	d->picked = 1;
-	d->ncand = select_candidates(f, d->res.region, &rt->sel, now,
-	    d->res.failopen, d->cand, MAX_CAND);
-	if (d->ncand > MAX_CAND)
-		d->ncand = MAX_CAND;
-	d->reason = reason_name(d->res.fallback ? REASON_FALLBACK :
-	    d->rule == RULE_DEFAULT ? REASON_DEFAULT : REASON_GEO);
+		rng_seed(&rng, (uint64_t)in->now);
+	(void)route_decide(rt, f, in, &rng, d);
 }
 
 static void
-print_text(const struct netaddr *a, const struct regionmap *rm,
-    const struct fleet *f, const struct decision *d)
+print_candidates(const struct runtime *rt, const struct fleet *f,
+    const struct route_decision *d)
 {
+	struct select_candidate	*cand;
 	const struct fleet_server *s;
-	char	 ip[INET6_ADDRSTRLEN], load[16];
-	size_t	 i, w = 2;
+	char			 load[16];
+	size_t			 i, n, w = 2;
 
-	printf("%-11s %s\n", "ip", netaddr_str(a, ip, sizeof(ip)));
-	printf("%-11s %s\n", "country", d->g.country[0] ? d->g.country : "-");
-	printf("%-11s %s\n", "continent", d->g.continent[0] ?
-	    d->g.continent : "-");
-	if (d->g.has_location)
-		printf("%-11s %.4f, %.4f (%s)\n", "location", d->g.lat,
-		    d->g.lon, d->g.location_from_db ? "database" :
+	n = route_candidates(f, d, NULL, 0);
+	if (n == 0 || (cand = calloc(n, sizeof(*cand))) == NULL)
+		return;
+	n = route_candidates(f, d, cand, n);
+	for (i = 0; i < n; i++)
+		if (strlen(cand[i].server->id) > w)
+			w = strlen(cand[i].server->id);
+	printf("candidates:\n");
+	printf("  %-*s  %-12s  %7s  %8s  %9s  %11s  %s\n", (int)w, "ID",
+	    "REGION", "WEIGHT", "LOAD", "EFFECTIVE", "PROBABILITY", "URL");
+	for (i = 0; i < n; i++) {
+		s = cand[i].server;
+		if (!s->has_report)
+			snprintf(load, sizeof(load), "none");
+		else if (!fleet_server_fresh(f, s, d->now))
+			snprintf(load, sizeof(load), "%.6g!", s->load);
+		else
+			snprintf(load, sizeof(load), "%.6g", s->load);
+		printf("  %-*s  %-12s  %7" PRIu32 "  %8s  %9.6g  %10.4g%%  %s\n",
+		    (int)w, s->id, rt->rm->regions[s->region].name, s->weight,
+		    load, cand[i].effective_weight,
+		    100 * cand[i].probability, s->base);
+	}
+	free(cand);
+}
+
+static void
+print_text(const struct runtime *rt, const struct fleet *f,
+    const struct route_input *in, const struct route_decision *d)
+{
+	const struct regionmap	*rm = rt->rm;
+	char			 ip[INET6_ADDRSTRLEN];
+
+	printf("%-11s %s (IPv%d)\n", "ip", netaddr_str(&in->client, ip,
+	    sizeof(ip)), d->family == FLEET_FAMILY_6 ? 6 : 4);
+	printf("%-11s %s\n", "country", d->geo.country[0] ? d->geo.country :
+	    "-");
+	printf("%-11s %s\n", "continent", d->geo.continent[0] ?
+	    d->geo.continent : "-");
+	if (d->geo.has_location)
+		printf("%-11s %.6g, %.6g (%s)\n", "location", d->geo.lat,
+		    d->geo.lon, d->geo.location_from_db ? "database" :
 		    "country centroid");
 	else
 		printf("%-11s -\n", "location");
-	printf("%-11s %s (rule %s)\n", "region", rm->regions[d->home].name,
+	printf("%-11s %s (rule %s)\n", "home", rm->regions[d->home].name,
 	    region_rule_name(d->rule));
-	printf("%-11s version %" PRIu64 ", %zu servers\n", "fleet", f->version,
-	    f->nservers);
-	if (f->maintenance) {
+	printf("%-11s version %" PRIu64 ", %zu servers\n", "fleet",
+	    f->version, f->nservers);
+	if (d->maintenance)
 		printf("%-11s on: every request gets 503, Retry-After %.0f\n",
-		    "maintenance", f->maintenance_retry);
-	}
-	printf("%-11s %s%s\n", "reason", d->reason, d->picked &&
-	    d->res.failopen ? " (fail-open: every report is stale)" : "");
-	if (!d->picked) {
+		    "maintenance", d->maintenance_retry);
+	if (d->affinity != ROUTE_AFFINITY_OFF)
+		printf("%-11s %s (%s)\n", "affinity",
+		    route_affinity_name(d->affinity),
+		    rt->cfg->affinity.mode ? rt->cfg->affinity.mode : "hash");
+	if (d->plan.spilling)
+		printf("%-11s headroom %.6g: %.6g%% to %s\n", "spill",
+		    d->plan.headroom, 100 * d->plan.fraction,
+		    d->plan.nparts == 2 ? rm->regions[d->plan.region[1]].name :
+		    "nowhere (no region with headroom)");
+	printf("%-11s %s%s\n", "reason", reason_name(d->reason),
+	    d->plan.failopen ? " (fail-open: every report is stale)" : "");
+	if (d->server == NULL) {
 		printf("%-11s none: 503\n", "server");
 		return;
 	}
-	for (i = 0; i < d->ncand; i++)
-		if (strlen(d->cand[i].server->id) > w)
-			w = strlen(d->cand[i].server->id);
-	printf("candidates in %s:\n", rm->regions[d->res.region].name);
-	printf("  %-*s  %7s  %8s  %9s  %11s  %s\n", (int)w, "ID", "WEIGHT",
-	    "LOAD", "EFFECTIVE", "PROBABILITY", "URL");
-	for (i = 0; i < d->ncand; i++) {
-		s = d->cand[i].server;
-		if (s->has_report)
-			snprintf(load, sizeof(load), "%.6g", s->load);
-		else
-			snprintf(load, sizeof(load), "stale");
-		printf("  %-*s  %7" PRIu32 "  %8s  %9.6g  %10.2f%%  %s\n",
-		    (int)w, s->id, s->weight, load,
-		    d->cand[i].effective_weight,
-		    100 * d->cand[i].probability, s->base);
-	}
-	printf("%-11s %s %s\n", "server", d->res.server->id,
-	    d->res.server->base);
+	printf("%-11s %s\n", "region", rm->regions[d->region].name);
+	print_candidates(rt, f, d);
+	printf("%-11s %s %s\n", "server", d->server->id, d->server->base);
 }
 
-static json_t *
-to_json(const struct netaddr *a, const struct regionmap *rm,
-    const struct fleet *f, const struct decision *d)
+/* --key K, --family 4|6 and the IP into in; a CTL_* code. */
+static int
+explain_args(int *argc, char **argv, struct route_input *in)
 {
-	const struct fleet_server *s;
-	json_t	*j, *arr;
-	char	 ip[INET6_ADDRSTRLEN];
-	size_t	 i;
+	const char	*key, *fam;
+	char		*p;
+	int		 rc;
 
-	j = json_pack("{s:s, s:s?, s:s?, s:s, s:s, s:s, s:I, s:b}",
-	    "ip", netaddr_str(a, ip, sizeof(ip)),
-	    "country", d->g.country[0] ? d->g.country : NULL,
-	    "continent", d->g.continent[0] ? d->g.continent : NULL,
-	    "region", rm->regions[d->home].name,
-	    "rule", region_rule_name(d->rule),
-	    "reason", d->reason,
-	    "version", (json_int_t)f->version,
-	    "maintenance", f->maintenance);
-	if (j == NULL || (arr = json_array()) == NULL) {
-		json_decref(j);
-		return NULL;
+	memset(in, 0, sizeof(*in));
+	in->synthetic_region = -1;
+	in->now = mono_now();
+	if (ctl_option(argc, argv, "--key", &key) != 0 ||
+	    ctl_option(argc, argv, "--family", &fam) != 0)
+		return ctl_usage_of(argv[0]);
+	ctl_dashdash(argc, argv);
+	if (*argc != 2)
+		return ctl_usage_of(argv[0]);
+	if (fam != NULL && strcmp(fam, "4") != 0 && strcmp(fam, "6") != 0)
+		return ctl_err(CTL_USAGE, "--family takes 4 or 6");
+	if (fam != NULL)
+		in->family = fam[0] == '4' ? FLEET_FAMILY_4 : FLEET_FAMILY_6;
+	if (key != NULL && key[0] != '\0') {
+		in->key = key;
+		in->keylen = strlen(key);
 	}
-	json_object_set_new(j, "latitude", d->g.has_location ?
-	    json_real(d->g.lat) : json_null());
-	json_object_set_new(j, "longitude", d->g.has_location ?
-	    json_real(d->g.lon) : json_null());
-	for (i = 0; i < d->ncand; i++) {
-		s = d->cand[i].server;
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o, "
-		    "s:f, s:f}", "id", s->id, "url", s->base,
-		    "weight", (json_int_t)s->weight,
-		    "load", s->has_report ? json_real(s->load) : json_null(),
-		    "effective_weight", d->cand[i].effective_weight,
-		    "probability", d->cand[i].probability));
+	if (netaddr_parse(argv[1], &in->client) != 0) {
+		p = ctl_printable(argv[1]);
+		rc = ctl_err(CTL_USAGE, "bad IP address \"%s\"", p ? p : "");
+		free(p);
+		return rc;
 	}
-	json_object_set_new(j, "candidates", arr);
-	json_object_set_new(j, "server", d->picked ? json_pack("{s:s, s:s}",
-	    "id", d->res.server->id, "url", d->res.server->base) :
-	    json_null());
-	return j;
+	return CTL_OK;
 }
 
 int
 cmd_explain(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_records	 rs;
-	struct decision		 d;
-	struct netaddr		 a;
+	struct route_input	 in;
+	struct route_decision	 d;
 	struct runtime		*rt;
 	struct raw_fleet	*raw;
 	struct fleet_memory	*mem = NULL;
 	struct fleet		*f = NULL;
 	const char		*what;
 	json_t			*j;
-	char			 err[1024], *p, *s;
+	char			 err[1024], *s;
 	int			 json, rc;
 
 	json = ctl_flag(&argc, argv, "--json");
-	ctl_dashdash(&argc, argv);
-	if (argc != 2)
-		return ctl_usage_of(argv[0]);
-	if (netaddr_parse(argv[1], &a) != 0) {
-		p = ctl_printable(argv[1]);
-		rc = ctl_err(CTL_USAGE, "bad IP address \"%s\"", p ? p : "");
-		free(p);
+	if ((rc = explain_args(&argc, argv, &in)) != CTL_OK)
 		return rc;
-	}
 	if (c->cfgpath == NULL)
 		return ctl_err(CTL_USAGE, "explain needs -c CONFIG (its "
 		    "regions, url policy and [geoip] database)");
@@ -248,11 +235,10 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	raw_fleet_free(raw);
-	decide(rt, f, &a, &d);
+	decide(rt, f, &in, &d);
 	if (json) {
-		if ((j = to_json(&a, rt->rm, f, &d)) == NULL ||
-		    (s = json_dumps(j, JSON_INDENT(2) |
-		    JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))) == NULL)
+		if ((j = route_json(rt, f, &in, &d)) == NULL ||
+		    (s = json_dumps(j, ROUTE_JSON_FLAGS)) == NULL)
 			rc = ctl_err(CTL_FAIL, "out of memory");
 		else {
 			puts(s);
@@ -260,7 +246,7 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 		}
 		json_decref(j);
 	} else
-		print_text(&a, rt->rm, f, &d);
+		print_text(rt, f, &in, &d);
 out:
 	fleet_free(f);
 	fleet_memory_free(mem);

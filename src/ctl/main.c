@@ -31,7 +31,7 @@ static const struct {
 	{ "undrain-region",	cmd_region,	 "REGION" },
 	{ "maintenance",	cmd_maintenance, "on SECONDS | off" },
 	{ "report",		cmd_report,	 "ID LOAD [--ttl SECONDS]" },
-	{ "explain",		cmd_explain,	 "IP [--json]" },
+	{ "explain",		cmd_explain,	 "IP [--key K] [--family 4|6] [--json]" },
 };
 
 int

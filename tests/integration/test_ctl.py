@@ -621,10 +621,12 @@ def explain(t):
         j = json.loads(res.out)
     except ValueError:
         j = {}
-    t.ok(res.rc == 0 and j.get("region") == "eu" and
-         j.get("reason") == "fallback" and
-         (j.get("server") or {}).get("id", "").startswith("us-"),
-         "explain with region eu drained: reason fallback, a us server",
+    t.ok(res.rc == 0 and j.get("home_region") == "eu" and
+         j.get("region") == "us" and j.get("reason") == "fallback" and
+         (j.get("server") or {}).get("id", "").startswith("us-") and
+         all(c["region"] == "us" for c in j.get("candidates", [])),
+         "explain with region eu drained: home eu, served by us, reason "
+         "fallback, only us candidates",
          repr(res))
     ctl("undrain-region", "eu")
     ctl("maintenance", "on", "60")

@@ -9,12 +9,11 @@ table is nearly full, the header deadline shrinking under pressure.
 
 Bounded: two phases of PHASE_S seconds on loopback addresses only."""
 
-import errno
+import multiprocessing
 import os
 import selectors
 import socket
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True     # nothing left in the source tree
@@ -35,17 +34,34 @@ def tmp():
     return S["tmp"]
 
 
-class Attack(threading.Thread):
-    """Slowloris and idle keep-alive connections from addrs, until stop."""
+class Attack:
+    """Slowloris and idle keep-alive connections from addrs, until stop.
+    Runs in a process of its own (Attack.spawn), so that the normal
+    client's latency is never the attacker's time holding the GIL."""
 
-    def __init__(self, port, addrs):
-        super().__init__(daemon=True)
+    def __init__(self, port, addrs, stop):
         self.port, self.addrs = port, addrs
         self.sel = selectors.DefaultSelector()
         self.slow, self.idle = {}, {}
-        self.stop = threading.Event()
+        self.stop = stop
         self.opened = self.refused = self.errors = 0
         self.max_slow = 0
+
+    @staticmethod
+    def main(port, addrs, stop, out):
+        a = Attack(port, addrs, stop)
+        a.run()
+        out.send((a.opened, a.max_slow))
+
+    @staticmethod
+    def spawn(port, addrs):
+        stop = multiprocessing.Event()
+        rx, tx = multiprocessing.Pipe(False)
+        p = multiprocessing.Process(target=Attack.main,
+                                    args=(port, addrs, stop, tx),
+                                    daemon=True)
+        p.start()
+        return p, stop, rx
 
     def _open(self, src, first):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -154,8 +170,7 @@ def good_request(port):
 
 def phase(t, port, aport, addrs, label):
     m0 = g.scrape(aport)
-    atk = Attack(port, addrs)
-    atk.start()
+    proc, stop, rx = Attack.spawn(port, addrs)
     time.sleep(1.5)            # let the attack fill what it can
     lat, fails = [], 0
     end = time.monotonic() + PHASE_S
@@ -167,8 +182,9 @@ def phase(t, port, aport, addrs, label):
             lat.append(el)
         time.sleep(GOOD_EVERY)
     m1 = g.scrape(aport)
-    atk.stop.set()
-    atk.join(10)
+    stop.set()
+    opened, max_slow = rx.recv() if rx.poll(15) else (0, 0)
+    proc.join(10)
     n = len(lat) + fails
     lat.sort()
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None
@@ -181,7 +197,7 @@ def phase(t, port, aport, addrs, label):
          "while the attack opened %d connections (%d slow at most at once)"
          % (label, len(lat), n, 100 * ok,
             "%.1f" % (p99 * 1000) if p99 is not None else "-",
-            atk.opened, atk.max_slow))
+            opened, max_slow))
     t.ok(pressure > 0, "%s: the attack did reach the limits: %d connections "
          "refused at accept or evicted" % (label, pressure))
     return m1
