@@ -44,6 +44,8 @@ SRCDIR = os.environ.get("GEO307_SRCDIR",
                         os.path.dirname(os.path.dirname(HERE)))
 FIXTURES = os.environ.get("GEO307_FIXTURES", "/work/main/build/tests/fixtures")
 FIXTURE_DB = os.path.join(FIXTURES, "test-city.mmdb")
+# A valid MMDB without country data (ASN-shaped): geo307 must refuse it.
+FIXTURE_ASN = os.path.join(FIXTURES, "test-asn.mmdb")
 
 
 
@@ -385,6 +387,7 @@ class Daemon:
         self.proc = None
         self.rc = None
         self.expect_failure = False
+        self.env = {}           # extra environment for the process
         self.port = None
         self.aport = None
         self.conf_path = os.path.join(tmpdir, name + ".conf")
@@ -411,8 +414,9 @@ class Daemon:
         self.write()
         self.err = open(self.err_path, "ab")
         self.out = open(self.out_path, "ab")
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen([BIN, "-c", self.conf_path],
-                                     stdin=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, env=env,
                                      stdout=self.out, stderr=self.err,
                                      cwd=self.dir)
         self.started = time.monotonic()
