@@ -116,6 +116,14 @@ void		 fleet_carry_routable(struct fleet *nf, const struct fleet *of,
  * exactly when select_server() can answer.
  */
 size_t		 fleet_routable(const struct fleet *f, double now);
+/*
+ * Why s is or is not a candidate for a new upload now, for /fleet:
+ * "candidate", or the first reason it is not ("down", "drain",
+ * "weight 0", "region drained", "no load report", "stale report",
+ * "load 1").  The address family is the client's, so not here.
+ */
+const char	*fleet_server_why(const struct fleet *f,
+		    const struct fleet_server *s, double now);
 const char	*fleet_source_name(enum fleet_source s);
 double		 mono_now(void);
 

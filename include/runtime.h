@@ -63,7 +63,11 @@ void		 runtime_publish(struct runtime *rt);
  */
 void		 runtime_carry_slow_start(struct runtime *rt,
 		    const struct runtime *old);
-/* Has the GeoIP file changed on disk since rt loaded it? */
-int		 runtime_geoip_changed(const struct runtime *rt);
+/*
+ * Has the GeoIP file changed on disk (its mtime) since rt loaded it?
+ * *now gets the file's mtime (zero when it cannot be read: no change).
+ */
+int		 runtime_geoip_changed(const struct runtime *rt,
+		    struct timespec *now);
 
 #endif

@@ -1,10 +1,27 @@
 /*
- * The admin listener: a small libmicrohttpd daemon of its own (one
- * thread, poll), so that scrapes and health checks never queue behind
- * uploads.  [admin] is read once at start; changing it needs a restart.
+ * The admin listener: a small libmicrohttpd daemon of its own, so that
+ * scrapes and health checks never queue behind uploads.  [admin] is read
+ * once at start; changing it needs a restart.
+ *
+ * A balancer pulls a router whose /healthz does not answer, so nothing on
+ * this port may starve it (issue 6: 70 slowloris sockets took all 64
+ * slots of the one thread, whose idle timer every byte restarted; a 14 MB
+ * /fleet held that thread for 1.57 s):
+ * - a pool of ADMIN_THREADS threads: a busy one does not accept, another
+ *   does, so one slow answer never delays a new health check;
+ * - a whole-request deadline: a request (header and any body) must be in
+ *   ADMIN_REQUEST_TIME after the accept or after the previous answer on
+ *   the connection; a sweeper thread shuts overdue sockets down, since
+ *   libmicrohttpd's own timeout restarts at every byte;
+ * - ADMIN_MAX_CONN connections, ADMIN_PER_IP from one address: slowloris
+ *   from one host cannot take every slot;
+ * - /fleet streamed from a copy (admin_fleet.c), ADMIN_FLEET_STREAMS at
+ *   a time, so its size costs neither a thread nor a reload.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +33,7 @@
 #include <microhttpd.h>
 
 #include "admin.h"
+#include "admin_internal.h"
 #include "epoch.h"
 #include "fleet.h"
 #include "log.h"
@@ -26,10 +44,33 @@
 #include "runtime.h"
 #include "select.h"
 
+#define ADMIN_THREADS		4
+#define ADMIN_MAX_CONN		256	/* split between the threads */
+#define ADMIN_PER_IP		16
+#define ADMIN_REQUEST_TIME	5.0	/* seconds for a whole request */
+#define ADMIN_IDLE_TIMEOUT	10U	/* seconds without progress */
+#define ADMIN_FLEET_STREAMS	4	/* /fleet answers at a time */
+#define ADMIN_SWEEP_NS		(100 * 1000 * 1000)
+
+/* One connection, for the request deadline. */
+struct aconn {
+	struct aconn	*prev, *next;
+	int		 fd;
+	double		 due;		/* 0: answering, no deadline */
+	int		 killed;
+};
+
 struct admin {
 	struct MHD_Daemon	*daemon;
 	struct cidr_list	 allow;
 	atomic_int		 draining;
+	atomic_int		 fleet_streams;
+	pthread_mutex_t		 lock;		/* conns, stopping */
+	pthread_cond_t		 wake;
+	struct aconn		*conns;
+	int			 stopping;
+	pthread_t		 sweeper;
+	int			 have_sweeper;
 };
 
 static enum MHD_Result
@@ -81,6 +122,26 @@ reply_json(struct MHD_Connection *c, int status, json_t *j)
 	if (s == NULL)
 		return MHD_NO;
 	return reply(c, status, "application/json", s, strlen(s));
+}
+
+/* Too many large answers at once: come back in a second. */
+static enum MHD_Result
+reply_busy(struct MHD_Connection *c)
+{
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
+	static const char	 busy[] = "busy\n";
+
+	r = MHD_create_response_from_buffer(sizeof(busy) - 1, (void *)busy,
+	    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "Retry-After", "1");
+	ret = MHD_queue_response(c, 503, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static enum MHD_Result
@@ -158,67 +219,89 @@ route(struct MHD_Connection *c, const struct runtime *rt)
 	return reply_json(c, 200, route_json(rt, f, &in, &d));
 }
 
-/* Why a server is or is not a candidate for a new upload right now. */
-static const char *
-why(const struct fleet *f, const struct fleet_server *s, double now)
+static void
+fleet_stream_released(void *arg)
 {
-	if (s->state == SERVER_DOWN)
-		return "down";
-	if (s->state == SERVER_DRAIN)
-		return "drain";
-	if (s->weight == 0)
-		return "weight 0";
-	if (f->regions[s->region].drained)
-		return "region drained";
-	if (!s->has_report)
-		return "no load report";
-	if (!fleet_server_fresh(f, s, now))
-		return "stale report";
-	if (s->load >= 1)
-		return "load 1";
-	return "candidate";
-}
+	struct admin	*ad = arg;
 
-static const char *
-state_name(enum server_state s)
-{
-	return s == SERVER_UP ? "up" : s == SERVER_DRAIN ? "drain" : "down";
+	atomic_fetch_sub(&ad->fleet_streams, 1);
 }
 
 static enum MHD_Result
-fleet(struct MHD_Connection *c, const struct runtime *rt)
+fleet(struct admin *ad, struct MHD_Connection *c, const struct runtime *rt)
 {
 	const struct fleet	*f = runtime_fleet(rt);
-	const struct fleet_server *s;
-	json_t			*j, *arr;
-	size_t			 i;
-	double			 now = mono_now();
+	struct fleet_stream	*fs;
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
 
 	if (f == NULL)
 		return reply_text(c, 503, "no fleet snapshot");
-	arr = json_array();
-	for (i = 0; i < f->nservers; i++) {
-		s = &f->servers[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, "
-		    "s:s, s:s, s:o, s:b, s:b, s:s}", "id", s->id,
-		    "url", s->base,
-		    "region", rt->rm->regions[s->region].name,
-		    "weight", (json_int_t)s->weight,
-		    "state", state_name(s->state),
-		    "families", fleetrec_families_name(s->families),
-		    "load", s->has_report ? json_real(s->load) : json_null(),
-		    "fresh", fleet_server_fresh(f, s, now),
-		    "candidate", strcmp(why(f, s, now), "candidate") == 0,
-		    "why", why(f, s, now)));
+	/* Each answer holds a copy of the fleet: bound the memory. */
+	if (atomic_fetch_add(&ad->fleet_streams, 1) >= ADMIN_FLEET_STREAMS) {
+		atomic_fetch_sub(&ad->fleet_streams, 1);
+		return reply_busy(c);
 	}
-	j = json_pack("{s:s, s:I, s:f, s:I, s:b, s:o}",
-	    "source", fleet_source_name(f->source),
-	    "version", (json_int_t)f->version,
-	    "age", now - f->taken_mono,
-	    "taken_at", (json_int_t)f->taken_wall,
-	    "maintenance", f->maintenance,
-	    "servers", arr);
-	return reply_json(c, 200, j);
+	if ((fs = fleet_stream_new(f, mono_now())) == NULL) {
+		atomic_fetch_sub(&ad->fleet_streams, 1);
+		return reply_text(c, 503, "out of memory");
+	}
+	fleet_stream_on_free(fs, fleet_stream_released, ad);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+	    fleet_stream_read, fs, fleet_stream_free);
+	if (r == NULL) {
+		fleet_stream_free(fs);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static struct aconn *
+aconn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* due: the time the next request must be in by, or 0 for none. */
+static void
+set_due(struct admin *ad, struct MHD_Connection *c, double due)
+{
+	struct aconn	*cn = aconn_of(c);
+
+	if (cn == NULL)
+		return;
+	pthread_mutex_lock(&ad->lock);
+	cn->due = due;
+	pthread_mutex_unlock(&ad->lock);
+}
+
+static enum MHD_Result
+route_request(struct admin *ad, struct MHD_Connection *c, const char *url)
+{
+	const struct runtime	*rt;
+	enum MHD_Result		 ret;
+
+	epoch_enter();
+	rt = runtime_current();
+	if (strcmp(url, "/healthz") == 0)
+		ret = healthz(ad, c, rt);
+	else if (strcmp(url, "/metrics") == 0)
+		ret = metrics(c, rt);
+	else if (strcmp(url, "/route") == 0)
+		ret = route(c, rt);
+	else if (strcmp(url, "/fleet") == 0)
+		ret = fleet(ad, c, rt);
+	else
+		ret = reply_text(c, 404, "not found");
+	epoch_exit();
+	return ret;
 }
 
 static enum MHD_Result
@@ -226,9 +309,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req_cls)
 {
-	struct admin		*ad = cls;
-	const struct runtime	*rt;
-	enum MHD_Result		 ret;
+	struct admin	*ad = cls;
 
 	(void)version;
 	(void)upload_data;
@@ -240,22 +321,133 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* The request is in: answering has no deadline but MHD's timeout. */
+	set_due(ad, c, 0);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply_text(c, 405, "method not allowed");
-	epoch_enter();
-	rt = runtime_current();
-	if (strcmp(url, "/healthz") == 0)
-		ret = healthz(ad, c, rt);
-	else if (strcmp(url, "/metrics") == 0)
-		ret = metrics(c, rt);
-	else if (strcmp(url, "/route") == 0)
-		ret = route(c, rt);
-	else if (strcmp(url, "/fleet") == 0)
-		ret = fleet(c, rt);
-	else
-		ret = reply_text(c, 404, "not found");
-	epoch_exit();
-	return ret;
+	return route_request(ad, c, url);
+}
+
+/* The answer is out: the next request on the connection has its time. */
+static void
+completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	(void)req_cls;
+	(void)toe;
+	set_due(cls, c, mono_now() + ADMIN_REQUEST_TIME);
+}
+
+static void
+conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct admin			*ad = cls;
+	struct aconn			*cn;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((cn = calloc(1, sizeof(*cn))) == NULL) {
+			*sctx = NULL;	/* untracked: MHD's timeout only */
+			return;
+		}
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		cn->fd = ci ? ci->connect_fd : -1;
+		cn->due = mono_now() + ADMIN_REQUEST_TIME;
+		pthread_mutex_lock(&ad->lock);
+		if ((cn->next = ad->conns) != NULL)
+			cn->next->prev = cn;
+		ad->conns = cn;
+		pthread_mutex_unlock(&ad->lock);
+		*sctx = cn;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED &&
+	    (cn = *sctx) != NULL) {
+		/* MHD closes the descriptor after this: unlink it first. */
+		pthread_mutex_lock(&ad->lock);
+		if (cn->prev)
+			cn->prev->next = cn->next;
+		else
+			ad->conns = cn->next;
+		if (cn->next)
+			cn->next->prev = cn->prev;
+		pthread_mutex_unlock(&ad->lock);
+		free(cn);
+		*sctx = NULL;
+	}
+}
+
+/*
+ * Shut down connections whose request is overdue; libmicrohttpd sees the
+ * EOF and closes them.  A shutdown, not a close: the descriptor stays
+ * MHD's.
+ */
+static void *
+sweeper(void *arg)
+{
+	struct admin	*ad = arg;
+	struct aconn	*cn;
+	struct timespec	 ts;
+	double		 now;
+
+	pthread_mutex_lock(&ad->lock);
+	while (!ad->stopping) {
+		now = mono_now();
+		for (cn = ad->conns; cn != NULL; cn = cn->next)
+			if (!cn->killed && cn->fd >= 0 && cn->due > 0 &&
+			    now > cn->due) {
+				cn->killed = 1;
+				shutdown(cn->fd, SHUT_RDWR);
+			}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += ADMIN_SWEEP_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&ad->wake, &ad->lock, &ts);
+	}
+	pthread_mutex_unlock(&ad->lock);
+	return NULL;
+}
+
+static int
+sweeper_start(struct admin *ad)
+{
+	pthread_condattr_t	ca;
+
+	pthread_mutex_init(&ad->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ad->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&ad->sweeper, NULL, sweeper, ad) != 0)
+		return -1;
+	ad->have_sweeper = 1;
+	return 0;
+}
+
+static void
+sweeper_stop(struct admin *ad)
+{
+	if (ad->have_sweeper) {
+		pthread_mutex_lock(&ad->lock);
+		ad->stopping = 1;
+		pthread_cond_signal(&ad->wake);
+		pthread_mutex_unlock(&ad->lock);
+		pthread_join(ad->sweeper, NULL);
+		ad->have_sweeper = 0;
+	}
+	pthread_cond_destroy(&ad->wake);
+	pthread_mutex_destroy(&ad->lock);
+}
+
+static void
+admin_free(struct admin *ad)
+{
+	sweeper_stop(ad);
+	free(ad->allow.v);
+	free(ad);
 }
 
 struct admin *
@@ -277,21 +469,29 @@ admin_start(const struct config *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg->admin.allow.n; i++)
 		ad->allow.v[i] = cfg->admin.allow.v[i];
 	ad->allow.n = cfg->admin.allow.n;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-	    MHD_USE_ERROR_LOG;
+	if (sweeper_start(ad) != 0) {
+		snprintf(err, errlen, "admin listener: cannot start a thread");
+		admin_free(ad);
+		return NULL;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (cfg->admin.addr.sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	ad->daemon = MHD_start_daemon(flags, 0, allowed, ad, handle, ad,
 	    MHD_OPTION_SOCK_ADDR, &cfg->admin.addr.sa,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 10U,
-	    MHD_OPTION_CONNECTION_LIMIT, 64U,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ADMIN_THREADS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_IDLE_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONN,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_PER_IP,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, ad,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, ad,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
 	    MHD_OPTION_END);
 	if (ad->daemon == NULL) {
 		snprintf(err, errlen, "admin listener %s: cannot start",
 		    cfg->admin.addr.text);
-		free(ad->allow.v);
-		free(ad);
+		admin_free(ad);
 		return NULL;
 	}
 	return ad;
@@ -309,7 +509,7 @@ admin_stop(struct admin *ad)
 {
 	if (ad == NULL)
 		return;
+	/* MHD first: its close notifications still touch the list. */
 	MHD_stop_daemon(ad->daemon);
-	free(ad->allow.v);
-	free(ad);
+	admin_free(ad);
 }

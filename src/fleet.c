@@ -27,6 +27,27 @@ mono_now(void)
 }
 
 const char *
+fleet_server_why(const struct fleet *f, const struct fleet_server *s,
+    double now)
+{
+	if (s->state == SERVER_DOWN)
+		return "down";
+	if (s->state == SERVER_DRAIN)
+		return "drain";
+	if (s->weight == 0)
+		return "weight 0";
+	if (f->regions[s->region].drained)
+		return "region drained";
+	if (!s->has_report)
+		return "no load report";
+	if (!fleet_server_fresh(f, s, now))
+		return "stale report";
+	if (s->load >= 1)
+		return "load 1";
+	return "candidate";
+}
+
+const char *
 fleet_source_name(enum fleet_source s)
 {
 	switch (s) {

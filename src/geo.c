@@ -21,28 +21,6 @@ struct geodb {
 	int	 ipv4_only;
 };
 
-static int
-verify_record(const MMDB_s *mmdb, uint64_t rec, uint8_t *seen_data)
-{
-	MMDB_entry_data_list_s	*list = NULL;
-	MMDB_entry_s		 entry;
-	uint64_t		 off;
-	int			 rc;
-
-	off = rec - mmdb->metadata.node_count - 16;
-	if (rec < mmdb->metadata.node_count + 16 ||
-	    off >= mmdb->data_section_size)
-		return MMDB_CORRUPT_SEARCH_TREE_ERROR;
-	if (seen_data[off / 8] & (1u << (off % 8)))
-		return MMDB_SUCCESS;
-	seen_data[off / 8] |= 1u << (off % 8);
-	entry.mmdb = mmdb;
-	entry.offset = (uint32_t)off;
-	rc = MMDB_get_entry_data_list(&entry, &list);
-	MMDB_free_entry_data_list(list);
-	return rc;
-}
-
 #define H_UNKNOWN	0
 #define H_ACTIVE	255
 
@@ -53,7 +31,48 @@ struct verify {
 	int		 bits;		/* 32 or 128 */
 	int		 rc;
 	uint32_t	 reached;	/* distinct nodes reached */
+	uint32_t	 records;	/* distinct data records */
+	uint32_t	 countries;	/* ... of which carry a country */
 };
+
+/* A record routes by country when it has a two-letter country.iso_code. */
+static int
+has_country(MMDB_entry_s *entry)
+{
+	MMDB_entry_data_s	d;
+
+	return MMDB_get_value(entry, &d, "country", "iso_code", NULL) ==
+	    MMDB_SUCCESS && d.has_data &&
+	    d.type == MMDB_DATA_TYPE_UTF8_STRING && d.data_size == 2;
+}
+
+static int
+verify_record(struct verify *v, uint64_t rec)
+{
+	const MMDB_s		*mmdb = v->mmdb;
+	MMDB_entry_data_list_s	*list = NULL;
+	MMDB_entry_s		 entry;
+	uint64_t		 off;
+	int			 rc;
+
+	off = rec - mmdb->metadata.node_count - 16;
+	if (rec < mmdb->metadata.node_count + 16 ||
+	    off >= mmdb->data_section_size)
+		return MMDB_CORRUPT_SEARCH_TREE_ERROR;
+	if (v->seen_data[off / 8] & (1u << (off % 8)))
+		return MMDB_SUCCESS;
+	v->seen_data[off / 8] |= 1u << (off % 8);
+	entry.mmdb = mmdb;
+	entry.offset = (uint32_t)off;
+	rc = MMDB_get_entry_data_list(&entry, &list);
+	MMDB_free_entry_data_list(list);
+	if (rc != MMDB_SUCCESS)
+		return rc;
+	v->records++;
+	if (has_country(&entry))
+		v->countries++;
+	return MMDB_SUCCESS;
+}
 
 /*
  * Height of the subtree at node, reached at depth, or -1 when the tree is
@@ -93,7 +112,7 @@ node_height(struct verify *v, uint32_t node, int depth)
 			if (h > best)
 				best = h;
 		} else if (rec[i] > nodes &&
-		    (v->rc = verify_record(v->mmdb, rec[i], v->seen_data)) !=
+		    (v->rc = verify_record(v, rec[i])) !=
 		    MMDB_SUCCESS)
 			return -1;
 	}
@@ -101,10 +120,14 @@ node_height(struct verify *v, uint32_t node, int depth)
 	return best + 1;
 }
 
+/*
+ * Check the whole tree and every data record; *countries gets how many
+ * distinct records carry a country.
+ */
 static int
-verify_tree(const MMDB_s *mmdb)
+verify_tree(const MMDB_s *mmdb, uint32_t *countries)
 {
-	struct verify	v = { mmdb, NULL, NULL, 0, MMDB_SUCCESS, 0 };
+	struct verify	v = { mmdb, NULL, NULL, 0, MMDB_SUCCESS, 0, 0, 0 };
 	uint32_t	nodes = mmdb->metadata.node_count;
 
 	if (nodes == 0)
@@ -119,6 +142,7 @@ verify_tree(const MMDB_s *mmdb)
 		v.rc = MMDB_CORRUPT_SEARCH_TREE_ERROR;
 	free(v.height);
 	free(v.seen_data);
+	*countries = v.countries;
 	return v.rc;
 }
 
@@ -126,6 +150,7 @@ struct geodb *
 geodb_open(const char *path, char *err, size_t errlen)
 {
 	struct geodb	*db;
+	uint32_t	 countries;
 	int		 rc;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL ||
@@ -153,9 +178,23 @@ geodb_open(const char *path, char *err, size_t errlen)
 	 * or data section is refused here, at load or reload, rather than
 	 * answering garbage for some addresses later.
 	 */
-	if ((rc = verify_tree(&db->mmdb)) != MMDB_SUCCESS) {
+	if ((rc = verify_tree(&db->mmdb, &countries)) != MMDB_SUCCESS) {
 		snprintf(err, errlen, "%s: corrupt MaxMind DB: %s", path,
 		    MMDB_strerror(rc));
+		geodb_close(db);
+		return NULL;
+	}
+	/*
+	 * Routing reads country.iso_code.  A valid MMDB of another kind (an
+	 * ASN, ISP or anonymous-IP database) would open fine and then send
+	 * every client to the default region: refuse it.  Only the records
+	 * count, not database_type, which writers fill in as they please.
+	 */
+	if (countries == 0) {
+		snprintf(err, errlen, "%s: no country data (database_type "
+		    "\"%s\"): not a GeoIP country or city database", path,
+		    db->mmdb.metadata.database_type ?
+		    db->mmdb.metadata.database_type : "");
 		geodb_close(db);
 		return NULL;
 	}

@@ -211,7 +211,8 @@ note_restart_needed(const struct config *old, const struct config *new)
 		    "restart");
 }
 
-static void
+/* 0 when the new runtime serves, -1 when the old one was kept. */
+static int
 reload(const char *path, struct linger *lg, struct redis_source *src,
     const char *why)
 {
@@ -225,7 +226,7 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 		log_err("reload (%s) failed, keeping the running config: %s",
 		    why, err);
 		metrics_reload(what, 0);
-		return;
+		return -1;
 	}
 	/* Only this thread publishes, so reading old here is safe. */
 	old = runtime_current();
@@ -244,6 +245,56 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 		log_tls(rt->tls);
 	}
 	log_info("reloaded (%s): %s", why, path);
+	return 0;
+}
+
+/*
+ * Seconds between GeoIP mtime checks: 60, or GEO307_GEOIP_CHECK_INTERVAL
+ * (tests use it to reach this path in seconds rather than minutes).
+ */
+static double
+geoip_check_interval(void)
+{
+	const char	*e = getenv("GEO307_GEOIP_CHECK_INTERVAL");
+	char		*end;
+	double		 v;
+
+	if (e == NULL || *e == '\0')
+		return GEOIP_CHECK;
+	v = strtod(e, &end);
+	if (*end != '\0' || !(v >= 0.1 && v <= 86400)) {
+		log_warn("GEO307_GEOIP_CHECK_INTERVAL=%s: not 0.1..86400 "
+		    "seconds, using %.0f", e, GEOIP_CHECK);
+		return GEOIP_CHECK;
+	}
+	return v;
+}
+
+/*
+ * A reload failed: remember the GeoIP file's mtime, so that the mtime
+ * check does not try (and count and log) the same file again every
+ * interval.  Its next change is tried.
+ */
+static void
+geoip_refused(struct timespec *refused)
+{
+	struct timespec	ts;
+
+	if (runtime_geoip_changed(runtime_current(), &ts))
+		*refused = ts;
+}
+
+static void
+geoip_watch(const char *path, struct linger *lg, struct redis_source *src,
+    struct timespec *refused)
+{
+	struct timespec	ts;
+
+	if (!runtime_geoip_changed(runtime_current(), &ts) ||
+	    (ts.tv_sec == refused->tv_sec && ts.tv_nsec == refused->tv_nsec))
+		return;
+	if (reload(path, lg, src, "GeoIP file changed") != 0)
+		*refused = ts;
 }
 
 static double
@@ -276,7 +327,8 @@ serve(const char *path)
 	sigset_t		 set;
 	const char		*what;
 	char			 err[1024];
-	double			 next_geo_check, t, grace_end;
+	double			 next_geo_check, geo_every, t, grace_end;
+	struct timespec		 geo_refused = { 0, 0 };
 	struct failopen_watch	 fw = { 0 };
 	int			 sig;
 
@@ -341,23 +393,23 @@ serve(const char *path)
 	    rt->cfg->listen.addrs[0].text, rt->cfg->nregions,
 	    rt->cfg->nservers);
 
-	next_geo_check = mono_now() + GEOIP_CHECK;
+	geo_every = geoip_check_interval();
+	next_geo_check = mono_now() + geo_every;
 	for (;;) {
 		sig = wait_signal(&set);
 		http_sweep(http);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (sig == SIGHUP)
-			reload(path, lg, src, "SIGHUP");
-		else if (sig == SIGUSR1)
+		if (sig == SIGHUP) {
+			if (reload(path, lg, src, "SIGHUP") != 0)
+				geoip_refused(&geo_refused);
+		} else if (sig == SIGUSR1)
 			accesslog_reopen();
 		t = mono_now();
 		failopen_watch(&fw, t);
 		if (t >= next_geo_check) {
-			next_geo_check = t + GEOIP_CHECK;
-			if (runtime_geoip_changed(runtime_current()))
-				reload(path, lg, src,
-				    "GeoIP file changed");
+			next_geo_check = t + geo_every;
+			geoip_watch(path, lg, src, &geo_refused);
 		}
 	}
 

@@ -138,12 +138,11 @@ runtime_carry_slow_start(struct runtime *rt, const struct runtime *old)
 }
 
 int
-runtime_geoip_changed(const struct runtime *rt)
+runtime_geoip_changed(const struct runtime *rt, struct timespec *now)
 {
-	struct timespec	ts;
-
-	if (geo_mtime(rt->cfg->geoip.database, &ts) != 0)
+	memset(now, 0, sizeof(*now));
+	if (geo_mtime(rt->cfg->geoip.database, now) != 0)
 		return 0;
-	return ts.tv_sec != rt->geo_mtime.tv_sec ||
-	    ts.tv_nsec != rt->geo_mtime.tv_nsec;
+	return now->tv_sec != rt->geo_mtime.tv_sec ||
+	    now->tv_nsec != rt->geo_mtime.tv_nsec;
 }

@@ -44,6 +44,8 @@ SRCDIR = os.environ.get("GEO307_SRCDIR",
                         os.path.dirname(os.path.dirname(HERE)))
 FIXTURES = os.environ.get("GEO307_FIXTURES", "/work/main/build/tests/fixtures")
 FIXTURE_DB = os.path.join(FIXTURES, "test-city.mmdb")
+# A valid MMDB without country data (ASN-shaped): geo307 must refuse it.
+FIXTURE_ASN = os.path.join(FIXTURES, "test-asn.mmdb")
 
 
 
@@ -57,9 +59,59 @@ def _sanitized(path):
         return False
 
 
-# A factor for time bounds: sanitizer builds are 2-3x slower.
+# VALGRIND=1: every Daemon runs under valgrind (memcheck: errors, leaks,
+# descriptors left open); check_daemons() turns its report into a failure.
+VALGRIND = os.environ.get("VALGRIND", "") not in ("", "0")
+VALGRIND_ERROR_EXIT = 97
+VALGRIND_SUPP = os.path.join(SRCDIR, "tests", "valgrind.supp")
+
+# A factor for time bounds: sanitizer builds are 2-3x slower, valgrind
+# 10-50x.
 SLACK = float(os.environ.get("GEO307_TEST_SLACK") or
-              (2 if _sanitized(BIN) else 1))
+              (10 if VALGRIND else 2 if _sanitized(BIN) else 1))
+
+
+def valgrind_argv(log_path):
+    """The command prefix that runs geo307 under valgrind."""
+    argv = ["valgrind", "--tool=memcheck",
+            "--error-exitcode=%d" % VALGRIND_ERROR_EXIT,
+            "--leak-check=full", "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--track-fds=yes", "--child-silent-after-fork=yes",
+            "--log-file=" + log_path]
+    if os.path.isfile(VALGRIND_SUPP):
+        argv.append("--suppressions=" + VALGRIND_SUPP)
+    return argv
+
+
+def valgrind_problems(log_path):
+    """What valgrind's log reports: errors, leaks, and descriptors still
+    open at exit that geo307 did not inherit (0-2 and the harness's)."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None
+    bad = []
+    m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+    if m and int(m.group(1)) > 0:
+        bad.append("ERROR SUMMARY: %s errors" % m.group(1))
+    for kind in ("definitely", "indirectly"):
+        m = re.search(kind + r" lost: ([\d,]+) bytes", text)
+        if m and m.group(1) != "0":
+            bad.append("%s lost: %s bytes" % (kind, m.group(1)))
+    # --track-fds lists each descriptor open at exit but 0-2 ("Open file
+    # descriptor N: ...", "Open AF_INET socket N: ..."), followed by the
+    # stack that opened it, or "<inherited from parent>" (the harness's).
+    lines = [re.sub(r"^==\d+==\s?", "", ln) for ln in text.splitlines()]
+    for i, ln in enumerate(lines):
+        if re.match(r"Open .*\b\d+:", ln):
+            nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            if nxt != "<inherited from parent>":
+                bad.append("descriptor left open: %s (%s)" % (ln, nxt))
+    if bad:
+        bad.append("valgrind log: " + log_path + "\n" + text[-4000:])
+    return bad
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "WARNING: ThreadSanitizer",
@@ -385,10 +437,12 @@ class Daemon:
         self.proc = None
         self.rc = None
         self.expect_failure = False
+        self.env = {}           # extra environment for the process
         self.port = None
         self.aport = None
         self.conf_path = os.path.join(tmpdir, name + ".conf")
         self.err_path = os.path.join(tmpdir, name + ".stderr")
+        self.vg_path = os.path.join(tmpdir, name + ".valgrind")
         self.out_path = os.path.join(tmpdir, name + ".stdout")
         Daemon.all.append(self)
         tap.at_exit(self.kill)
@@ -411,8 +465,12 @@ class Daemon:
         self.write()
         self.err = open(self.err_path, "ab")
         self.out = open(self.out_path, "ab")
-        self.proc = subprocess.Popen([BIN, "-c", self.conf_path],
-                                     stdin=subprocess.DEVNULL,
+        env = dict(os.environ, **self.env) if self.env else None
+        argv = [BIN, "-c", self.conf_path]
+        if VALGRIND:
+            argv = valgrind_argv(self.vg_path) + argv
+        self.proc = subprocess.Popen(argv,
+                                     stdin=subprocess.DEVNULL, env=env,
                                      stdout=self.out, stderr=self.err,
                                      cwd=self.dir)
         self.started = time.monotonic()
@@ -509,8 +567,16 @@ def check_daemons(tap):
         rep = d.sanitizer_report()
         if rep:
             bad.append("%s: sanitizer report:\n%s" % (d.name, rep))
+        if VALGRIND and not d.expect_failure:
+            vg = valgrind_problems(d.vg_path)
+            if vg is None:
+                bad.append("%s: no valgrind log" % d.name)
+            elif vg:
+                bad.append("%s: valgrind: %s" % (d.name, "\n".join(vg)))
     tap.ok(not bad, "every geo307 started here exited 0 on SIGTERM, "
-           "no sanitizer report", "\n".join(bad))
+           "no sanitizer report" + (", valgrind clean (no error, leak or "
+                                    "fd left open)" if VALGRIND else ""),
+           "\n".join(bad))
 
 
 def run_geo307(args, timeout=30):

@@ -28,6 +28,16 @@ fixture(void)
 }
 
 static const char *
+fixture_named(const char *name)
+{
+	static char	 p[1024];
+	const char	*d = getenv("GEO307_FIXTURES");
+
+	snprintf(p, sizeof(p), "%s/%s", d ? d : "tests/fixtures", name);
+	return p;
+}
+
+static const char *
 maxmind_dir(void)
 {
 	static char	 dir[1024];
@@ -190,6 +200,126 @@ test_maxmind_broken(void **state)
 	}
 }
 
+/* Write the first n bytes of src to dst, with [from, to) randomised. */
+static void
+copy_mangled(const char *src, const char *dst, size_t n, size_t from,
+    size_t to)
+{
+	FILE		*in, *out;
+	size_t		 i;
+	int		 c;
+	unsigned	 seed = 307;
+
+	in = fopen(src, "rb");
+	out = fopen(dst, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	for (i = 0; i < n && (c = getc(in)) != EOF; i++) {
+		if (i >= from && i < to)
+			c = rand_r(&seed) & 0xff;
+		putc(c, out);
+	}
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * Issue 6, defect 5: a valid MMDB without country data (an ASN database)
+ * was accepted and then sent every client to the default region.
+ */
+static void
+test_no_country_refused(void **state)
+{
+	const char	*dir = maxmind_dir();
+	char		 p[1200], err[512];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s", fixture_named("test-asn.mmdb"));
+	err[0] = '\0';
+	assert_null(geodb_open(p, err, sizeof(err)));
+	assert_non_null(strstr(err, p));
+	assert_non_null(strstr(err, "no country data"));
+	assert_non_null(strstr(err, "GeoLite2-ASN"));
+	if (dir == NULL)
+		return;
+	snprintf(p, sizeof(p), "%s/GeoLite2-ASN-Test.mmdb", dir);
+	err[0] = '\0';
+	assert_null(geodb_open(p, err, sizeof(err)));
+	assert_non_null(strstr(err, "GeoLite2-ASN-Test.mmdb"));
+	assert_non_null(strstr(err, "no country data"));
+}
+
+/* What carries country data must still load: City, Country, ours. */
+static void
+test_country_dbs_accepted(void **state)
+{
+	const char	*dir = maxmind_dir();
+	const char	*src = getenv("GEO307_SRCDIR");
+	const char	*files[] = { "GeoIP2-City-Test.mmdb",
+			    "GeoIP2-Country-Test.mmdb", "GeoLite2-City-Test.mmdb",
+			    "GeoLite2-Country-Test.mmdb" };
+	struct geodb	*db;
+	struct stat	 st;
+	char		 p[1200], err[512];
+	size_t		 i;
+
+	(void)state;
+	/* The project's own country-only database, when it was built. */
+	snprintf(p, sizeof(p), "%s/data/geoip-country.mmdb", src ? src : ".");
+	if (stat(p, &st) == 0) {
+		if ((db = geodb_open(p, err, sizeof(err))) == NULL)
+			fail_msg("%s", err);
+		geodb_close(db);
+	}
+	for (i = 0; dir != NULL && i < sizeof(files) / sizeof(files[0]);
+	    i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		if ((db = geodb_open(p, err, sizeof(err))) == NULL)
+			fail_msg("%s", err);
+		geodb_close(db);
+	}
+}
+
+/* Truncated copies and random bytes: refused with the file named. */
+static void
+test_truncated_and_random(void **state)
+{
+	char		 bad[] = "/tmp/g307-geo-XXXXXX", err[512];
+	struct stat	 st;
+	size_t		 len, cuts[6], i;
+	int		 fd;
+
+	(void)state;
+	assert_int_equal(stat(fixture(), &st), 0);
+	len = (size_t)st.st_size;
+	cuts[0] = 0;
+	cuts[1] = 16;
+	cuts[2] = len / 4;
+	cuts[3] = len / 2;
+	cuts[4] = len - 200;
+	cuts[5] = len - 1;
+	fd = mkstemp(bad);
+	assert_true(fd >= 0);
+	close(fd);
+	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		copy_mangled(fixture(), bad, cuts[i], 0, 0);
+		err[0] = '\0';
+		if (geodb_open(bad, err, sizeof(err)) != NULL)
+			fail_msg("truncated to %zu of %zu bytes: accepted",
+			    cuts[i], len);
+		assert_non_null(strstr(err, bad));
+	}
+	/* All random. */
+	copy_mangled(fixture(), bad, len, 0, len);
+	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_non_null(strstr(err, bad));
+	/* Tree and data random, metadata intact: MMDB_open succeeds. */
+	copy_mangled(fixture(), bad, len, 0, len / 2);
+	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_non_null(strstr(err, "corrupt MaxMind DB"));
+	unlink(bad);
+}
+
 int
 main(void)
 {
@@ -198,6 +328,9 @@ main(void)
 		cmocka_unit_test(test_missing_and_corrupt),
 		cmocka_unit_test(test_maxmind_city_and_country),
 		cmocka_unit_test(test_maxmind_broken),
+		cmocka_unit_test(test_no_country_refused),
+		cmocka_unit_test(test_country_dbs_accepted),
+		cmocka_unit_test(test_truncated_and_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
