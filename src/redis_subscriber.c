@@ -17,12 +17,16 @@
 
 #include "fleet.h"
 #include "fleetrec.h"
+#include "metrics.h"
 #include "redis_source_internal.h"
 
+/* A message already covered by a full read still to come is counted. */
 static void
 want_full(struct redis_source *src)
 {
 	pthread_mutex_lock(&src->lock);
+	if (src->full_wanted)
+		metrics_redis_change_coalesced();
 	src->full_wanted = 1;
 	pthread_cond_broadcast(&src->wake);
 	pthread_mutex_unlock(&src->lock);
@@ -64,7 +68,7 @@ listen_changes(struct redis_source *src, redisContext *c,
 	p[2].events = POLLIN;
 	for (;;) {
 		/* Replies already buffered first, then the socket. */
-		while (redisGetReplyFromReader(c, &reply) == REDIS_OK &&
+		while (redisconn_reply_from_reader(c, &reply) == REDIS_OK &&
 		    reply != NULL) {
 			r = reply;
 			if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
@@ -91,7 +95,7 @@ listen_changes(struct redis_source *src, redisContext *c,
 			return -1;
 		if (p[2].revents && moved_away(src, w))
 			return -1;
-		if (p[0].revents && redisBufferRead(c) != REDIS_OK)
+		if (p[0].revents && redisconn_read(c) != REDIS_OK)
 			return -1;
 	}
 }

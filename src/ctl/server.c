@@ -240,7 +240,7 @@ need_any(struct ctl *c, void *arg)
 	if (exists)
 		return CTL_OK;
 	if ((r = ctl_command(c, "SISMEMBER %s %s", s->skey, s->id)) == NULL)
-		return CTL_FAIL;
+		return CTL_REDIS;
 	exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
 	return exists ? CTL_OK : ctl_err(CTL_FAIL, "no such server: %s",
