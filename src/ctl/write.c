@@ -58,7 +58,11 @@ ctl_exists(struct ctl *c, const char *suffix, const char *id, int *exists)
 		return ctl_err(CTL_FAIL, "key too long");
 	if ((r = ctl_command(c, "EXISTS %s", k)) == NULL)
 		return CTL_REDIS;
-	*exists = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(r);
+		return ctl_err(CTL_REDIS, "redis: EXISTS: unexpected reply");
+	}
+	*exists = r->integer > 0;
 	freeReplyObject(r);
 	return CTL_OK;
 }
