@@ -112,7 +112,7 @@ enum redis_role	redis_role_parse(const redisReply *r, const char **name,
  * Bounds on what one reply may cost, so that a broken or hostile server
  * cannot make a router allocate without limit (hiredis trusts every
  * length it reads: "*2147483647" was a 16 GB calloc).  Both are ten
- * times what a fleet of 100,000 servers needs: its largest replies are
+ * four to ten times what a fleet of 100,000 servers needs: its largest replies are
  * SMEMBERS and MGET of 100,000 items, about 7 MB with 63-byte ids.
  *
  * ELEMENTS_MAX: the elements of all arrays of one reply together,
@@ -121,7 +121,7 @@ enum redis_role	redis_role_parse(const redisReply *r, const char **name,
  * string's length is only checked once all of it arrived).
  */
 #define REDISCONN_ELEMENTS_MAX	1000000
-#define REDISCONN_BYTES_MAX	(64UL << 20)
+#define REDISCONN_BYTES_MAX	(32UL << 20)
 
 /*
  * Every read of a reply goes through these, never through hiredis's own

@@ -31,7 +31,7 @@ import time
 
 FAULTS = ("error", "wrongtype", "half", "stall", "drop", "garbage",
           "bigarray", "bigbulk")
-BIGBULK_BYTES = 72 << 20     # past the routers' 64 MiB bound
+BIGBULK_BYTES = 40 << 20     # past the routers' 32 MiB bound
 HOLD_MAX = 30.0
 
 
