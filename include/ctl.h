@@ -3,8 +3,8 @@
  * sections 3 and 5).  Private to the tool: every value is validated with
  * the daemon's own code (fleetrec, config, url), never with a copy.
  *
- * Exit codes: 0 done, 1 Redis unreachable, an error reply or no such
- * server, 2 bad input.  Functions that fail print "geo307ctl: ..." on
+ * Exit codes: 0 done, 1 no such server (refused), 2 bad input, 3 Redis
+ * unreachable, an error reply or a reply of the wrong shape.  Functions that fail print "geo307ctl: ..." on
  * stderr themselves and return the exit code to use.
  */
 #ifndef GEO307_CTL_H
@@ -21,11 +21,15 @@
 #include "redisconn.h"
 
 #define CTL_OK		0
-#define CTL_FAIL	1	/* Redis, or no such server */
+#define CTL_FAIL	1	/* refused: no such server */
 #define CTL_USAGE	2	/* bad input */
+#define CTL_REDIS	3	/* Redis unreachable, failing or answering
+				   what it cannot (SPEC 5) */
 
 #define CTL_TIMEOUT	2.0	/* connect and command timeout, seconds */
-#define CTL_RETRIES	5	/* EXECs aborted by a concurrent change */
+#define CTL_RETRIES	8	/* EXECs aborted by a concurrent change */
+#define CTL_RETRY_BASE	0.02	/* s; the pause before retry n is random
+				   in [0, 2^n * base): at most ~5 s in all */
 #define CTL_PREFIX_MAX	64	/* as [redis] prefix */
 #define CTL_KEY_MAX	(CTL_PREFIX_MAX + 16 + NAME_MAX_LEN + 1)
 #define CTL_DEFAULT_URL	"redis://127.0.0.1:6379/0"

@@ -66,6 +66,8 @@ void	metrics_reload(const char *what, int ok);	/* config geoip tls */
 void	metrics_rejected(const char *reason);
 void	metrics_set_redis_up(int up);
 int	metrics_redis_up(void);
+/* A change message absorbed by a full read already due (coalescing). */
+void	metrics_redis_change_coalesced(void);
 
 struct metrics_gauges {
 	double		fleet_age_seconds;

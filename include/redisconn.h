@@ -14,6 +14,7 @@
 #ifndef GEO307_REDISCONN_H
 #define GEO307_REDISCONN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <hiredis/hiredis.h>
@@ -106,6 +107,41 @@ enum redis_role {
  */
 enum redis_role	redis_role_parse(const redisReply *r, const char **name,
 	    const char **link);
+
+/*
+ * Bounds on what one reply may cost, so that a broken or hostile server
+ * cannot make a router allocate without limit (hiredis trusts every
+ * length it reads: "*2147483647" was a 16 GB calloc).  Both are ten
+ * four to ten times what a fleet of 100,000 servers needs: its largest replies are
+ * SMEMBERS and MGET of 100,000 items, about 7 MB with 63-byte ids.
+ *
+ * ELEMENTS_MAX: the elements of all arrays of one reply together,
+ * refused before anything is allocated for them.  BYTES_MAX: the bytes
+ * read from the socket while one reply is still incomplete (a bulk
+ * string's length is only checked once all of it arrived).
+ */
+#define REDISCONN_ELEMENTS_MAX	1000000
+#define REDISCONN_BYTES_MAX	(32UL << 20)
+
+/*
+ * Every read of a reply goes through these, never through hiredis's own
+ * redisCommand/redisGetReply: they enforce the bounds on contexts that
+ * redis_connect hands out (and on any given to redisconn_bound).  After
+ * a failure (NULL, or REDIS_ERR) the context is dead, c->errstr says
+ * why, and the caller must drop it: replies still pipelined behind the
+ * failed one would be taken for the answers to later commands.
+ */
+void	 redisconn_bound(redisContext *c);
+void	 redisconn_bound_reader(redisReader *r);
+int	 redisconn_get_reply(redisContext *c, void **reply);
+redisReply *redisconn_command(redisContext *c, const char *fmt, ...);
+redisReply *redisconn_vcommand(redisContext *c, const char *fmt,
+	    va_list ap);
+redisReply *redisconn_command_argv(redisContext *c, int argc,
+	    const char **argv);
+/* The non-blocking pair, for the subscriber's poll() loop. */
+int	 redisconn_read(redisContext *c);
+int	 redisconn_reply_from_reader(redisContext *c, void **reply);
 
 /* "host:port" of the master Sentinel names, for logs; -1 on failure. */
 int	redis_sentinel_master(const struct redis_target *t, char *host,

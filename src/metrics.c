@@ -69,6 +69,7 @@ static counter		 reloads[3][2];
 static const char	*reject_names[NREJECT];
 static counter		 rejects[NREJECT];
 static atomic_int	 redis_up;
+static counter		 changes_coalesced;
 
 static const char *linger_names[LINGER__COUNT] = {
 	"eof", "reset", "bytes", "idle", "time", "refused"
@@ -273,6 +274,12 @@ int
 metrics_redis_up(void)
 {
 	return atomic_load(&redis_up);
+}
+
+void
+metrics_redis_change_coalesced(void)
+{
+	inc(&changes_coalesced, 1);
 }
 
 void
@@ -519,6 +526,10 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 	    "1 when the last Redis refresh succeeded (no sample without Redis).");
 	if (g->redis_up >= 0)
 		fprintf(f, "geo307_redis_up %d\n", g->redis_up);
+	header(f, "geo307_redis_changes_coalesced_total", "counter",
+	    "Change messages that caused no full read of their own.");
+	fprintf(f, "geo307_redis_changes_coalesced_total %llu\n",
+	    atomic_load(&changes_coalesced));
 	header(f, "geo307_fleet_rejected_records_total", "counter",
 	    "Fleet records skipped because they failed validation.");
 	pthread_mutex_lock(&label_lock);

@@ -26,6 +26,24 @@ reply_ok(redisReply *r, int type)
 	return r != NULL && r->type == type;
 }
 
+/*
+ * Is r an answer the command can give (1), a key of the wrong type (0:
+ * an operator's mistake, one bad record or key, and the rest of the fleet
+ * reads on), or neither (-1: an error such as LOADING or NOPERM, or a
+ * server that answers what the command cannot; the read fails and the
+ * last snapshot stays)?
+ */
+static int
+answer_kind(const redisReply *r, int type, int nil_ok)
+{
+	if (r->type == type || (nil_ok && r->type == REDIS_REPLY_NIL))
+		return 1;
+	if (r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+	    strncmp(r->str, "WRONGTYPE", 9) == 0)
+		return 0;
+	return -1;
+}
+
 /* GET P version: nil is version 0. */
 static int
 parse_version(redisReply *r, uint64_t *v)
@@ -124,7 +142,7 @@ get_reply(redisContext *c, redisReply **r)
 {
 	void	*p = NULL;
 
-	if (redisGetReply(c, &p) != REDIS_OK) {
+	if (redisconn_get_reply(c, &p) != REDIS_OK) {
 		*r = NULL;
 		return -1;
 	}
@@ -160,9 +178,9 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 	if ((raw = calloc(1, sizeof(*raw))) == NULL)
 		return NULL;
 	k = key(src, KEY_VERSION, NULL);
-	r = redisCommand(c, "GET %s", k);
+	r = redisconn_command(c, "GET %s", k);
 	free(k);
-	if (r == NULL)
+	if (r == NULL || answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
 		goto fail;
 	/* A version that is not a number is an operator's mistake, not an
 	 * outage: read on (full_resync still catches changes). */
@@ -174,7 +192,7 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 	freeReplyObject(r);
 	r = NULL;		/* fail: frees r again */
 	k = key(src, KEY_SERVERS, NULL);
-	ids = redisCommand(c, "SMEMBERS %s", k);
+	ids = redisconn_command(c, "SMEMBERS %s", k);
 	free(k);
 	if (!reply_ok(ids, REDIS_REPLY_ARRAY))
 		goto fail;
@@ -215,7 +233,8 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 	 * read: the rest of the fleet must go on updating.
 	 */
 	for (i = 0; i < n; i++) {
-		if (get_reply(c, &r) != 0)
+		if (get_reply(c, &r) != 0 ||
+		    answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
 			goto fail;
 		if (r->type == REDIS_REPLY_ARRAY) {
 			if (take_hash(r, &raw->servers[i].fields,
@@ -226,7 +245,7 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 		freeReplyObject(r);
 		r = NULL;
 	}
-	if (get_reply(c, &r) != 0)
+	if (get_reply(c, &r) != 0 || answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
 		goto fail;
 	if (r->type == REDIS_REPLY_ARRAY) {
 		if (take_hash(r, &raw->rnames, &raw->rstates,
@@ -236,7 +255,8 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 		raw->bad_regions = 1;
 	freeReplyObject(r);
 	r = NULL;
-	if (get_reply(c, &r) != 0)
+	if (get_reply(c, &r) != 0 ||
+	    answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
 		goto fail;
 	if (r->type == REDIS_REPLY_STRING)
 		raw->maintenance = strdup(r->str);
@@ -290,14 +310,16 @@ read_loads(redisContext *c, struct redis_source *src, uint64_t *version,
 	free(k);
 	if (n > 0 && append_mget(c, src, ids, n) != 0)
 		goto out;
-	if (get_reply(c, &r) != 0)
+	if (get_reply(c, &r) != 0 ||
+	    answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
 		goto out;
 	if (parse_version(r, version) != 0)
 		*version = 0;		/* as read_full does: see warn_raw */
 	freeReplyObject(r);
 	r = NULL;
 	if (n > 0) {
-		if (get_reply(c, &r) != 0)
+		if (get_reply(c, &r) != 0 || !reply_ok(r, REDIS_REPLY_ARRAY) ||
+		    r->elements != n)
 			goto out;
 		pthread_mutex_lock(&src->lock);
 		/* Only if the set of servers did not change meanwhile. */

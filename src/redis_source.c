@@ -52,6 +52,12 @@
 
 #define CMD_TIMEOUT	1.0		/* seconds, every command */
 #define RECHECK_MIN	1.0		/* seconds, see recheck_every() */
+#define PACE_BURST	5.0		/* full reads, see pace_fill() */
+
+struct pace {
+	double	tokens;			/* full reads that may start now */
+	double	at;			/* mono_now() of the last fill */
+};
 
 char *
 key(const struct redis_source *src, const char *suffix, const char *id)
@@ -81,13 +87,15 @@ backoff_next(double b)
 	return b > BACKOFF_MAX ? BACKOFF_MAX : b;
 }
 
-/* Sleep on the condition for up to secs; returns 1 when stopping. */
-static int
-nap(struct redis_source *src, double secs)
+/* Wait on the condition until mono_now() reaches t (caller locks). */
+static void
+wait_until(struct redis_source *src, double t)
 {
 	struct timespec	ts;
-	int		stop;
+	double		secs = t - mono_now();
 
+	if (secs <= 0)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += (time_t)secs;
 	ts.tv_nsec += (long)((secs - (time_t)secs) * 1e9);
@@ -95,9 +103,59 @@ nap(struct redis_source *src, double secs)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	pthread_cond_timedwait(&src->wake, &src->lock, &ts);
+}
+
+/*
+ * Full reads asked for by change messages, paced by a token bucket: a
+ * burst of up to PACE_BURST changes is read at once (one operator change
+ * reaches serving in milliseconds), beyond that one full read per
+ * refresh interval, whatever the message rate: a PUBLISH flood once
+ * cost a full read, 10,000 HGETALLs, per message.  The messages in
+ * between are coalesced into the next read.
+ */
+static void
+pace_fill(struct pace *p, double refresh, double now)
+{
+	p->tokens = refresh > 0 ? p->tokens + (now - p->at) / refresh :
+	    PACE_BURST;
+	if (p->tokens > PACE_BURST)
+		p->tokens = PACE_BURST;
+	p->at = now;
+}
+
+/* When the next message-driven full read may start. */
+static double
+pace_ready(struct pace *p, double refresh)
+{
+	double	now = mono_now();
+
+	pace_fill(p, refresh, now);
+	return p->tokens >= 1 ? now : now + (1 - p->tokens) * refresh;
+}
+
+static void
+pace_take(struct pace *p, double refresh)
+{
+	pace_fill(p, refresh, mono_now());
+	p->tokens = p->tokens >= 1 ? p->tokens - 1 : 0;
+}
+
+/*
+ * Sleep for secs; a change message cuts it short, but not before
+ * full_after (pace_ready).  Returns 1 when stopping.
+ */
+static int
+nap(struct redis_source *src, double secs, double full_after)
+{
+	double	until = mono_now() + secs, now;
+	int	stop;
+
 	pthread_mutex_lock(&src->lock);
-	if (!src->stopping && !src->full_wanted)
-		pthread_cond_timedwait(&src->wake, &src->lock, &ts);
+	while (!src->stopping && (now = mono_now()) < until &&
+	    !(src->full_wanted && now >= full_after))
+		wait_until(src, src->full_wanted && full_after < until ?
+		    full_after : until);
 	stop = src->stopping;
 	pthread_mutex_unlock(&src->lock);
 	return stop;
@@ -220,6 +278,7 @@ refresh_main(void *arg)
 	uint64_t		 version, have;
 	double			 backoff = BACKOFF_MIN, next_full = 0, wait;
 	double			 next_check = 0;
+	struct pace		 pace = { PACE_BURST, mono_now() };
 	char			 err[512];
 	int			 full, save, was_up = -1;
 
@@ -237,6 +296,8 @@ refresh_main(void *arg)
 			next_check = mono_now() + recheck_every(src);
 		}
 		pthread_mutex_lock(&src->lock);
+		if (src->full_wanted)
+			pace_take(&pace, src->refresh);
 		full = src->full_wanted || src->raw == NULL ||
 		    src->raw->source != FLEET_REDIS || mono_now() >= next_full;
 		src->full_wanted = 0;
@@ -307,7 +368,7 @@ down:
 		wait = backoff;
 		backoff = backoff_next(backoff);
 sleep:
-		if (nap(src, wait))
+		if (nap(src, wait, pace_ready(&pace, src->refresh)))
 			break;
 	}
 	if (c != NULL)

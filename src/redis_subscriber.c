@@ -17,12 +17,16 @@
 
 #include "fleet.h"
 #include "fleetrec.h"
+#include "metrics.h"
 #include "redis_source_internal.h"
 
+/* A message already covered by a full read still to come is counted. */
 static void
 want_full(struct redis_source *src)
 {
 	pthread_mutex_lock(&src->lock);
+	if (src->full_wanted)
+		metrics_redis_change_coalesced();
 	src->full_wanted = 1;
 	pthread_cond_broadcast(&src->wake);
 	pthread_mutex_unlock(&src->lock);
@@ -42,9 +46,35 @@ moved_away(struct redis_source *src, const struct redis_where *w)
 	return moved;
 }
 
+/* A PING a second per router is nothing to Redis; refresh if longer. */
+static double
+ping_every(const struct redis_source *src)
+{
+	return src->refresh > 1.0 ? src->refresh : 1.0;
+}
+
+/* Milliseconds until the earlier of a and b (0 = none), -1 = forever. */
+static int
+wait_ms(double a, double b)
+{
+	double	t, now;
+
+	if (a == 0 && b == 0)
+		return -1;
+	t = a == 0 ? b : b == 0 ? a : a < b ? a : b;
+	if ((now = mono_now()) >= t)
+		return 0;
+	return (int)((t - now) * 1000) + 1;
+}
+
 /*
  * Wait for a message, the stop eventfd, or a reason to choose the
- * server again; -1 on error, stop, or move.
+ * server again; -1 on error, stop, or move.  The connection has no read
+ * timeout (messages come when they come), so one is kept here: the
+ * answer to SUBSCRIBE, and the rest of a reply begun, must arrive within
+ * the command timeout, or the server is taken for stuck and left.  A
+ * PING every refresh (at least a second) finds a connection that went silent (a
+ * proxy or a server that stopped forwarding): its "pong" is due in time.
  */
 static int
 listen_changes(struct redis_source *src, redisContext *c,
@@ -53,8 +83,9 @@ listen_changes(struct redis_source *src, redisContext *c,
 	struct pollfd	 p[3];
 	void		*reply;
 	redisReply	*r;
-	double		 until = mono_now() + recheck_every(src);
-	int		 n, ms = -1;
+	double		 until = mono_now() + recheck_every(src), due = 0;
+	double		 ping = mono_now() + ping_every(src);
+	int		 n, ms, subscribed = 0, pinged = 0;
 
 	p[0].fd = c->fd;
 	p[0].events = POLLIN;
@@ -64,22 +95,49 @@ listen_changes(struct redis_source *src, redisContext *c,
 	p[2].events = POLLIN;
 	for (;;) {
 		/* Replies already buffered first, then the socket. */
-		while (redisGetReplyFromReader(c, &reply) == REDIS_OK &&
+		while (redisconn_reply_from_reader(c, &reply) == REDIS_OK &&
 		    reply != NULL) {
 			r = reply;
-			if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+			n = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 			    r->element[0]->type == REDIS_REPLY_STRING &&
 			    (strcmp(r->element[0]->str, "message") == 0 ||
-			    strcmp(r->element[0]->str, "subscribe") == 0))
-				want_full(src);
+			    strcmp(r->element[0]->str, "subscribe") == 0 ||
+			    strcmp(r->element[0]->str, "pong") == 0);
+			if (n && strcmp(r->element[0]->str, "pong") == 0) {
+				freeReplyObject(r);
+				pinged = 0;
+				continue;
+			}
 			freeReplyObject(r);
+			/*
+			 * An error (e.g. SUBSCRIBE refused) or anything but a
+			 * pub/sub push: not subscribed, or not to a Redis.
+			 */
+			if (!n)
+				return -1;
+			subscribed = 1;
+			due = 0;
+			want_full(src);
 		}
 		if (c->err)
 			return -1;
-		/* On the fallback, try the url's server again in a while. */
-		if (w->fallback && (ms = (int)((until - mono_now()) *
-		    1000)) <= 0)
+		if (subscribed && !pinged && mono_now() >= ping) {
+			if (redisAppendCommand(c, "PING") != REDIS_OK ||
+			    redisBufferWrite(c, &(int){ 0 }) != REDIS_OK)
+				return -1;
+			pinged = 1;
+			ping = mono_now() + ping_every(src);
+		}
+		if (!subscribed || pinged || c->reader->pos < c->reader->len) {
+			if (due == 0)
+				due = mono_now() + src->target.timeout;
+		} else
+			due = 0;
+		if ((ms = wait_ms(w->fallback ? until : 0, due)) == 0)
 			return -1;
+		if (subscribed && !pinged && (ms < 0 || ms > (int)((ping -
+		    mono_now()) * 1000) + 1))
+			ms = (int)((ping - mono_now()) * 1000) + 1;
 		if ((n = poll(p, 3, ms)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -91,7 +149,7 @@ listen_changes(struct redis_source *src, redisContext *c,
 			return -1;
 		if (p[2].revents && moved_away(src, w))
 			return -1;
-		if (p[0].revents && redisBufferRead(c) != REDIS_OK)
+		if (p[0].revents && redisconn_read(c) != REDIS_OK)
 			return -1;
 	}
 }

@@ -92,7 +92,7 @@ command(redisContext *c, const char *label, int argc, const char **argv,
 	redisReply	*r;
 	char		 buf[128];
 
-	r = redisCommandArgv(c, argc, argv, NULL);
+	r = redisconn_command_argv(c, argc, argv);
 	if (r == NULL) {
 		errf(err, errlen, "redis %s: %s: %s", label, argv[0],
 		    ctx_error(c, buf, sizeof(buf)));
@@ -140,6 +140,8 @@ open_raw(const struct endpoint *e, double timeout, char *err, size_t errlen)
 		redisFree(c);
 		return NULL;
 	}
+	/* Every reply read on it is bounded (redisconn_reply.c). */
+	redisconn_bound(c);
 	return c;
 }
 

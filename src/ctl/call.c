@@ -34,7 +34,7 @@ connection_error(struct ctl *c, const char *what)
 		why = "no answer (timed out)";
 	else if (c->rc->err == REDIS_ERR_EOF)
 		why = "connection closed by the server";
-	return ctl_err(CTL_FAIL, "redis: %s: %s", what, why[0] ? why :
+	return ctl_err(CTL_REDIS, "redis: %s: %s", what, why[0] ? why :
 	    "connection failed");
 }
 
@@ -48,9 +48,9 @@ ctl_reply_error(struct ctl *c, redisReply *r, const char *what)
 	if (r->type != REDIS_REPLY_ERROR)
 		return CTL_OK;
 	msg = ctl_printable(r->str);
-	ctl_err(CTL_FAIL, "redis: %s: %s", what, msg ? msg : "error");
+	ctl_err(CTL_REDIS, "redis: %s: %s", what, msg ? msg : "error");
 	free(msg);
-	return CTL_FAIL;
+	return CTL_REDIS;
 }
 
 redisReply *
@@ -60,7 +60,7 @@ ctl_vcommand(struct ctl *c, const char *fmt, va_list ap)
 	char		 name[32];
 
 	command_name(fmt, name, sizeof(name));
-	r = redisvCommand(c->rc, fmt, ap);
+	r = redisconn_vcommand(c->rc, fmt, ap);
 	if (ctl_reply_error(c, r, name) != CTL_OK) {
 		if (r != NULL)
 			freeReplyObject(r);

@@ -25,18 +25,43 @@ reply_dup(const redisReply *r, int *bad_bytes)
 	return s;
 }
 
-/* Read one pipelined reply; CTL_FAIL when the connection broke. */
+/* Read one pipelined reply; CTL_REDIS when the connection broke. */
 static int
 next_reply(struct ctl *c, const char *what, redisReply **out)
 {
 	void	*r = NULL;
 
 	*out = NULL;
-	if (redisGetReply(c->rc, &r) != REDIS_OK || r == NULL)
+	if (redisconn_get_reply(c->rc, &r) != REDIS_OK || r == NULL)
 		return ctl_reply_error(c, NULL, what);
 	*out = r;
 	return CTL_OK;
 }
+
+/*
+ * A reply the command can give: one of the types in the mask (bits
+ * 1 << REDIS_REPLY_x), or WRONGTYPE when wrongtype_ok (a key of the
+ * wrong type is a bad record, which list and show report).  Anything
+ * else is Redis failing: exit 3.
+ */
+static int
+expect(struct ctl *c, const redisReply *r, unsigned mask, int wrongtype_ok,
+    const char *what)
+{
+	if (mask & (1u << r->type))
+		return CTL_OK;
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (wrongtype_ok && r->str != NULL &&
+		    strncmp(r->str, "WRONGTYPE", 9) == 0)
+			return CTL_OK;
+		return ctl_reply_error(c, (redisReply *)r, what);
+	}
+	return ctl_err(CTL_REDIS, "redis: %s: unexpected reply", what);
+}
+
+#define T_STR	((1u << REDIS_REPLY_STRING) | (1u << REDIS_REPLY_NIL))
+#define T_ARR	(1u << REDIS_REPLY_ARRAY)
+#define T_INT	(1u << REDIS_REPLY_INTEGER)
 
 static int
 oom(void)
@@ -154,6 +179,9 @@ read_record(struct ctl *c, struct ctl_record *rec)
 	if ((rc = next_reply(c, "HGETALL", &h)) == CTL_OK &&
 	    (rc = next_reply(c, "GET", &g)) == CTL_OK &&
 	    (rc = next_reply(c, "PTTL", &t)) == CTL_OK &&
+	    (rc = expect(c, h, T_ARR, 1, "HGETALL")) == CTL_OK &&
+	    (rc = expect(c, g, T_STR, 1, "GET")) == CTL_OK &&
+	    (rc = expect(c, t, T_INT, 0, "PTTL")) == CTL_OK &&
 	    (rc = take_hash(rec, h)) == CTL_OK)
 		rc = take_load(rec, g, t);
 	if (h != NULL)
@@ -233,10 +261,10 @@ ctl_fetch_all(struct ctl *c, struct ctl_records *out)
 	    (rc = next_reply(c, "GET", &maint)) != CTL_OK ||
 	    (rc = next_reply(c, "HGETALL", &reg)) != CTL_OK)
 		goto done;
-	if ((rc = ctl_reply_error(c, ids, "SMEMBERS")) != CTL_OK ||
-	    (rc = ctl_reply_error(c, ver, "GET")) != CTL_OK ||
-	    (rc = ctl_reply_error(c, maint, "GET")) != CTL_OK ||
-	    (rc = ctl_reply_error(c, reg, "HGETALL")) != CTL_OK ||
+	if ((rc = expect(c, ids, T_ARR, 0, "SMEMBERS")) != CTL_OK ||
+	    (rc = expect(c, ver, T_STR, 0, "GET")) != CTL_OK ||
+	    (rc = expect(c, maint, T_STR, 0, "GET")) != CTL_OK ||
+	    (rc = expect(c, reg, T_ARR, 1, "HGETALL")) != CTL_OK ||
 	    (rc = take_globals(out, ver, maint, reg)) != CTL_OK)
 		goto done;
 	if (ids->elements > 0 &&
@@ -308,7 +336,7 @@ ctl_fetch_one(struct ctl *c, const char *id, struct ctl_record *out,
 	if ((rc = read_record(c, out)) != CTL_OK ||
 	    (rc = next_reply(c, "SISMEMBER", &m)) != CTL_OK)
 		goto done;
-	if ((rc = ctl_reply_error(c, m, "SISMEMBER")) != CTL_OK)
+	if ((rc = expect(c, m, T_INT, 0, "SISMEMBER")) != CTL_OK)
 		goto done;
 	out->in_set = m->type == REDIS_REPLY_INTEGER && m->integer == 1;
 	*found = out->in_set || out->n > 0;

@@ -233,7 +233,7 @@ region_state(struct ctl *c, const char *region, char **out)
 	if (ctl_key(c, k, sizeof(k), KEY_REGIONS, NULL) == -1)
 		return ctl_err(CTL_FAIL, "key too long");
 	if ((r = ctl_command(c, "HGET %s %s", k, region)) == NULL)
-		return CTL_FAIL;
+		return CTL_REDIS;
 	if (r->type == REDIS_REPLY_STRING)
 		*out = strdup(r->str);
 	freeReplyObject(r);

@@ -192,7 +192,7 @@ ctl_connect(struct ctl *c)
 	c->rc = redis_connect(&t, REDIS_MASTER, NULL, err, sizeof(err));
 	redis_target_free(&t);
 	if (c->rc == NULL)
-		return ctl_err(CTL_FAIL, "cannot reach Redis: %s", err);
+		return ctl_err(CTL_REDIS, "cannot reach Redis: %s", err);
 	return CTL_OK;
 }
 

@@ -55,7 +55,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 	else
 		r = ctl_command(c, "SET %s %s PX %lld", key, argv[2], ms);
 	if (r == NULL)
-		return CTL_FAIL;
+		return CTL_REDIS;
 	freeReplyObject(r);
 	printf("%s: load %s for %gs\n", argv[1], argv[2], (double)ms / 1000);
 	return CTL_OK;

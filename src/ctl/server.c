@@ -240,8 +240,12 @@ need_any(struct ctl *c, void *arg)
 	if (exists)
 		return CTL_OK;
 	if ((r = ctl_command(c, "SISMEMBER %s %s", s->skey, s->id)) == NULL)
-		return CTL_FAIL;
-	exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+		return CTL_REDIS;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(r);
+		return ctl_err(CTL_REDIS, "redis: SISMEMBER: unexpected reply");
+	}
+	exists = r->integer == 1;
 	freeReplyObject(r);
 	return exists ? CTL_OK : ctl_err(CTL_FAIL, "no such server: %s",
 	    s->id);

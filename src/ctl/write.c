@@ -9,6 +9,7 @@
  *	INCR P version
  *	PUBLISH P changed v+1
  *	EXEC				nil: someone else wrote; again
+ *					after a jittered, growing pause
  *
  * so a router that sees version v+1 sees the change, and every change is
  * announced exactly once with the version it made.
@@ -19,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -37,7 +41,7 @@ ctl_queue(struct ctl *c, const char *fmt, ...)
 	ok = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "QUEUED") == 0;
 	freeReplyObject(r);
 	if (!ok) {
-		ctl_err(CTL_FAIL, "redis: command not queued in MULTI");
+		ctl_err(CTL_REDIS, "redis: command not queued in MULTI");
 		return -1;
 	}
 	c->queued++;
@@ -53,8 +57,12 @@ ctl_exists(struct ctl *c, const char *suffix, const char *id, int *exists)
 	if (ctl_key(c, k, sizeof(k), suffix, id) == -1)
 		return ctl_err(CTL_FAIL, "key too long");
 	if ((r = ctl_command(c, "EXISTS %s", k)) == NULL)
-		return CTL_FAIL;
-	*exists = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+		return CTL_REDIS;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(r);
+		return ctl_err(CTL_REDIS, "redis: EXISTS: unexpected reply");
+	}
+	*exists = r->integer > 0;
 	freeReplyObject(r);
 	return CTL_OK;
 }
@@ -68,7 +76,7 @@ read_version(struct ctl *c, const char *key, uint64_t *v)
 	int		 rc = CTL_OK;
 
 	if ((r = ctl_command(c, "GET %s", key)) == NULL)
-		return CTL_FAIL;
+		return CTL_REDIS;
 	*v = 0;
 	if (r->type == REDIS_REPLY_STRING) {
 		errno = 0;
@@ -78,7 +86,7 @@ read_version(struct ctl *c, const char *key, uint64_t *v)
 			rc = ctl_err(CTL_FAIL, "%s holds \"%.40s\", not a "
 			    "version counter", key, r->str);
 	} else if (r->type != REDIS_REPLY_NIL)
-		rc = ctl_err(CTL_FAIL, "%s: unexpected reply", key);
+		rc = ctl_err(CTL_REDIS, "redis: GET %s: unexpected reply", key);
 	freeReplyObject(r);
 	return rc;
 }
@@ -95,7 +103,7 @@ watch(struct ctl *c, const struct ctl_change *ch, const char *vkey)
 	argv[argc++] = vkey;
 	for (i = 0; i < ch->nwatch && argc < 4; i++)
 		argv[argc++] = ch->watch[i];
-	r = redisCommandArgv(c->rc, (int)argc, argv, NULL);
+	r = redisconn_command_argv(c->rc, (int)argc, argv);
 	rc = ctl_reply_error(c, r, "WATCH");
 	if (r != NULL)
 		freeReplyObject(r);
@@ -120,7 +128,7 @@ discard(struct ctl *c, const char *cmd)
 {
 	redisReply	*r;
 
-	if ((r = redisCommand(c->rc, "%s", cmd)) != NULL)
+	if ((r = redisconn_command(c->rc, "%s", cmd)) != NULL)
 		freeReplyObject(r);
 }
 
@@ -137,20 +145,20 @@ exec(struct ctl *c, uint64_t *version)
 	char		*msg;
 
 	if ((r = ctl_command(c, "EXEC")) == NULL)
-		return CTL_FAIL;
+		return CTL_REDIS;
 	if (r->type == REDIS_REPLY_NIL) {
 		freeReplyObject(r);
 		return -1;
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != c->queued) {
 		freeReplyObject(r);
-		return ctl_err(CTL_FAIL, "redis: EXEC: unexpected reply");
+		return ctl_err(CTL_REDIS, "redis: EXEC: unexpected reply");
 	}
 	for (i = 0; i < r->elements && rc == CTL_OK; i++) {
 		e = r->element[i];
 		if (e->type == REDIS_REPLY_ERROR) {
 			msg = ctl_printable(e->str);
-			rc = ctl_err(CTL_FAIL, "redis: EXEC: %s (the change "
+			rc = ctl_err(CTL_REDIS, "redis: EXEC: %s (the change "
 			    "may be partly applied)", msg ? msg : "error");
 			free(msg);
 		}
@@ -161,6 +169,26 @@ exec(struct ctl *c, uint64_t *version)
 		*version = (uint64_t)e->integer;
 	freeReplyObject(r);
 	return rc;
+}
+
+/*
+ * Another writer won the race for P version.  Wait a random time in
+ * [0, 2^attempt * CTL_RETRY_BASE) before the next try: writers that
+ * collided spread out instead of colliding again in lockstep.
+ */
+static void
+pause_before_retry(int attempt)
+{
+	struct timespec	ts;
+	uint32_t	r;
+	double		s;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)getpid() * 2654435761u + (uint32_t)attempt;
+	s = (double)r / 4294967296.0 * CTL_RETRY_BASE * (double)(1 << attempt);
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
 }
 
 int
@@ -188,11 +216,13 @@ ctl_write(struct ctl *c, const struct ctl_change *ch, uint64_t *version)
 		    ctl_queue(c, "PUBLISH %s %s", chan, next) == -1) {
 			if (c->rc->err == 0)
 				discard(c, "DISCARD");
-			return CTL_FAIL;
+			return CTL_REDIS;
 		}
 		if ((rc = exec(c, version)) != -1)
 			return rc;
+		if (attempt < CTL_RETRIES)
+			pause_before_retry(attempt);
 	}
-	return ctl_err(CTL_FAIL, "the fleet kept changing under this write "
+	return ctl_err(CTL_REDIS, "the fleet kept changing under this write "
 	    "(%d attempts): try again", CTL_RETRIES + 1);
 }
