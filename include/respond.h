@@ -60,6 +60,7 @@ struct answer {
 	/* What happened, for metrics and the access log. */
 	enum reason		 reason;
 	int			 region_label;	/* -1: none */
+	const char		*region;	/* its name, or NULL */
 	int			 server_label;	/* -1: no redirect */
 	const char		*server_id;
 	enum clientip_source	 cip;

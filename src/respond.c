@@ -317,6 +317,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 
 	home = locate(rt, rv, a, &synth, &rule);
 	a->region_label = rt->region_labels[home];
+	a->region = rt->rm->regions[home].name;
 	if (f == NULL) {
 		set_error(a, 503);
 		set_retry_after(a, cfg->redirect.retry_after, rng);
@@ -339,6 +340,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 	a->server_id = res.server->id;
 	a->server_label = res.server->label;
 	a->region_label = rt->region_labels[res.region];
+	a->region = rt->rm->regions[res.region].name;
 	a->failopen = res.failopen;
 	if (res.spilled) {
 		a->spill_from = rt->region_labels[home];
