@@ -143,12 +143,116 @@ scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
+/*
+ * RFC 9112 section 5: a field name is a token, and obs-fold is rejected.
+ * libmicrohttpd 0.9.75 accepts both and hides what it did:
+ *
+ * - the name is whatever precedes the first ':', spaces included, so
+ *   "Transfer-Encoding : chunked" has the name "Transfer-Encoding ";
+ * - a line starting with SP or HT is appended to the previous field's
+ *   *name* (process_broken_line reallocates the name, which lands in a
+ *   new pool block outside the header bytes, and zeroes the original), so
+ *   "Content-Length:\r\n 5" becomes a field "Content-Length5" with an
+ *   empty value;
+ * - a NUL inside a value cuts it short.
+ *
+ * MHD parses the header in place: its bytes stay in the read buffer from
+ * the method on (header_size of them), each CR and LF that ends a line
+ * and the ':' of each field replaced by NUL.  So every field, in arrival
+ * order, must sit right after the previous line: its name 1 (LF) or 2
+ * (CRLF) bytes after the end of the previous value (the request line's
+ * version for the first), and the blank line must end the header
+ * exactly.  Anything else is a fold or a NUL: 400.
+ */
+struct field_scan {
+	const char	*at;		/* end of the previous line's text */
+	int		 bad;
+};
+
+static int
+is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z') || (c != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The byte after a line's text: where the next line starts, or NULL. */
+static const char *
+next_line(const char *end)
+{
+	if (end[0] != '\0')
+		return NULL;
+	return end[1] == '\0' ? end + 2 : end + 1;
+}
+
+static enum MHD_Result
+scan_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct field_scan	*fs = cls;
+	const char		*at;
+	size_t			 i;
+
+	(void)kind;
+	if ((at = next_line(fs->at)) != key)
+		goto bad;
+	if (key_size == 0 || value == NULL || value < key + key_size)
+		goto bad;
+	for (i = 0; i < key_size; i++)
+		if (!is_tchar((unsigned char)key[i]))
+			goto bad;
+	for (i = 0; i < value_size; i++)
+		if (((unsigned char)value[i] < 0x20 && value[i] != '\t') ||
+		    value[i] == 0x7f)
+			goto bad;
+	fs->at = value + value_size;
+	return MHD_YES;
+bad:
+	fs->bad = 1;
+	return MHD_NO;
+}
+
+static int
+fields_malformed(struct MHD_Connection *c, const char *method,
+    const char *version)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct field_scan		 fs;
+	const char			*end, *at;
+
+	if (method == NULL || version == NULL || (ci =
+	    MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) == NULL)
+		return 0;
+	end = method + ci->header_size;
+	if (version < method || version >= end)
+		return 0;	/* not MHD's buffer: nothing to compare */
+	fs.at = version + strlen(version);
+	fs.bad = 0;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_field, &fs);
+	if (fs.bad)
+		return 1;
+	/* The blank line ends the header. */
+	if ((at = next_line(fs.at)) == NULL || (at != end && at + 1 != end &&
+	    at + 2 != end))
+		return 1;
+	return 0;
+}
+
 /* SPEC section 1, "has a body". */
 static void
-examine_body(struct MHD_Connection *c, struct req *rq)
+examine_body(struct MHD_Connection *c, struct req *rq, const char *method,
+    const char *version)
 {
 	struct body_scan	bs = { 0 };
 
+	if (fields_malformed(c, method, version)) {
+		/* A hidden body may follow: nothing after it is a request. */
+		rq->early_status = 400;
+		rq->has_body = 1;
+		return;
+	}
 	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &bs);
 	rq->has_body = bs.te || (bs.cl_count > 0 && !bs.cl_bad && bs.cl > 0);
 	if (bs.cl_bad || (bs.te && bs.cl_count > 0)) {
@@ -514,7 +618,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		rq->seen = 1;
 		if (cn != NULL)		/* the header is in */
 			atomic_store(&cn->phase, PHASE_ANSWERED);
-		examine_body(c, rq);
+		examine_body(c, rq, method, version);
 		/*
 		 * A NUL in the request-target cuts the string MHD hands us;
 		 * the version then does not follow the target directly.
