@@ -38,6 +38,7 @@ struct req {
 	double		 start;
 	int		 seen;		/* the first handler call happened */
 	int		 has_body;
+	int		 expect100;	/* Expect: 100-continue */
 	int		 early_status;
 	int		 bad_target;	/* bytes MHD's string hides (NUL) */
 	const char	*raw;		/* MHD's pointer to the target */
@@ -102,6 +103,7 @@ struct body_scan {
 	unsigned long long cl;
 	int		 te;
 	int		 expect_bad;
+	int		 expect100;
 };
 
 static int
@@ -137,9 +139,12 @@ scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
 		bs->cl_count++;
 	} else if (strcasecmp(key, "transfer-encoding") == 0)
 		bs->te = 1;
-	else if (strcasecmp(key, "expect") == 0 &&
-	    (value == NULL || strcasecmp(value, "100-continue") != 0))
-		bs->expect_bad = 1;
+	else if (strcasecmp(key, "expect") == 0) {
+		if (value == NULL || strcasecmp(value, "100-continue") != 0)
+			bs->expect_bad = 1;
+		else
+			bs->expect100 = 1;
+	}
 	return MHD_YES;
 }
 
@@ -255,6 +260,7 @@ examine_body(struct MHD_Connection *c, struct req *rq, const char *method,
 	}
 	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &bs);
 	rq->has_body = bs.te || (bs.cl_count > 0 && !bs.cl_bad && bs.cl > 0);
+	rq->expect100 = bs.expect100;
 	if (bs.cl_bad || (bs.te && bs.cl_count > 0)) {
 		rq->early_status = 400;
 		rq->has_body = 1;	/* whatever follows is not a request */
@@ -566,12 +572,17 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	if ((ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) != NULL)
 		rv.header_bytes = ci->header_size;
-	rv.has_body = rq->has_body;
+	/*
+	 * An Expect: 100-continue request is answered on the first call
+	 * (below), bodiless or not: MHD closes such a connection, so it
+	 * lingers like one with a body.
+	 */
+	rv.has_body = rq->has_body || rq->expect100;
 	rv.over_limit = cn != NULL && cn->over_limit;
 	rv.draining = atomic_load(&srv->draining);
 	rv.now = mono_now();
 
-	if (rq->has_body)
+	if (rv.has_body)
 		conn_keep_for_linger(cn);
 
 	epoch_enter();
@@ -628,10 +639,13 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 			rq->bad_target = 1;
 		/*
 		 * Answer now what has a body (MHD then reads none of it and
-		 * sends no 100 Continue) or must close anyway.  Answer the
+		 * sends no 100 Continue) or must close anyway.  So is any
+		 * request with Expect: 100-continue: MHD sends 100 Continue
+		 * when the first call queues nothing, even with no body, and
+		 * then fails the request if more bytes follow.  Answer the
 		 * rest on the next call, which keeps the connection alive.
 		 */
-		if (rq->has_body || rq->early_status != 0 ||
+		if (rq->has_body || rq->expect100 || rq->early_status != 0 ||
 		    (cn != NULL && cn->over_limit))
 			return answer_request(srv, c, cn, rq, method);
 		return MHD_YES;
