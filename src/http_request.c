@@ -39,6 +39,7 @@ struct req {
 	int		 seen;		/* the first handler call happened */
 	int		 has_body;
 	int		 expect100;	/* Expect: 100-continue */
+	size_t		 lines;		/* field lines */
 	int		 early_status;
 	int		 bad_target;	/* bytes MHD's string hides (NUL) */
 	const char	*raw;		/* MHD's pointer to the target */
@@ -171,6 +172,7 @@ scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
  */
 struct field_scan {
 	const char	*at;		/* end of the previous line's text */
+	size_t		 lines;
 	int		 bad;
 };
 
@@ -212,6 +214,7 @@ scan_field(void *cls, enum MHD_ValueKind kind, const char *key,
 		    value[i] == 0x7f)
 			goto bad;
 	fs->at = value + value_size;
+	fs->lines++;
 	return MHD_YES;
 bad:
 	fs->bad = 1;
@@ -220,7 +223,7 @@ bad:
 
 static int
 fields_malformed(struct MHD_Connection *c, const char *method,
-    const char *version)
+    const char *version, size_t *lines)
 {
 	const union MHD_ConnectionInfo	*ci;
 	struct field_scan		 fs;
@@ -235,7 +238,9 @@ fields_malformed(struct MHD_Connection *c, const char *method,
 		return 0;	/* not MHD's buffer: nothing to compare */
 	fs.at = version + strlen(version);
 	fs.bad = 0;
+	fs.lines = 0;
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_field, &fs);
+	*lines = fs.lines;
 	if (fs.bad)
 		return 1;
 	/* The blank line ends the header. */
@@ -252,7 +257,7 @@ examine_body(struct MHD_Connection *c, struct req *rq, const char *method,
 {
 	struct body_scan	bs = { 0 };
 
-	if (fields_malformed(c, method, version)) {
+	if (fields_malformed(c, method, version, &rq->lines)) {
 		/* A hidden body may follow: nothing after it is a request. */
 		rq->early_status = 400;
 		rq->has_body = 1;
@@ -572,6 +577,7 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	if ((ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) != NULL)
 		rv.header_bytes = ci->header_size;
+	rv.header_lines = rq->lines;
 	/*
 	 * An Expect: 100-continue request is answered on the first call
 	 * (below), bodiless or not: MHD closes such a connection, so it

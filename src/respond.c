@@ -412,7 +412,9 @@ decide(const struct runtime *rt, const struct request_view *rv,
 		set_error(a, st);
 		return;
 	}
-	if (field_bytes(rv) > cfg->listen.max_header_bytes) {
+	if (field_bytes(rv) > cfg->listen.max_header_bytes ||
+	    rv->header_lines > cfg->listen.max_header_bytes /
+	    HEADER_LINE_MIN) {
 		set_error(a, 431);
 		a->close = 1;
 		return;

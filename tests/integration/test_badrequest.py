@@ -146,6 +146,55 @@ def headers(t):
     t.eq(r.status, 307, "a 3 KB header with max_header_bytes = 4K -> 307")
 
 
+HOST = b"Host: geo307.test\r\n"     # what g.req adds: 19 bytes, one line
+
+
+def lines_req(n, size):
+    """GET /x with Host + n field lines of size bytes each (CRLF in)."""
+    out = [HOST]
+    for i in range(n):
+        name = b"X-%05d: " % i
+        out.append(name + b"v" * (size - len(name) - 2) + b"\r\n")
+    return b"GET /x HTTP/1.1\r\n" + b"".join(out) + b"\r\n"
+
+
+def many_lines(t):
+    """libmicrohttpd keeps a 64-byte record per field line in its pool:
+    short lines used to exhaust it far under max_header_bytes, and its own
+    431 (no no-store, no X-Request-Id) answered.  At 16K: at most 512
+    lines (max_header_bytes / 32), then geo307's own 431."""
+    port = setup()
+    r = g.raw_request(port, lines_req(499, 9))
+    t.eq(r.status, 307, "500 lines totalling 4.4 KB (under 16K, under 512 "
+         "lines) -> 307")
+    r = g.raw_request(port, lines_req(511, 12))
+    t.eq(r.status, 307, "512 short lines (the line limit at 16K) -> 307")
+    expect_error(t, lines_req(512, 12), 431,
+                 "513 short lines -> geo307's own 431 (no-store, "
+                 "X-Request-Id)", close=True)
+    expect_error(t, lines_req(600, 8), 431,
+                 "600 lines of 8 bytes (4.8 KB) -> geo307's own 431",
+                 close=True)
+    # 16K of fields in 512 lines: Host (19) + 511 lines
+    size = (16384 - 19) // 511
+    data = lines_req(511, size)
+    extra = 16384 - 19 - 511 * size
+    data = data.replace(b"X-00000: ", b"X-00000: " + b"w" * extra, 1)
+    r = g.raw_request(port, data)
+    t.eq(r.status, 307, "exactly 16K of fields in 512 lines -> 307")
+    data = data.replace(b"X-00000: ", b"X-00000: w", 1)
+    expect_error(t, data, 431, "16K + 1 byte of fields in 512 lines -> "
+                 "geo307's own 431", close=True)
+    p2, a2 = g.free_port(), g.free_port()
+    c = g.base_config(p2, a2)
+    c.set("listen", "max_header_bytes", "2K")
+    g.Daemon(T, S["tmp"], c, "lines2k").start()
+    r = g.raw_request(p2, lines_req(63, 8))
+    t.eq(r.status, 307, "max_header_bytes = 2K: 64 lines -> 307")
+    expect_error(t, lines_req(64, 8), 431, "max_header_bytes = 2K: 65 lines "
+                 "-> geo307's own 431", port=p2, close=True)
+
+
 def bodies(t):
     setup()
     cases = [
@@ -294,6 +343,7 @@ def main():
         (len(BAD_TARGETS) + 4, targets),
         (1, long_base),
         (6, headers),
+        (8, many_lines),
         (8, bodies),
         (len(FIELD_CASES) + 5, fields),
         (1, mhd_own),
