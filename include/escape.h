@@ -1,4 +1,4 @@
-/* escape: HTML and JSON escaping into caller buffers. */
+/* escape: HTML, JSON and Apache log escaping into caller buffers. */
 #ifndef GEO307_ESCAPE_H
 #define GEO307_ESCAPE_H
 
@@ -17,5 +17,12 @@ size_t	html_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
  * is always valid JSON.  Same return convention as html_escape.
  */
 size_t	json_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+
+/*
+ * Escape a byte string for a quoted field of an Apache log line, as
+ * Apache's ap_escape_logitem does: " and \ get a backslash, bytes below
+ * 0x20 and from 0x7f up become \xHH.  Same return convention.
+ */
+size_t	log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
 
 #endif

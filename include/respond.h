@@ -18,6 +18,12 @@
 
 #define ANSWER_MAX_HEADERS	16
 #define REQUEST_ID_LEN		32
+/*
+ * Field lines are bounded too: at most max_header_bytes / HEADER_LINE_MIN
+ * of them.  libmicrohttpd keeps a 64-byte record per line in the
+ * connection's pool, and the pool is sized for this many (http.c).
+ */
+#define HEADER_LINE_MIN		32
 
 extern const char	header_overflow[];
 
@@ -37,6 +43,7 @@ struct request_view {
 			    size_t bufsz, int *count);
 	void		*ctx;
 	size_t		 header_bytes;	/* request line + fields + CRLF */
+	size_t		 header_lines;	/* field lines */
 	int		 has_body;
 	int		 over_limit;	/* per-IP connection limit exceeded */
 	int		 draining;	/* SIGTERM received: health says so */
@@ -60,6 +67,7 @@ struct answer {
 	/* What happened, for metrics and the access log. */
 	enum reason		 reason;
 	int			 region_label;	/* -1: none */
+	const char		*region;	/* its name, or NULL */
 	int			 server_label;	/* -1: no redirect */
 	const char		*server_id;
 	enum clientip_source	 cip;

@@ -1,5 +1,5 @@
 /*
- * escape: HTML and JSON escaping.  Output is written in whole pieces: when
+ * escape: HTML, JSON and Apache log escaping.  Output is written in whole pieces: when
  * an escape sequence does not fit, writing stops before it, so a truncated
  * result never ends in half an entity ("&am") or half a "\u00".
  */
@@ -88,6 +88,33 @@ json_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
 				put(&o, (const char *)&c, 1);
 			break;
 		}
+	}
+	return finish(&o);
+}
+
+size_t
+log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	struct out		 o = { dst, dst != NULL ? dstsz : 0, 0, 0, 0 };
+	unsigned char		 c;
+	char			 x[4];
+	size_t			 i;
+
+	for (i = 0; i < srclen; i++) {
+		c = (unsigned char)src[i];
+		if (c == '"' || c == '\\') {
+			x[0] = '\\';
+			x[1] = (char)c;
+			put(&o, x, 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			x[0] = '\\';
+			x[1] = 'x';
+			x[2] = hex[c >> 4];
+			x[3] = hex[c & 0xf];
+			put(&o, x, 4);
+		} else
+			put(&o, (const char *)&c, 1);
 	}
 	return finish(&o);
 }

@@ -120,6 +120,39 @@ tls_certificate(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
 	return 0;
 }
 
+/*
+ * The per-connection pool.  libmicrohttpd 0.9.75 keeps in it the request
+ * line and the header bytes (the read buffer, from the front: half the
+ * pool at the start of each request, grown when the header needs more)
+ * and, from the back, one record (struct MHD_HTTP_Header, 64 bytes
+ * aligned) per field line and per query argument.  When either runs out
+ * it answers a bare 431 itself, without no-store or X-Request-Id.  So the
+ * pool holds what respond() accepts (max_header_bytes of fields in at
+ * most max_header_bytes / HEADER_LINE_MIN lines, a TARGET_MAX target)
+ * plus POOL_EXTRA records, for query arguments and for lines just over
+ * the limit, so those get geo307's own 431.  Stay at 32 KiB when that is
+ * enough: libmicrohttpd mmap()s larger pools (one mmap and munmap per
+ * connection) and zeroes the whole pool before each keep-alive request.
+ */
+#define MHD_RECORD	64	/* a field line's record in the pool */
+#define POOL_EXTRA	128	/* records beyond the line limit */
+#define POOL_REPLY	2048	/* the response head, written from the pool */
+#define POOL_GROW	2048	/* the read buffer grows in steps */
+
+static size_t
+pool_size(size_t max_header_bytes)
+{
+	size_t	back, front, mem;
+
+	back = (max_header_bytes / HEADER_LINE_MIN + POOL_EXTRA) *
+	    MHD_RECORD + POOL_REPLY;
+	front = TARGET_MAX + 64 + max_header_bytes + POOL_GROW;
+	/* The first half goes to the read buffer whatever it holds. */
+	mem = 2 * back > front + back ? 2 * back : front + back;
+	mem = (mem + 4095) & ~(size_t)4095;
+	return mem < MHD_POOL_MALLOC_MAX ? MHD_POOL_MALLOC_MAX : mem;
+}
+
 struct http_server *
 http_start(const struct runtime *rt, struct linger *lg, char *err,
     size_t errlen)
@@ -158,16 +191,7 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 	srv->max_conns = cfg->listen.max_connections;
 	srv->evict_at = srv->max_conns - srv->max_conns / 16;
 	limit = srv->max_conns + srv->max_conns / 4 + threads + 64;
-	/*
-	 * The pool holds the request line and the header (MHD keeps them in
-	 * its read buffer); the size limit itself is checked in respond() so
-	 * it gets a proper 431.  Stay at or under 32 KiB when the limits
-	 * allow: libmicrohttpd mmap()s larger pools, one mmap and munmap per
-	 * connection, which made a new connection 10x dearer (measured).
-	 */
-	mem = cfg->listen.max_header_bytes + TARGET_MAX + 8192;
-	if (mem < MHD_POOL_MALLOC_MAX)
-		mem = MHD_POOL_MALLOC_MAX;
+	mem = pool_size(cfg->listen.max_header_bytes);
 	timeout = (unsigned)ceil(cfg->listen.keepalive_timeout);
 	srv->tls = tls_identity_ref(rt->tls);
 	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,

@@ -38,9 +38,12 @@ struct req {
 	double		 start;
 	int		 seen;		/* the first handler call happened */
 	int		 has_body;
+	int		 expect100;	/* Expect: 100-continue */
+	size_t		 lines;		/* field lines */
 	int		 early_status;
 	int		 bad_target;	/* bytes MHD's string hides (NUL) */
 	const char	*raw;		/* MHD's pointer to the target */
+	const char	*version;	/* MHD's, valid in the handler only */
 	struct http_server *srv;	/* counted in srv->inflight */
 };
 
@@ -102,6 +105,7 @@ struct body_scan {
 	unsigned long long cl;
 	int		 te;
 	int		 expect_bad;
+	int		 expect100;
 };
 
 static int
@@ -137,20 +141,132 @@ scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
 		bs->cl_count++;
 	} else if (strcasecmp(key, "transfer-encoding") == 0)
 		bs->te = 1;
-	else if (strcasecmp(key, "expect") == 0 &&
-	    (value == NULL || strcasecmp(value, "100-continue") != 0))
-		bs->expect_bad = 1;
+	else if (strcasecmp(key, "expect") == 0) {
+		if (value == NULL || strcasecmp(value, "100-continue") != 0)
+			bs->expect_bad = 1;
+		else
+			bs->expect100 = 1;
+	}
 	return MHD_YES;
+}
+
+/*
+ * RFC 9112 section 5: a field name is a token, and obs-fold is rejected.
+ * libmicrohttpd 0.9.75 accepts both and hides what it did:
+ *
+ * - the name is whatever precedes the first ':', spaces included, so
+ *   "Transfer-Encoding : chunked" has the name "Transfer-Encoding ";
+ * - a line starting with SP or HT is appended to the previous field's
+ *   *name* (process_broken_line reallocates the name, which lands in a
+ *   new pool block outside the header bytes, and zeroes the original), so
+ *   "Content-Length:\r\n 5" becomes a field "Content-Length5" with an
+ *   empty value;
+ * - a NUL inside a value cuts it short.
+ *
+ * MHD parses the header in place: its bytes stay in the read buffer from
+ * the method on (header_size of them), each CR and LF that ends a line
+ * and the ':' of each field replaced by NUL.  So every field, in arrival
+ * order, must sit right after the previous line: its name 1 (LF) or 2
+ * (CRLF) bytes after the end of the previous value (the request line's
+ * version for the first), and the blank line must end the header
+ * exactly.  Anything else is a fold or a NUL: 400.
+ */
+struct field_scan {
+	const char	*at;		/* end of the previous line's text */
+	size_t		 lines;
+	int		 bad;
+};
+
+static int
+is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z') || (c != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The byte after a line's text: where the next line starts, or NULL. */
+static const char *
+next_line(const char *end)
+{
+	if (end[0] != '\0')
+		return NULL;
+	return end[1] == '\0' ? end + 2 : end + 1;
+}
+
+static enum MHD_Result
+scan_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct field_scan	*fs = cls;
+	const char		*at;
+	size_t			 i;
+
+	(void)kind;
+	if ((at = next_line(fs->at)) != key)
+		goto bad;
+	if (key_size == 0 || value == NULL || value < key + key_size)
+		goto bad;
+	for (i = 0; i < key_size; i++)
+		if (!is_tchar((unsigned char)key[i]))
+			goto bad;
+	for (i = 0; i < value_size; i++)
+		if (((unsigned char)value[i] < 0x20 && value[i] != '\t') ||
+		    value[i] == 0x7f)
+			goto bad;
+	fs->at = value + value_size;
+	fs->lines++;
+	return MHD_YES;
+bad:
+	fs->bad = 1;
+	return MHD_NO;
+}
+
+static int
+fields_malformed(struct MHD_Connection *c, const char *method,
+    const char *version, size_t *lines)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct field_scan		 fs;
+	const char			*end, *at;
+
+	if (method == NULL || version == NULL || (ci =
+	    MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) == NULL)
+		return 0;
+	end = method + ci->header_size;
+	if (version < method || version >= end)
+		return 0;	/* not MHD's buffer: nothing to compare */
+	fs.at = version + strlen(version);
+	fs.bad = 0;
+	fs.lines = 0;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_field, &fs);
+	*lines = fs.lines;
+	if (fs.bad)
+		return 1;
+	/* The blank line ends the header. */
+	if ((at = next_line(fs.at)) == NULL || (at != end && at + 1 != end &&
+	    at + 2 != end))
+		return 1;
+	return 0;
 }
 
 /* SPEC section 1, "has a body". */
 static void
-examine_body(struct MHD_Connection *c, struct req *rq)
+examine_body(struct MHD_Connection *c, struct req *rq, const char *method,
+    const char *version)
 {
 	struct body_scan	bs = { 0 };
 
+	if (fields_malformed(c, method, version, &rq->lines)) {
+		/* A hidden body may follow: nothing after it is a request. */
+		rq->early_status = 400;
+		rq->has_body = 1;
+		return;
+	}
 	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &bs);
 	rq->has_body = bs.te || (bs.cl_count > 0 && !bs.cl_bad && bs.cl > 0);
+	rq->expect100 = bs.expect100;
 	if (bs.cl_bad || (bs.te && bs.cl_count > 0)) {
 		rq->early_status = 400;
 		rq->has_body = 1;	/* whatever follows is not a request */
@@ -230,43 +346,171 @@ thread_rng(const struct runtime *rt)
 	return &t_rng;
 }
 
+/*
+ * An access log line.  Every client-supplied field is escaped (JSON
+ * string escaping, or Apache's for combined) and capped at a length of
+ * its own; the caps and the fixed text together stay under the buffer,
+ * so a line is never cut: a field too long loses the end of its content
+ * (never half an escape) and is still closed.
+ */
+#define LOGLINE_MAX	16384
+#define LOGCAP_METHOD	256
+#define LOGCAP_TARGET	8192
+#define LOGCAP_HEADER	1024	/* User-Agent, Referer */
+#define LOGCAP_OURS	256	/* our own text: ids, names, time */
+
+struct logline {
+	char	buf[LOGLINE_MAX];
+	size_t	len;
+	int	json;
+};
+
 static void
-access_log(const struct runtime *rt, const char *method, const struct req *rq,
-    const struct answer *a, double dur)
+ll_raw(struct logline *l, const char *s)
 {
-	char		 line[2048], tgt[1024], ts[40];
+	size_t	n = strlen(s);
+
+	if (n > sizeof(l->buf) - 1 - l->len)
+		n = sizeof(l->buf) - 1 - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* The escaped content of one field, at most cap bytes. */
+static void
+ll_esc(struct logline *l, const char *s, size_t n, size_t cap)
+{
+	size_t	room = sizeof(l->buf) - l->len;
+
+	if (cap + 1 < room)
+		room = cap + 1;
+	if (l->json)
+		json_escape(l->buf + l->len, room, s, n);
+	else
+		log_escape(l->buf + l->len, room, s, n);
+	l->len += strlen(l->buf + l->len);
+}
+
+/* A JSON member "name":"value", or a combined field "value" ("-" if none). */
+static void
+ll_field(struct logline *l, const char *name, const char *s, size_t n,
+    size_t cap)
+{
+	if (l->json) {
+		ll_raw(l, l->len > 1 ? ",\"" : "\"");
+		ll_raw(l, name);
+		ll_raw(l, "\":\"");
+	} else
+		ll_raw(l, " \"");
+	if (s == NULL || (!l->json && n == 0))
+		ll_raw(l, l->json ? "" : "-");
+	else
+		ll_esc(l, s, n, cap);
+	ll_raw(l, "\"");
+}
+
+static void
+ll_str(struct logline *l, const char *name, const char *s, size_t cap)
+{
+	ll_field(l, name, s, s != NULL ? strlen(s) : 0, cap);
+}
+
+static void
+ll_json_num(struct logline *l, const char *name, double v)
+{
+	char	num[64];
+
+	snprintf(num, sizeof(num), ",\"%s\":%.0f", name, v);
+	ll_raw(l, num);
+}
+
+static void
+log_json(struct logline *l, const struct req *rq, size_t tlen,
+    const char *method, const struct answer *a, const char *ua, double dur)
+{
+	char		 ts[48], ms[8];
 	struct timespec	 now;
 	struct tm	 tm;
-	size_t		 tlen = rq->targetlen;
-	const char	*q;
-	int		 n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts) - 8, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ms, sizeof(ms), ".%03dZ", (int)(now.tv_nsec / 1000000));
+	strcat(ts, ms);
+	ll_raw(l, "{");
+	ll_str(l, "time", ts, LOGCAP_OURS);
+	ll_str(l, "client", a->client, LOGCAP_OURS);
+	ll_str(l, "method", method, LOGCAP_METHOD);
+	ll_field(l, "target", rq->target, tlen, LOGCAP_TARGET);
+	ll_json_num(l, "status", a->status);
+	ll_str(l, "server", a->server_id ? a->server_id : "", LOGCAP_OURS);
+	ll_str(l, "reason", reason_name(a->reason), LOGCAP_OURS);
+	ll_str(l, "region", a->region ? a->region : "", LOGCAP_OURS);
+	ll_str(l, "request_id", a->request_id, LOGCAP_OURS);
+	ll_json_num(l, "duration_us", dur * 1e6);
+	ll_str(l, "user_agent", ua ? ua : "", LOGCAP_HEADER);
+	ll_raw(l, "}");
+}
+
+/* Apache's combined format, then request id, server, reason, region. */
+static void
+log_combined(struct logline *l, const struct req *rq, size_t tlen,
+    const char *method, const struct answer *a, const char *ua,
+    const char *referer)
+{
+	char		 ts[64], num[48];
+	struct timespec	 now;
+	struct tm	 tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	ll_esc(l, a->client, strlen(a->client), LOGCAP_OURS);
+	ll_raw(l, " - - [");
+	ll_raw(l, ts);
+	ll_raw(l, "] \"");
+	ll_esc(l, method, strlen(method), LOGCAP_METHOD);
+	ll_raw(l, " ");
+	ll_esc(l, rq->target, tlen, LOGCAP_TARGET);
+	ll_raw(l, " ");
+	ll_esc(l, rq->version ? rq->version : "-",
+	    rq->version ? strlen(rq->version) : 1, LOGCAP_OURS);
+	if (a->bodylen > 0)
+		snprintf(num, sizeof(num), "\" %d %zu", a->status, a->bodylen);
+	else
+		snprintf(num, sizeof(num), "\" %d -", a->status);
+	ll_raw(l, num);
+	ll_str(l, NULL, referer, LOGCAP_HEADER);
+	ll_str(l, NULL, ua, LOGCAP_HEADER);
+	ll_str(l, NULL, a->request_id, LOGCAP_OURS);
+	ll_str(l, NULL, a->server_id, LOGCAP_OURS);
+	ll_str(l, NULL, reason_name(a->reason), LOGCAP_OURS);
+	ll_str(l, NULL, a->region, LOGCAP_OURS);
+}
+
+static void
+access_log(const struct runtime *rt, struct MHD_Connection *c,
+    const char *method, const struct req *rq, const struct answer *a,
+    double dur)
+{
+	static _Thread_local struct logline	 l;
+	const char				*q, *ua;
+	size_t					 tlen = rq->targetlen;
 
 	if (!accesslog_enabled() || rq->target == NULL)
 		return;
 	if (!rt->cfg->log.log_query && (q = memchr(rq->target, '?', tlen)))
 		tlen = q - rq->target;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	if (rt->cfg->log.format_json) {
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		json_escape(tgt, sizeof(tgt), rq->target, tlen);
-		n = snprintf(line, sizeof(line), "{\"time\":\"%s.%03ldZ\","
-		    "\"client\":\"%s\",\"method\":\"%s\",\"target\":\"%s\","
-		    "\"status\":%d,\"server\":\"%s\",\"reason\":\"%s\","
-		    "\"request_id\":\"%s\",\"duration_us\":%.0f}", ts,
-		    now.tv_nsec / 1000000, a->client, method, tgt, a->status,
-		    a->server_id ? a->server_id : "", reason_name(a->reason),
-		    a->request_id, dur * 1e6);
-	} else {
-		strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
-		n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %.*s\" %d "
-		    "%zu \"%s\" \"%s\"", a->client, ts, method, (int)tlen,
-		    rq->target, a->status, a->bodylen,
-		    a->server_id ? a->server_id : "-", a->request_id);
-	}
-	if (n > 0)
-		accesslog_write(line, (size_t)n < sizeof(line) ? (size_t)n :
-		    sizeof(line) - 1);
+	l.len = 0;
+	l.json = rt->cfg->log.format_json;
+	ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
+	if (l.json)
+		log_json(&l, rq, tlen, method, a, ua, dur);
+	else
+		log_combined(&l, rq, tlen, method, a, ua,
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    "Referer"));
+	accesslog_write(l.buf, l.len);
 }
 
 static void
@@ -334,11 +578,17 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	if ((ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) != NULL)
 		rv.header_bytes = ci->header_size;
-	rv.has_body = rq->has_body;
+	rv.header_lines = rq->lines;
+	/*
+	 * An Expect: 100-continue request is answered on the first call
+	 * (below), bodiless or not: MHD closes such a connection, so it
+	 * lingers like one with a body.
+	 */
+	rv.has_body = rq->has_body || rq->expect100;
 	rv.draining = atomic_load(&srv->draining);
 	rv.now = mono_now();
 
-	if (rq->has_body)
+	if (rv.has_body)
 		conn_keep_for_linger(cn);
 
 	epoch_enter();
@@ -357,7 +607,7 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	MHD_destroy_response(r);
 	dur = mono_now() - rq->start;
 	count(&a, dur);
-	access_log(rt, method, rq, &a, dur);
+	access_log(rt, c, method, rq, &a, dur);
 	epoch_exit();
 	answer_free(&a);
 	return ret;
@@ -380,11 +630,12 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		rq->start = mono_now();
 		*req_cls = rq;
 	}
+	rq->version = version;
 	if (!rq->seen) {
 		rq->seen = 1;
 		if (cn != NULL)		/* the header is in */
 			atomic_store(&cn->phase, PHASE_ANSWERED);
-		examine_body(c, rq);
+		examine_body(c, rq, method, version);
 		/*
 		 * A NUL in the request-target cuts the string MHD hands us;
 		 * the version then does not follow the target directly.
@@ -394,10 +645,13 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 			rq->bad_target = 1;
 		/*
 		 * Answer now what has a body (MHD then reads none of it and
-		 * sends no 100 Continue) or must close anyway.  Answer the
+		 * sends no 100 Continue) or must close anyway.  So is any
+		 * request with Expect: 100-continue: MHD sends 100 Continue
+		 * when the first call queues nothing, even with no body, and
+		 * then fails the request if more bytes follow.  Answer the
 		 * rest on the next call, which keeps the connection alive.
 		 */
-		if (rq->has_body || rq->early_status != 0)
+		if (rq->has_body || rq->expect100 || rq->early_status != 0)
 			return answer_request(srv, c, cn, rq, method);
 		return MHD_YES;
 	}

@@ -315,6 +315,26 @@ wait_signal(const sigset_t *set)
 	return sig > 0 ? sig : 0;
 }
 
+/* The start-up line: every public listen address. */
+static void
+log_serving(const struct config *cfg)
+{
+	char	addrs[1024];
+	size_t	i, n = 0;
+	int	w;
+
+	addrs[0] = '\0';
+	for (i = 0; i < cfg->listen.naddrs && n < sizeof(addrs); i++) {
+		w = snprintf(addrs + n, sizeof(addrs) - n, "%s%s",
+		    i > 0 ? ", " : "", cfg->listen.addrs[i].text);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	log_info("serving on %s (%zu regions, %zu servers)", addrs,
+	    cfg->nregions, cfg->nservers);
+}
+
 static int
 serve(const char *path)
 {
@@ -389,9 +409,7 @@ serve(const char *path)
 	}
 	if (rt->tls != NULL)
 		log_tls(rt->tls);
-	log_info("serving on %s (%zu regions, %zu servers)",
-	    rt->cfg->listen.addrs[0].text, rt->cfg->nregions,
-	    rt->cfg->nservers);
+	log_serving(rt->cfg);
 
 	geo_every = geoip_check_interval();
 	next_geo_check = mono_now() + geo_every;

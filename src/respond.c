@@ -340,6 +340,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 	route_input_of(rt, rv, target, targetlen, a, &in, kbuf, sizeof(kbuf));
 	if (route_decide(rt, runtime_fleet(rt), &in, rng, &d) != 0) {
 		a->region_label = rt->region_labels[d.home];
+		a->region = rt->rm->regions[d.home].name;
 		route_failed(rt, &d, rng, a);
 		return;
 	}
@@ -349,6 +350,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 	a->server_id = s->id;
 	a->server_label = s->label;
 	a->region_label = rt->region_labels[d.region];
+	a->region = rt->rm->regions[d.region].name;
 	a->failopen = d.plan.failopen;
 	if (d.spilled) {
 		a->spill_from = rt->region_labels[d.home];
@@ -413,7 +415,9 @@ decide(const struct runtime *rt, const struct request_view *rv,
 		set_error(a, st);
 		return;
 	}
-	if (field_bytes(rv) > cfg->listen.max_header_bytes) {
+	if (field_bytes(rv) > cfg->listen.max_header_bytes ||
+	    rv->header_lines > cfg->listen.max_header_bytes /
+	    HEADER_LINE_MIN) {
 		set_error(a, 431);
 		a->close = 1;
 		return;

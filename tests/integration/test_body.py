@@ -137,6 +137,69 @@ def expect_raw(t):
         c.close()
 
 
+def read_all(c, timeout=3):
+    """Every byte the server sends until it closes: (bytes, how)."""
+    data, c.buf = c.buf, b""
+    end = time.monotonic() + timeout * g.SLACK
+    while time.monotonic() < end:
+        st = c.peer_state(0.1)
+        data += c.buf
+        c.buf = b""
+        if st in ("eof", "reset"):
+            return data, st
+    return data, "open"
+
+
+def expect_bodiless(t):
+    """Expect: 100-continue on a request without a body, then one more
+    byte or a pipelined request: no 100 Continue, the request's own 307,
+    then a clean close (the README says so)."""
+    port = setup()
+    cases = [
+        ("GET /a + Expect, then one more byte",
+         g.req("GET", "/a", [("Expect", "100-continue")]) + b"X", "/a"),
+        ("POST Content-Length: 0 + Expect, then a pipelined GET /b",
+         g.req("POST", "/p", [("Expect", "100-continue"),
+                              ("Content-Length", "0")]) +
+         g.req("GET", "/b"), "/p"),
+    ]
+    for what, data, tgt in cases:
+        m0 = m("geo307_requests_total", status="307")
+        c = g.Conn(port)
+        try:
+            c.send(data)
+            raw, how = read_all(c)
+        finally:
+            c.close()
+        bad = []
+        if b"100 Continue" in raw:
+            bad.append("a 100 Continue was sent")
+        heads = raw.count(b"HTTP/1.1 ")
+        first = raw.split(b"\r\n", 1)[0]
+        if not first.startswith(b"HTTP/1.1 307"):
+            bad.append("first answer %r, want 307" % first)
+        loc = S["sink"].base + tgt
+        if ("Location: %s\r\n" % loc).encode() not in raw:
+            bad.append("no Location %s" % loc)
+        if b"internal error" in raw.lower():
+            bad.append("an internal error answer")
+        if heads == 1:
+            if b"Connection: close" not in raw or how != "eof":
+                bad.append("one answer but no Connection: close and a "
+                           "clean close (%s)" % how)
+        elif heads == 2 and tgt == "/p":
+            if b"Location: " + (S["sink"].base + "/b").encode() not in raw:
+                bad.append("the pipelined request's answer is not its own")
+        else:
+            bad.append("%d answers" % heads)
+        d = m("geo307_requests_total", status="307") - m0
+        if d != heads:
+            bad.append("geo307_requests_total{status=307} grew by %d for %d "
+                       "answers" % (d, heads))
+        t.ok(not bad, what + ": no 100 Continue, its 307, then a clean "
+             "close", "\n".join(bad + [repr(raw[:600])]))
+
+
 def write_then_read(t):
     port = setup()
     quiet_linger(S["aport"])
@@ -348,6 +411,7 @@ def main():
     T.run([
         (5, curl_uploads),
         (3, expect_raw),
+        (2, expect_bodiless),
         (2, write_then_read),
         (3, early),
         (5, bounds),

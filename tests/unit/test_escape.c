@@ -189,6 +189,25 @@ test_json_truncation(void **state)
 	assert_string_equal(buf, "");
 }
 
+static void
+test_log_escape(void **state)
+{
+	char	buf[64];
+	size_t	n;
+
+	(void)state;
+	/* As Apache's ap_escape_logitem: quote, backslash, \xHH. */
+	n = log_escape(buf, sizeof(buf), S("GET\",\"x\\y"));
+	assert_string_equal(buf, "GET\\\",\\\"x\\\\y");
+	assert_int_equal(n, strlen(buf));
+	log_escape(buf, sizeof(buf), "a\nb\x1b[31m\x7f\xff\0z", 12);
+	assert_string_equal(buf, "a\\x0ab\\x1b[31m\\x7f\\xff\\x00z");
+	/* Truncation stops before a piece: never half an \xHH. */
+	n = log_escape(buf, 6, S("ab\x01" "cd"));
+	assert_string_equal(buf, "ab");
+	assert_int_equal(n, 8);
+}
+
 int
 main(void)
 {
@@ -205,6 +224,7 @@ main(void)
 		cmocka_unit_test(test_json_high_bytes_as_u00xx),
 		cmocka_unit_test(test_json_printable_ascii_unchanged),
 		cmocka_unit_test(test_json_truncation),
+		cmocka_unit_test(test_log_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

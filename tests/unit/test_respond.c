@@ -256,7 +256,18 @@ test_early_errors_close(void **state)
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	answer_free(&a);
+	/* At most max_header_bytes / HEADER_LINE_MIN field lines (512). */
 	rv.header_bytes = 100;
+	rv.header_lines = 16 * 1024 / HEADER_LINE_MIN;
+	run(rt, &rv, 0, &a);
+	assert_int_equal(a.status, 307);
+	answer_free(&a);
+	rv.header_lines++;
+	run(rt, &rv, 0, &a);
+	assert_int_equal(a.status, 431);
+	assert_true(a.close);
+	answer_free(&a);
+	rv.header_lines = 0;
 	rv.over_limit = 1;
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 503);
