@@ -19,11 +19,16 @@
 #define ANSWER_MAX_HEADERS	16
 #define REQUEST_ID_LEN		32
 /*
- * Field lines are bounded too: at most max_header_bytes / HEADER_LINE_MIN
- * of them.  libmicrohttpd keeps a 64-byte record per line in the
- * connection's pool, and the pool is sized for this many (http.c).
+ * Field lines are bounded too: at most respond_header_lines_max() of
+ * them, max_header_bytes / HEADER_LINE_BYTES but never fewer than
+ * HEADER_LINES_MIN (64 at the default 16K; Apache allows 100).
+ * libmicrohttpd keeps a 64-byte record per line in the connection's
+ * pool, and the pool is sized for this many (http.c); sizing it for a
+ * line per 32 bytes would take it over 32 KiB, where libmicrohttpd
+ * mmap()s it per connection: 4x the CPU of a new connection (measured).
  */
-#define HEADER_LINE_MIN		32
+#define HEADER_LINE_BYTES	256
+#define HEADER_LINES_MIN	64
 
 extern const char	header_overflow[];
 
@@ -91,6 +96,7 @@ struct answer {
 void	respond(const struct runtime *rt, const struct request_view *rv,
 	    int early_status, struct rng *rng, struct answer *ans);
 void	answer_free(struct answer *ans);
+size_t	respond_header_lines_max(size_t max_header_bytes);
 
 /* Constant-time comparison of a presented token against the configured. */
 int	token_matches(const struct strlist *tokens, const char *presented);

@@ -416,8 +416,8 @@ decide(const struct runtime *rt, const struct request_view *rv,
 		return;
 	}
 	if (field_bytes(rv) > cfg->listen.max_header_bytes ||
-	    rv->header_lines > cfg->listen.max_header_bytes /
-	    HEADER_LINE_MIN) {
+	    rv->header_lines > respond_header_lines_max(
+	    cfg->listen.max_header_bytes)) {
 		set_error(a, 431);
 		a->close = 1;
 		return;
@@ -474,6 +474,14 @@ respond(const struct runtime *rt, const struct request_view *rv,
 	decide(rt, rv, early_status, preflight, rng, a);
 	if (allowed)
 		cors_finish(rt, a, preflight);
+}
+
+size_t
+respond_header_lines_max(size_t max_header_bytes)
+{
+	size_t	n = max_header_bytes / HEADER_LINE_BYTES;
+
+	return n > HEADER_LINES_MIN ? n : HEADER_LINES_MIN;
 }
 
 void

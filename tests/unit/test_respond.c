@@ -256,9 +256,12 @@ test_early_errors_close(void **state)
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	answer_free(&a);
-	/* At most max_header_bytes / HEADER_LINE_MIN field lines (512). */
+	/* At most 16K / HEADER_LINE_BYTES field lines (64). */
+	assert_int_equal(respond_header_lines_max(16 * 1024), 64);
+	assert_int_equal(respond_header_lines_max(2 * 1024), 64);
+	assert_int_equal(respond_header_lines_max(64 * 1024), 256);
 	rv.header_bytes = 100;
-	rv.header_lines = 16 * 1024 / HEADER_LINE_MIN;
+	rv.header_lines = respond_header_lines_max(16 * 1024);
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	answer_free(&a);
