@@ -533,9 +533,12 @@ test_unknown_key(void **state)
 {
 	(void)state;
 	expect_exact("[listen]\nadress = 1.2.3.4:80\n" BASE, 2,
-	    "[listen] unknown key \"adress\"");
+	    "[listen] unknown key \"adress\" (did you mean \"address\"?)");
 	expect_exact(BASE "weigth = 3\n", 6, "[server s1] unknown key "
-	    "\"weigth\"");
+	    "\"weigth\" (did you mean \"weight\"?)");
+	/* Nothing close: no guess. */
+	expect_exact("[listen]\nbogus = 1\n" BASE, 2,
+	    "[listen] unknown key \"bogus\"");
 }
 
 static void
