@@ -173,9 +173,10 @@ struct config {
 	size_t			 nservers;
 
 	/*
-	 * Set by config_load_over(): "[section] key" (or "[server x]
-	 * added"...) for what differs from the running config, and the keys
-	 * read only at start that differ: those keep the running value.
+	 * Set by config_load_over(): what differs from the running config
+	 * ("[cors] max_age changed", "[server x] added", "[region eu]
+	 * countries changed"), and the keys read only at start that differ
+	 * ("[listen] max_header_bytes"): those keep the running value.
 	 */
 	struct strlist		 changed;
 	struct strlist		 restart;

@@ -395,7 +395,7 @@ diff_keys(struct ld *ld, const char *kind, const char *label,
 	for (i = 0; i < config_nkeys; i++)
 		if (strcmp(config_keys[i].sec, kind) == 0 &&
 		    !value_equal(&config_keys[i], a, b) &&
-		    note(ld, &ld->cfg->changed, "%s %s", label,
+		    note(ld, &ld->cfg->changed, "%s %s changed", label,
 		    config_keys[i].name) == -1)
 			return -1;
 	return 0;
@@ -479,8 +479,8 @@ carry(struct ld *ld, const struct config *old)
 		restart = k->reload == R_RESTART || (k->reload == R_SET_LIVE &&
 		    (*(char **)FIELD(old, k) == NULL) !=
 		    (*(char **)FIELD(cfg, k) == NULL));
-		if (note(ld, restart ? &cfg->restart : &cfg->changed, "%s",
-		    label) == -1)
+		if (note(ld, restart ? &cfg->restart : &cfg->changed,
+		    restart ? "%s" : "%s changed", label) == -1)
 			return -1;
 		if (restart && value_copy(k, cfg, old) == -1)
 			return oom(ld);

@@ -478,13 +478,20 @@ config_print_keys(FILE *f)
 		[R_SET_LIVE] = "live-while-set"
 	};
 	const struct key	*k;
-	size_t			 i;
+	char			 type[64];
+	size_t			 i, j, o;
 
 	fprintf(f, "# section\tkey\ttype\tdefault\treload\thelp\n");
 	for (i = 0; i < config_nkeys; i++) {
 		k = &config_keys[i];
+		/* A choice is its choices: "json|combined". */
+		snprintf(type, sizeof(type), "%s", type_name(k));
+		for (j = o = 0; k->choices != NULL && k->choices[j] != NULL;
+		    j++)
+			o += snprintf(type + o, sizeof(type) - o, "%s%s",
+			    j > 0 ? "|" : "", k->choices[j]);
 		fprintf(f, "%s%s\t%s\t%s\t%s\t%s\t%s\n", k->sec,
-		    named(k->sec) ? " NAME" : "", k->name, type_name(k),
+		    named(k->sec) ? " NAME" : "", k->name, type,
 		    k->def != NULL ? k->def : k->flags & K_REQUIRED ?
 		    "(required)" : "-", rules[k->reload], k->help);
 	}
