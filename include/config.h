@@ -1,13 +1,15 @@
 /*
- * config: the INI file of SPEC section 6, parsed strictly with libinih.
- * Every error names file:line.  A loaded config is immutable: a reload
- * builds a new one and swaps it in (see runtime.h).
+ * config: the INI file, read strictly by the project's own lexer and one
+ * key table (src/config_keys.c).  Every error names file:line.  A loaded
+ * config is immutable: a reload builds a new one over the running one
+ * (config_load_over) and swaps it in (see runtime.h).
  */
 #ifndef GEO307_CONFIG_H
 #define GEO307_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "netaddr.h"
@@ -22,6 +24,7 @@
  * to load.  Far more than the countries there are to route by.
  */
 #define REGIONS_MAX	1024
+#define LISTEN_MAX	8	/* [listen] address: http.c serves this many */
 
 struct listen_addr {
 	struct sockaddr_storage	sa;
@@ -168,6 +171,15 @@ struct config {
 	size_t			 default_region;	/* index into regions */
 	struct server_conf	*servers;
 	size_t			 nservers;
+
+	/*
+	 * Set by config_load_over(): what differs from the running config
+	 * ("[cors] max_age changed", "[server x] added", "[region eu]
+	 * countries changed"), and the keys read only at start that differ
+	 * ("[listen] max_header_bytes"): those keep the running value.
+	 */
+	struct strlist		 changed;
+	struct strlist		 restart;
 };
 
 /*
@@ -176,7 +188,17 @@ struct config {
  * into err.
  */
 struct config	*config_load(const char *path, char *err, size_t errlen);
+/*
+ * The same, for a reload over old (the running config, or NULL): keys
+ * whose reload rule says restart keep old's value, and changed and
+ * restart list what differs.
+ */
+struct config	*config_load_over(const char *path, const struct config *old,
+		    char *err, size_t errlen);
 void		 config_free(struct config *cfg);
+
+/* Every key: section, key, type, default, reload rule, help; TAB-separated. */
+void		 config_print_keys(FILE *f);
 
 /* Index of the region called name, or -1. */
 int		 config_region_index(const struct config *cfg, const char *name);

@@ -27,8 +27,6 @@
 #include "rng.h"
 #include "tlsid.h"
 
-#define MAX_LISTEN	8
-
 /*
  * Where a connection is, for the whole-header deadline.  Request threads
  * only store these; the sweep (one thread) reads them and owns the rx_*
@@ -75,11 +73,11 @@ struct conn {
 };
 
 struct http_server {
-	struct MHD_Daemon	*daemons[MAX_LISTEN];
-	int			 fds[MAX_LISTEN];
-	int			 quiesced[MAX_LISTEN];
+	struct MHD_Daemon	*daemons[LISTEN_MAX];
+	int			 fds[LISTEN_MAX];
+	int			 quiesced[LISTEN_MAX];
 	size_t			 n;
-	char			*labels[MAX_LISTEN];	/* for messages */
+	char			*labels[LISTEN_MAX];	/* for messages */
 	struct linger		*linger;
 	/* The acceptor (http_accept.c). */
 	int			 epfd, stopfd;

@@ -41,6 +41,9 @@ struct runtime {
  */
 struct runtime	*runtime_load(const char *path, char *err, size_t errlen,
 		    const char **what);
+/* The same for a reload: restart-only keys keep old's values. */
+struct runtime	*runtime_load_over(const char *path, const struct config *old,
+		    char *err, size_t errlen, const char **what);
 void		 runtime_free(struct runtime *rt);
 
 /* rt's fleet (NULL: no snapshot yet); inside the same epoch as rt. */

@@ -1,33 +1,27 @@
 /*
- * config: the INI file of SPEC section 6, read strictly.
+ * config: the INI file of SPEC section 6, read strictly, in three steps,
+ * so that the order of sections and keys never matters and every
+ * message can name a line:
  *
- * Reading happens in three steps, so that the order of sections and keys
- * never matters and every message can name a line:
+ *  1. Lexing (config_read.c, the grammar is written at its top): the
+ *     file becomes sections, keys and value lines with line numbers.
+ *  2. Interpretation (config_keys.c): each section through the key
+ *     table, each value through the driver of its type (config_value.c);
+ *     absent keys get their default through the same driver.
+ *  3. Cross-checks that need the whole file, here: regions, defaults,
+ *     fallbacks, servers against [redirect] and [listen], Redis.
  *
- *  1. Lexing, in config_read.c: libinih, through a reader of our own,
- *     turns the file into sections, keys and value lines, each with its
- *     line number.
+ * A reload (config_load_over) runs step 3 on what will really run: the
+ * keys that need a restart keep the running config's value.
  *
- *  2. Interpretation, section by section in file order, each key through
- *     the parser of its type; keys that are absent get their default by
- *     going through the same parser.  The key tables are in config_keys.c,
- *     the parsers of the value types in config_value.c.
- *
- *  3. Cross-checks that need the whole file: regions, defaults,
- *     fallbacks, servers against [redirect] and [listen], Redis.  They
- *     are here, with config_load(), which runs the three steps.
- *
- * Relative paths ([geoip] database, [redis] cache_file, [listen] tls_cert
- * and tls_key, [log] access) are relative to the directory of the config
- * file as it was named (symbolic links are not followed), never to the
- * working directory, and are stored absolute: a reload must not depend on
- * where the process happens to be.
+ * Relative paths are relative to the directory of the config file as it
+ * was named (symbolic links are not followed), never to the working
+ * directory, and are stored absolute: a reload must not depend on where
+ * the process happens to be.
  *
  * Messages: "file:line: [section] key: what is wrong "value" (hint)",
- * or "file: what is wrong" for the file as a whole.  Only the first error
- * is reported.
- *
- * config_internal.h holds what the files of the module share.
+ * or "file: what is wrong" for the file as a whole.  Only the first
+ * error is reported.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -35,6 +29,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,9 +336,30 @@ check_listen(struct ld *ld)
 	return 0;
 }
 
+/* What follows from other keys. */
+static void
+derive(struct config *cfg)
+{
+	const struct host_patterns	*hp = &cfg->redirect.allowed_hosts;
+	const char			*h = cfg->trust.header, *xff;
+	size_t				 len = strlen(h);
+
+	cfg->redirect.has_allowed_hosts = hp->names.n + hp->suffixes.n +
+	    hp->cidrs.n > 0;
+	/* The header's name says how to read it. */
+	xff = "forwarded-for";
+	if (strcmp(h, "forwarded") == 0)
+		cfg->trust.kind = TRUST_FORWARDED;
+	else if (len >= strlen(xff) && strcmp(h + len - strlen(xff), xff) == 0)
+		cfg->trust.kind = TRUST_XFF;
+	else
+		cfg->trust.kind = TRUST_SINGLE;
+}
+
 static int
 check_all(struct ld *ld)
 {
+	derive(ld->cfg);
 	if (check_defaults(ld) == -1 || check_countries(ld) == -1 ||
 	    check_fallbacks(ld) == -1 || check_redis(ld) == -1 ||
 	    check_servers(ld) == -1 || check_listen(ld) == -1)
@@ -351,8 +367,138 @@ check_all(struct ld *ld)
 	return 0;
 }
 
+/* ---- reloads: what changed, and what keeps its running value */
+
+static int
+note(struct ld *ld, struct strlist *l, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+note(struct ld *ld, struct strlist *l, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[256];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return strlist_push(l, buf) == -1 ? oom(ld) : 0;
+}
+
+/* The keys of one section instance that differ between a and b. */
+static int
+diff_keys(struct ld *ld, const char *kind, const char *label,
+    const void *a, const void *b)
+{
+	size_t	i;
+
+	for (i = 0; i < config_nkeys; i++)
+		if (strcmp(config_keys[i].sec, kind) == 0 &&
+		    !value_equal(&config_keys[i], a, b) &&
+		    note(ld, &ld->cfg->changed, "%s %s changed", label,
+		    config_keys[i].name) == -1)
+			return -1;
+	return 0;
+}
+
+static size_t
+nnamed(const struct config *c, int srv)
+{
+	return srv ? c->nservers : c->nregions;
+}
+
+static const char *
+name_at(const struct config *c, int srv, size_t i)
+{
+	return srv ? c->servers[i].id : c->regions[i].name;
+}
+
+static const void *
+named_at(const struct config *c, int srv, size_t i)
+{
+	return srv ? (const void *)&c->servers[i] : (const void *)&c->regions[i];
+}
+
+static size_t
+find_named(const struct config *c, int srv, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nnamed(c, srv); i++)
+		if (strcmp(name_at(c, srv, i), name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* [region NAME] and [server NAME] are live: added, removed, changed. */
+static int
+diff_named(struct ld *ld, const struct config *old, int srv)
+{
+	const struct config	*cfg = ld->cfg;
+	const char		*kind = srv ? "server" : "region", *name;
+	char			 label[NAME_MAX_LEN + 16];
+	size_t			 i, j;
+	int			 rc = 0;
+
+	for (i = 0; i < nnamed(cfg, srv) && rc == 0; i++) {
+		name = name_at(cfg, srv, i);
+		snprintf(label, sizeof(label), "[%s %s]", kind, name);
+		if ((j = find_named(old, srv, name)) == SIZE_MAX)
+			rc = note(ld, &ld->cfg->changed, "%s added", label);
+		else
+			rc = diff_keys(ld, kind, label, named_at(cfg, srv, i),
+			    named_at(old, srv, j));
+	}
+	for (j = 0; j < nnamed(old, srv) && rc == 0; j++)
+		if (find_named(cfg, srv, name_at(old, srv, j)) == SIZE_MAX)
+			rc = note(ld, &ld->cfg->changed, "[%s %s] removed",
+			    kind, name_at(old, srv, j));
+	return rc;
+}
+
+/*
+ * Each key of the plain sections that changed is noted; one that is read
+ * only at start takes the running value back, so that nothing is half
+ * applied (step 3 then checks what will really run).
+ */
+static int
+carry(struct ld *ld, const struct config *old)
+{
+	const struct key	*k;
+	struct config		*cfg = ld->cfg;
+	char			 label[64];
+	size_t			 i;
+	int			 restart;
+
+	for (i = 0; i < config_nkeys; i++) {
+		k = &config_keys[i];
+		if (strcmp(k->sec, "region") == 0 ||
+		    strcmp(k->sec, "server") == 0 || value_equal(k, old, cfg))
+			continue;
+		snprintf(label, sizeof(label), "[%s] %s", k->sec, k->name);
+		restart = k->reload == R_RESTART || (k->reload == R_SET_LIVE &&
+		    (*(char **)FIELD(old, k) == NULL) !=
+		    (*(char **)FIELD(cfg, k) == NULL));
+		if (note(ld, restart ? &cfg->restart : &cfg->changed,
+		    restart ? "%s" : "%s changed", label) == -1)
+			return -1;
+		if (restart && value_copy(k, cfg, old) == -1)
+			return oom(ld);
+	}
+	if (diff_named(ld, old, 0) == -1 || diff_named(ld, old, 1) == -1)
+		return -1;
+	return 0;
+}
+
 struct config *
 config_load(const char *path, char *err, size_t errlen)
+{
+	return config_load_over(path, NULL, err, errlen);
+}
+
+struct config *
+config_load_over(const char *path, const struct config *old, char *err,
+    size_t errlen)
 {
 	struct ld	 ld;
 	struct config	*cfg;
@@ -374,7 +520,8 @@ config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	ld.cfg = cfg;
-	if (lex_file(&ld) == -1 || load_all(&ld) == -1 || check_all(&ld) == -1) {
+	if (lex_file(&ld) == -1 || load_all(&ld) == -1 ||
+	    (old != NULL && carry(&ld, old) == -1) || check_all(&ld) == -1) {
 		config_free(cfg);
 		cfg = NULL;
 	}
@@ -383,45 +530,30 @@ config_load(const char *path, char *err, size_t errlen)
 	return cfg;
 }
 
+/* Every field through its key's store, then the arrays themselves. */
 void
 config_free(struct config *cfg)
 {
-	size_t	i;
+	const struct key	*k;
+	size_t			 i, j;
 
 	if (cfg == NULL)
 		return;
-	free(cfg->path);
-	free(cfg->listen.addrs);
-	strlist_free(&cfg->listen.public_names);
-	free(cfg->listen.health_path);
-	free(cfg->listen.tls_cert);
-	free(cfg->listen.tls_key);
-	cidr_list_free(&cfg->admin.allow);
-	free(cfg->geoip.database);
-	free(cfg->redis.url);
-	strlist_free(&cfg->redis.sentinels);
-	free(cfg->redis.master);
-	free(cfg->redis.prefix);
-	free(cfg->redis.cache_file);
-	host_patterns_free(&cfg->redirect.allowed_hosts);
-	cidr_list_free(&cfg->trust.proxies);
-	free(cfg->trust.header);
-	strlist_free(&cfg->synthetic.tokens);
-	free(cfg->lookup.prefix);
-	strlist_free(&cfg->cors.allow_origins);
-	free(cfg->cors.allow_methods);
-	free(cfg->cors.allow_headers);
-	free(cfg->affinity.header);
-	free(cfg->affinity.mode);
-	free(cfg->log.access);
-	for (i = 0; i < cfg->nregions; i++) {
-		strlist_free(&cfg->regions[i].countries);
-		strlist_free(&cfg->regions[i].continents);
-		strlist_free(&cfg->regions[i].fallback);
+	for (i = 0; i < config_nkeys; i++) {
+		k = &config_keys[i];
+		if (strcmp(k->sec, "region") == 0)
+			for (j = 0; j < cfg->nregions; j++)
+				value_free(k, &cfg->regions[j]);
+		else if (strcmp(k->sec, "server") == 0)
+			for (j = 0; j < cfg->nservers; j++)
+				value_free(k, &cfg->servers[j]);
+		else
+			value_free(k, cfg);
 	}
+	strlist_free(&cfg->changed);
+	strlist_free(&cfg->restart);
 	free(cfg->regions);
-	for (i = 0; i < cfg->nservers; i++)
-		free(cfg->servers[i].url);
 	free(cfg->servers);
+	free(cfg->path);
 	free(cfg);
 }

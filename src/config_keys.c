@@ -1,581 +1,272 @@
 /*
- * config_keys: step 2 of reading a config (see config.c), interpretation.
- * The keys of every section with their types and defaults, the setters
- * of keys with rules of their own, and the loading of each section of
- * the raw file through its keys.  The setters of the value types that
- * keys share are in config_value.c.
+ * config_keys: the one table of every key (section, name, type, field,
+ * bounds, default, choices, help line, reload rule), and step 2 of
+ * reading a config (see config.c): each section of the raw file through
+ * the table, then every key a section did not set through its default,
+ * by the same driver.  The drivers are in config_value.c; --check, the
+ * reload comparison (config.c) and config_print_keys() read the same
+ * table.
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config.h"
 #include "config_internal.h"
-#include "netaddr.h"
-#include "strlist.h"
-#include "url.h"
 
-#define LISTEN_MAX		8	/* http.c serves at most this many */
+/* A field of struct config (plain sections) or of a named section's. */
+#define F(t, m)		.off = offsetof(t, m), .size = sizeof(((t *)0)->m)
+#define SPAN(t, a, b)	.off = offsetof(t, a), .size = offsetof(t, b) + \
+			    sizeof(((t *)0)->b) - offsetof(t, a)
+#define C(m)		F(struct config, m)
+#define L(s, n)		.sec = s, .name = n, .type = T_LIST
+#define RGN		struct region_conf
+#define SRV		struct server_conf
+#define DAY		86400.0
+#define LIST(...)	(const char *const []){ __VA_ARGS__, NULL }
 
-/* ---- step 2: the setters of keys with rules of their own */
+const struct key config_keys[] = {
+	{ .sec = "listen", .name = "address", .type = T_LIST, .item = I_LISTEN,
+	    .store = S_ADDRS, C(listen.addrs), .def = "0.0.0.0:8307",
+	    .reload = R_RESTART,
+	    .help = "public listener(s), IP:port" },
+	{ L("listen", "public_names"), .item = I_HOSTNAME, .flags = K_LOWER,
+	    .store = S_LIST, C(listen.public_names), .def = "",
+	    .reload = R_RESTART,
+	    .help = "our own names: never a redirect target" },
+	{ .sec = "listen", .name = "threads", .type = T_UINT,
+	    C(listen.threads), .max = 1024, .def = "0",
+	    .reload = R_RESTART,
+	    .help = "0 = one per core" },
+	{ .sec = "listen", .name = "max_connections", .type = T_UINT,
+	    C(listen.max_connections), .min = 1, .max = 1000000,
+	    .def = "10000", .reload = R_RESTART,
+	    .help = "total, all threads" },
+	{ .sec = "listen", .name = "per_ip_connections", .type = T_UINT,
+	    C(listen.per_ip_connections), .max = 1000000, .def = "256",
+	    .reload = R_RESTART,
+	    .help = "per /32 or /64, lingering included; 0 = off" },
+	{ .sec = "listen", .name = "header_timeout", .type = T_DURATION,
+	    C(listen.header_timeout), .max = 3600, .def = "10",
+	    .flags = K_POSITIVE,
+	    .reload = R_RESTART,
+	    .help = "the whole header must arrive within this" },
+	{ .sec = "listen", .name = "keepalive_timeout", .type = T_DURATION,
+	    C(listen.keepalive_timeout), .max = DAY, .def = "75",
+	    .flags = K_POSITIVE,
+	    .reload = R_RESTART,
+	    .help = "idle keep-alive (longer than a fronting LB's)" },
+	{ .sec = "listen", .name = "max_header_bytes", .type = T_SIZE,
+	    C(listen.max_header_bytes), .min = 1024, .max = 1048576,
+	    .def = "16K", .reload = R_RESTART,
+	    .help = "request line and header fields; sizes "
+	    "the connection's memory pool at start" },
+	{ .sec = "listen", .name = "health_path", .type = T_URLPATH,
+	    .store = S_STR, C(listen.health_path), .def = "",
+	    .reload = R_RESTART,
+	    .help = "e.g. /healthz on the public port; empty = off" },
+	{ .sec = "listen", .name = "shutdown_delay", .type = T_DURATION,
+	    C(listen.shutdown_delay), .max = 3600, .def = "0",
+	    .reload = R_RESTART,
+	    .help = "after SIGTERM, answer health checks 503 this long" },
+	{ .sec = "listen", .name = "shutdown_grace", .type = T_DURATION,
+	    C(listen.shutdown_grace), .max = 3600, .def = "10",
+	    .reload = R_RESTART,
+	    .help = "then finish what is in flight within this" },
+	{ .sec = "listen", .name = "tls_cert", .type = T_PATH, .store = S_STR,
+	    C(listen.tls_cert), .def = "", .reload = R_SET_LIVE,
+	    .help = "PEM path; with tls_key = HTTPS" },
+	{ .sec = "listen", .name = "tls_key", .type = T_PATH, .store = S_STR,
+	    C(listen.tls_key), .def = "", .reload = R_SET_LIVE,
+	    .help = "PEM path of the private key" },
 
+	{ .sec = "linger", .name = "max_bytes", .type = T_SIZE,
+	    C(linger.max_bytes), .max = 1099511627776.0, .def = "256M",
+	    .help = "the largest browser upload that can be redirected" },
+	{ .sec = "linger", .name = "idle", .type = T_DURATION, C(linger.idle),
+	    .max = 3600, .def = "10", .flags = K_POSITIVE,
+	    .help = "no byte for this long: close" },
+	{ .sec = "linger", .name = "max_time", .type = T_DURATION,
+	    C(linger.max_time), .max = DAY, .def = "300", .flags = K_POSITIVE,
+	    .help = "a lingering connection lasts at most this" },
+	{ .sec = "linger", .name = "max_connections", .type = T_UINT,
+	    C(linger.max_connections), .max = 1000000, .def = "10000",
+	    .help = "lingering connections at most" },
+	{ .sec = "linger", .name = "per_ip", .type = T_UINT, C(linger.per_ip),
+	    .max = 1000000, .def = "16",
+	    .help = "lingering connections per client address" },
+
+	{ .sec = "admin", .name = "address", .type = T_ADMIN,
+	    SPAN(struct config, admin.enabled, admin.addr),
+	    .def = "127.0.0.1:9307", .reload = R_RESTART,
+	    .help = "admin listener; empty = none" },
+	{ L("admin", "allow"), .item = I_CIDR, .store = S_CIDRS,
+	    C(admin.allow), .def = "127.0.0.1/32, ::1/128",
+	    .reload = R_RESTART, .help = "CIDRs that may use the admin pages" },
+
+	{ .sec = "geoip", .name = "database", .type = T_PATH, .store = S_STR,
+	    C(geoip.database), .def = "/var/lib/GeoIP/GeoLite2-City.mmdb",
+	    .flags = K_NONEMPTY, .help = "MMDB file (GeoLite2, GeoIP2, DB-IP)" },
+
+	{ .sec = "redis", .name = "url", .type = T_REDIS_URL, .store = S_STR,
+	    C(redis.url), .def = "", .reload = R_RESTART,
+	    .help = "redis://host:port/db or unix:/path; empty = no Redis" },
+	{ L("redis", "sentinels"), .item = I_SENTINEL, .store = S_LIST,
+	    C(redis.sentinels), .def = "", .reload = R_RESTART,
+	    .help = "host:port list; with master" },
+	{ .sec = "redis", .name = "master", .type = T_WORD, .store = S_STR,
+	    C(redis.master), .max = 128, .def = "", .reload = R_RESTART,
+	    .help = "the Sentinel master's name" },
+	{ .sec = "redis", .name = "prefix", .type = T_WORD, .store = S_STR,
+	    C(redis.prefix), .max = 64, .def = "geo307:", .flags = K_NONNULL,
+	    .reload = R_RESTART, .help = "of every key geo307 reads" },
+	{ .sec = "redis", .name = "refresh", .type = T_DURATION,
+	    C(redis.refresh), .max = 3600, .def = "1", .flags = K_POSITIVE,
+	    .reload = R_RESTART, .help = "poll the version this often" },
+	{ .sec = "redis", .name = "full_resync", .type = T_DURATION,
+	    C(redis.full_resync), .max = DAY, .def = "10", .flags = K_POSITIVE,
+	    .reload = R_RESTART, .help = "read the whole fleet this often" },
+	{ .sec = "redis", .name = "stale_after", .type = T_DURATION,
+	    C(redis.stale_after), .max = DAY, .def = "15", .flags = K_POSITIVE,
+	    .help = "load reports older than this are stale" },
+	{ .sec = "redis", .name = "cache_file", .type = T_PATH, .store = S_STR,
+	    C(redis.cache_file), .def = "/var/lib/geo307/fleet.cache",
+	    .reload = R_RESTART, .help = "the last fleet, for a start without "
+	    "Redis; empty = none" },
+	{ .sec = "redis", .name = "cache_max_age", .type = T_DURATION,
+	    C(redis.cache_max_age), .max = 365 * DAY, .def = "86400",
+	    .reload = R_RESTART, .help = "an older cache file is not used" },
+
+	{ .sec = "redirect", .name = "status", .type = T_CHOICE,
+	    C(redirect.status), .def = "307", .choices = LIST("307", "308"),
+	    .values = (const int []){ 307, 308 }, .help = "307 or 308" },
+	{ .sec = "redirect", .name = "retry_after", .type = T_DURATION,
+	    C(redirect.retry_after), .max = DAY, .def = "30",
+	    .help = "on 503, jittered" },
+	{ L("redirect", "allowed_hosts"), .item = I_HOSTPAT, .store = S_HOSTS,
+	    C(redirect.allowed_hosts), .def = "",
+	    .help = "names, *.suffix or CIDRs servers may have" },
+	{ .sec = "redirect", .name = "allow_http", .type = T_BOOL,
+	    C(redirect.allow_http), .def = "no",
+	    .help = "allow http:// server URLs" },
+
+	{ .sec = "selection", .name = "spill_below", .type = T_FRACTION,
+	    C(selection.spill_below), .def = "0.10",
+	    .help = "spill to the next region below this spare capacity" },
+	{ .sec = "selection", .name = "slow_start", .type = T_DURATION,
+	    C(selection.slow_start), .max = DAY, .def = "0",
+	    .help = "a new server's weight ramps up over this" },
+	{ .sec = "selection", .name = "seed", .type = T_SEED,
+	    SPAN(struct config, selection.has_seed, selection.seed), .def = "",
+	    .help = "tests only" },
+
+	{ L("trust", "proxies"), .item = I_CIDR, .store = S_CIDRS,
+	    C(trust.proxies), .def = "",
+	    .help = "peers whose client header is believed" },
+	{ .sec = "trust", .name = "header", .type = T_HEADER, .store = S_STR,
+	    C(trust.header), .def = "x-forwarded-for", .flags = K_NONEMPTY,
+	    .help = "x-forwarded-for, forwarded, or a one-address header" },
+
+	{ L("synthetic", "tokens"), .item = I_SECRET, .store = S_LIST,
+	    C(synthetic.tokens), .def = "",
+	    .help = "empty = overrides disabled" },
+
+	{ .sec = "lookup", .name = "prefix", .type = T_URLPATH, .store = S_STR,
+	    C(lookup.prefix), .def = "",
+	    .help = "e.g. /.geo307/lookup; empty = off" },
+
+	{ L("cors", "allow_origins"), .item = I_ORIGIN, .flags = K_LOWER,
+	    .store = S_LIST, C(cors.allow_origins), .def = "",
+	    .help = "* or origins; empty = CORS off" },
+	{ L("cors", "allow_methods"), .item = I_TOKEN, .store = S_STR,
+	    C(cors.allow_methods), .def = "GET, HEAD, POST, PUT, PATCH, DELETE",
+	    .help = "Access-Control-Allow-Methods" },
+	{ L("cors", "allow_headers"), .item = I_TOKEN, .store = S_STR,
+	    C(cors.allow_headers), .def = "Content-Type, Upload-Id, "
+	    "Upload-Length, Upload-Offset, Upload-Metadata, Tus-Resumable",
+	    .help = "Access-Control-Allow-Headers" },
+	{ .sec = "cors", .name = "max_age", .type = T_UINT, C(cors.max_age),
+	    .max = DAY, .def = "600", .help = "Access-Control-Max-Age" },
+
+	{ .sec = "affinity", .name = "header", .type = T_HEADER,
+	    .store = S_STR, C(affinity.header), .def = "",
+	    .help = "e.g. Upload-Id; empty = off" },
+	{ .sec = "affinity", .name = "mode", .type = T_CHOICE, .store = S_STR,
+	    C(affinity.mode), .def = "hash", .choices = LIST("hash",
+	    "embedded"), .help = "hash the header, or a server id in it" },
+	{ .sec = "affinity", .name = "path_segment", .type = T_UINT,
+	    C(affinity.path_segment), .max = 64, .def = "0",
+	    .help = "take the id from this path segment; 0 = off" },
+
+	{ .sec = "log", .name = "access", .type = T_ACCESS, .store = S_STR,
+	    C(log.access), .def = "stdout", .flags = K_NONEMPTY,
+	    .reload = R_RESTART, .help = "stdout, a path, or off" },
+	{ .sec = "log", .name = "format", .type = T_CHOICE,
+	    C(log.format_json), .def = "json", .choices = LIST("json",
+	    "combined"), .values = (const int []){ 1, 0 },
+	    .help = "json or combined" },
+	{ .sec = "log", .name = "log_query", .type = T_BOOL, C(log.log_query),
+	    .def = "no", .help = "queries often hold tokens" },
+
+	{ .sec = "metrics", .name = "per_server", .type = T_BOOL,
+	    C(metrics.per_server), .def = "yes",
+	    .help = "the server label on geo307_redirects_total" },
+
+	{ .sec = "region", .name = "location", .type = T_LOCATION,
+	    SPAN(RGN, has_location, lon), .help = "latitude, longitude" },
+	{ L("region", "countries"), .item = I_COUNTRY, .store = S_LIST,
+	    F(RGN, countries), .flags = K_UPPER | K_UNIQUE,
+	    .help = "ISO 3166 alpha-2 codes" },
+	{ L("region", "continents"), .item = I_CONTINENT, .store = S_LIST,
+	    F(RGN, continents), .flags = K_UPPER | K_UNIQUE,
+	    .help = "AF AN AS EU NA OC SA" },
+	{ L("region", "fallback"), .item = I_REGION, .store = S_LIST,
+	    F(RGN, fallback), .flags = K_UNIQUE, .help = "ordered list" },
+	{ .sec = "region", .name = "default", .type = T_BOOL,
+	    F(RGN, is_default), .def = "no",
+	    .help = "exactly one region says yes" },
+
+	{ .sec = "server", .name = "url", .type = T_URL, .store = S_STR,
+	    F(SRV, url), .flags = K_REQUIRED | K_NONEMPTY,
+	    .help = "static fleet, only without Redis" },
+	{ .sec = "server", .name = "region", .type = T_NAME, F(SRV, region),
+	    .flags = K_REQUIRED, .help = "the region it serves" },
+	{ .sec = "server", .name = "weight", .type = T_UINT, F(SRV, weight),
+	    .max = 1000000, .def = "100", .help = "relative share" },
+};
+
+const size_t	config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
+
+/* ---- step 2: loading the sections through the table */
+
+/* The keys of section kind: [*first, *end) of config_keys. */
 static int
-parse_hostport(struct ld *ld, const struct rawkey *k, int line,
-    const char *s, struct listen_addr *out)
+sec_keys(const char *kind, size_t *first, size_t *end)
 {
-	if (sockaddr_parse_hostport(s, &out->sa, &out->salen) == -1)
-		return bad(ld, k, line, "bad address", s,
-		    "IP:port, [IPv6]:port or *:port; no host names");
-	if (strlen(s) >= sizeof(out->text))
-		return bad(ld, k, line, "bad address", s, "too long");
-	memcpy(out->text, s, strlen(s) + 1);
-	return 0;
-}
+	size_t	i;
 
-static int
-same_sockaddr(const struct listen_addr *a, const struct listen_addr *b)
-{
-	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0;
-}
-
-static int
-set_listen(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct config	*cfg = base;
-	struct strlist	 items;
-	size_t		 i, j;
-	int		*lines, rc = 0;
-
-	(void)ks;
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	if (items.n == 0)
-		rc = empty(ld, k, "at least one IP:port");
-	else if (items.n > LISTEN_MAX)
-		rc = fail(ld, lines[LISTEN_MAX], "%s %s: more than %d "
-		    "addresses", ld->label, k->name, LISTEN_MAX);
-	else if ((cfg->listen.addrs = calloc(items.n,
-	    sizeof(*cfg->listen.addrs))) == NULL)
-		rc = oom(ld);
-	for (i = 0; i < items.n && rc == 0; i++) {
-		rc = parse_hostport(ld, k, lines[i], items.v[i],
-		    &cfg->listen.addrs[i]);
-		for (j = 0; j < i && rc == 0; j++)
-			if (same_sockaddr(&cfg->listen.addrs[i],
-			    &cfg->listen.addrs[j]))
-				rc = bad(ld, k, lines[i], "address listed "
-				    "twice", items.v[i], NULL);
-		cfg->listen.naddrs = i + 1;
-	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
-/*
- * Our own names, with an optional port: checked with the server URL
- * parser, so that the loop check compares names the same way.
- */
-static int
-set_public_names(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct strlist		*field = FIELD(base, ks, struct strlist);
-	struct strlist		 items;
-	struct server_url	 u;
-	const char		*why;
-	char			*url;
-	size_t			 i;
-	int			*lines, rc = 0;
-
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		str_lower(items.v[i]);
-		if (asprintf(&url, "https://%s", items.v[i]) == -1) {
-			rc = oom(ld);
+	for (i = 0; i < config_nkeys; i++)
+		if (strcmp(config_keys[i].sec, kind) == 0)
 			break;
-		}
-		if (strpbrk(items.v[i], "/?#@") != NULL ||
-		    server_url_parse(url, NULL, &u, &why) == -1)
-			rc = bad(ld, k, lines[i], "bad host name", items.v[i],
-			    "a DNS name or IP address, optionally with :port");
-		else
-			server_url_free(&u);
-		free(url);
-		if (rc == 0 && strlist_push(field, items.v[i]) == -1)
-			rc = oom(ld);
-	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
-/* [admin] address: one address, or empty for no admin listener. */
-static int
-set_admin(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct config	*cfg = base;
-	const char	*s;
-
-	(void)ks;
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	cfg->admin.enabled = s[0] != '\0';
-	if (!cfg->admin.enabled)
-		return 0;
-	return parse_hostport(ld, k, k->segs[0].line, s, &cfg->admin.addr);
-}
-
-/*
- * Only a light check: a later module connects.  rediss:// is refused
- * because hiredis 0.14 has no TLS, so it would silently mean plain text.
- */
-static int
-set_redis_url(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-	char		**field = FIELD(base, ks, char *);
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (s[0] == '\0')
-		return 0;
-	if (strncasecmp(s, "rediss://", 9) == 0)
-		return bad(ld, k, k->segs[0].line, "bad url", s, "no TLS with "
-		    "hiredis 0.14: use a private network or stunnel");
-	if (!is_visible_str(s) ||
-	    !((strncasecmp(s, "redis://", 8) == 0 && s[8] != '\0' &&
-	    s[8] != '/') || (strncasecmp(s, "unix:", 5) == 0 && s[5] == '/')))
-		return bad(ld, k, k->segs[0].line, "bad url", s,
-		    "redis://host:port/db or unix:/path/to/redis.sock");
-	return (*field = xstrdup(ld, s)) != NULL ? 0 : -1;
-}
-
-/* host:port items; host names are fine here (Sentinel hands out names). */
-static int
-set_sentinels(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct strlist		*field = FIELD(base, ks, struct strlist);
-	struct strlist		 items;
-	unsigned long long	 port;
-	const char		*colon;
-	size_t			 i;
-	int			*lines, rc = 0;
-
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		colon = strrchr(items.v[i], ':');
-		if (colon == NULL || colon == items.v[i] ||
-		    parse_uint(colon + 1, 65535, &port) == -1 || port == 0 ||
-		    !is_visible_str(items.v[i]))
-			rc = bad(ld, k, lines[i], "bad address", items.v[i],
-			    "host:port");
-		else if (strlist_push(field, items.v[i]) == -1)
-			rc = oom(ld);
-	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
+	*first = i;
+	while (i < config_nkeys && strcmp(config_keys[i].sec, kind) == 0)
+		i++;
+	*end = i;
+	return *first < *end ? 0 : -1;
 }
 
 static int
-set_status(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
+named(const char *kind)
 {
-	const char	*s;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (strcmp(s, "307") != 0 && strcmp(s, "308") != 0)
-		return bad(ld, k, k->segs[0].line, "bad status", s,
-		    "307 or 308");
-	*FIELD(base, ks, int) = s[2] == '7' ? 307 : 308;
-	return 0;
+	return strcmp(kind, "region") == 0 || strcmp(kind, "server") == 0;
 }
-
-/* Each item is checked alone first, so that the message can name it. */
-static int
-set_allowed_hosts(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct config		*cfg = base;
-	struct host_patterns	 one;
-	struct strlist		 items;
-	char			*all = NULL;
-	size_t			 i;
-	int			*lines, rc = 0;
-
-	(void)ks;
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		if (host_patterns_parse(items.v[i], &one) == -1)
-			rc = bad(ld, k, lines[i], "bad host pattern",
-			    items.v[i], "a name, *.suffix or a CIDR");
-		else
-			host_patterns_free(&one);
-	}
-	if (rc == 0 && (all = join(ld, &items, " ")) == NULL)
-		rc = -1;
-	if (rc == 0 && host_patterns_parse(all,
-	    &cfg->redirect.allowed_hosts) == -1)
-		rc = oom(ld);
-	if (rc == 0)
-		cfg->redirect.has_allowed_hosts = items.n > 0;
-	free(all);
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
-static int
-set_seed(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct config		*cfg = base;
-	unsigned long long	 v;
-	const char		*s;
-
-	(void)ks;
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (s[0] == '\0')
-		return 0;
-	if (parse_uint(s, UINT64_MAX, &v) == -1)
-		return bad(ld, k, k->segs[0].line, "bad seed", s,
-		    "an integer 0..18446744073709551615, or empty");
-	cfg->selection.has_seed = 1;
-	cfg->selection.seed = (uint64_t)v;
-	return 0;
-}
-
-/* The header's name says how to read it. */
-static int
-set_trust_header(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct config	*cfg = base;
-	const char	*h, *xff = "forwarded-for";
-	size_t		 len;
-
-	if (get_header(ld, ks, k, &cfg->trust.header) == -1)
-		return -1;
-	h = cfg->trust.header;
-	len = strlen(h);
-	if (strcmp(h, "forwarded") == 0)
-		cfg->trust.kind = TRUST_FORWARDED;
-	else if (len >= strlen(xff) && strcmp(h + len - strlen(xff), xff) == 0)
-		cfg->trust.kind = TRUST_XFF;
-	else
-		cfg->trust.kind = TRUST_SINGLE;
-	return 0;
-}
-
-static int
-set_mode(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (strcmp(s, "hash") != 0 && strcmp(s, "embedded") != 0)
-		return bad(ld, k, k->segs[0].line, "bad mode", s,
-		    "hash or embedded");
-	return (*FIELD(base, ks, char *) = xstrdup(ld, s)) != NULL ? 0 : -1;
-}
-
-static int
-set_log_access(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (s[0] == '\0')
-		return empty(ld, k, "stdout, off or a path");
-	if (strcmp(s, "off") == 0)
-		return 0;
-	/* "stderr" would quietly become a file of that name: refuse it. */
-	if (strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0)
-		return bad(ld, k, k->segs[0].line, "bad value", s,
-		    "stdout, off or a path");
-	if (strcmp(s, "stdout") == 0)
-		return (*FIELD(base, ks, char *) = xstrdup(ld, s)) != NULL ?
-		    0 : -1;
-	return set_path(ld, base, ks, k);
-}
-
-static int
-set_log_format(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (strcmp(s, "json") != 0 && strcmp(s, "combined") != 0)
-		return bad(ld, k, k->segs[0].line, "bad format", s,
-		    "json or combined");
-	*FIELD(base, ks, int) = strcmp(s, "json") == 0;
-	return 0;
-}
-
-/* [region] location = lat, lon */
-static int
-set_location(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct region_conf	*rc = base;
-	struct strlist		 items;
-	const char		*s;
-	double			 lat, lon;
-	int			 ok;
-
-	(void)ks;
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (strlist_split(s, &items) == -1)
-		return oom(ld);
-	ok = items.n == 2 && parse_decimal(items.v[0], 1, &lat) == 0 &&
-	    parse_decimal(items.v[1], 1, &lon) == 0 &&
-	    lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180;
-	strlist_free(&items);
-	if (!ok)
-		return bad(ld, k, k->segs[0].line, "bad location", s,
-		    "latitude, longitude in degrees: -90..90, -180..180");
-	rc->has_location = 1;
-	rc->lat = lat;
-	rc->lon = lon;
-	return 0;
-}
-
-/* Names only here: whether they exist is known after the whole file. */
-static int
-set_fallback(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct region_conf	*r = base;
-	struct strlist		 items;
-	size_t			 i;
-	int			*lines, rc = 0;
-
-	(void)ks;
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		if (!name_is_valid(items.v[i]))
-			rc = bad(ld, k, lines[i], "bad region name",
-			    items.v[i], NULL);
-		else if (strcmp(items.v[i], r->name) == 0)
-			rc = bad(ld, k, lines[i], "a region cannot fall back "
-			    "to itself", items.v[i], NULL);
-		else if (strlist_contains(&r->fallback, items.v[i]))
-			rc = bad(ld, k, lines[i], "region listed twice",
-			    items.v[i], NULL);
-		else if (strlist_push(&r->fallback, items.v[i]) == -1)
-			rc = oom(ld);
-	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
-/* ---- step 2: the keys of each section */
-
-#define CFG(m)	offsetof(struct config, m)
-#define RGN(m)	offsetof(struct region_conf, m)
-#define SRV(m)	offsetof(struct server_conf, m)
-#define DAY	86400.0
-#define KEYS(a)	(a), sizeof(a) / sizeof((a)[0])
-
-static const struct keyspec listen_keys[] = {
-	{ "address", set_listen, 0, 0, 0, "0.0.0.0:8307", K_LIST },
-	{ "public_names", set_public_names, CFG(listen.public_names), 0, 0,
-	    "", K_LIST },
-	{ "threads", set_uint, CFG(listen.threads), 0, 1024, "0", 0 },
-	{ "max_connections", set_uint, CFG(listen.max_connections), 1,
-	    1000000, "10000", 0 },
-	{ "per_ip_connections", set_uint, CFG(listen.per_ip_connections), 0,
-	    1000000, "256", 0 },
-	{ "header_timeout", set_duration, CFG(listen.header_timeout), 0, 3600,
-	    "10", K_POSITIVE },
-	{ "keepalive_timeout", set_duration, CFG(listen.keepalive_timeout),
-	    0, DAY, "75", K_POSITIVE },
-	{ "max_header_bytes", set_sizet, CFG(listen.max_header_bytes), 1024,
-	    1048576, "16K", 0 },
-	{ "health_path", set_urlpath, CFG(listen.health_path), 0, 0, "", 0 },
-	{ "shutdown_delay", set_duration, CFG(listen.shutdown_delay), 0,
-	    3600, "0", 0 },
-	{ "shutdown_grace", set_duration, CFG(listen.shutdown_grace), 0,
-	    3600, "10", 0 },
-	{ "tls_cert", set_path, CFG(listen.tls_cert), 0, 0, "", 0 },
-	{ "tls_key", set_path, CFG(listen.tls_key), 0, 0, "", 0 },
-};
-
-static const struct keyspec linger_keys[] = {
-	{ "max_bytes", set_size64, CFG(linger.max_bytes), 0,
-	    1099511627776.0, "256M", 0 },
-	{ "idle", set_duration, CFG(linger.idle), 0, 3600, "10", K_POSITIVE },
-	{ "max_time", set_duration, CFG(linger.max_time), 0, DAY, "300",
-	    K_POSITIVE },
-	{ "max_connections", set_uint, CFG(linger.max_connections), 0,
-	    1000000, "10000", 0 },
-	{ "per_ip", set_uint, CFG(linger.per_ip), 0, 1000000, "16", 0 },
-};
-
-static const struct keyspec admin_keys[] = {
-	{ "address", set_admin, 0, 0, 0, "127.0.0.1:9307", 0 },
-	{ "allow", set_cidrs, CFG(admin.allow), 0, 0, "127.0.0.1/32, ::1/128",
-	    K_LIST },
-};
-
-static const struct keyspec geoip_keys[] = {
-	{ "database", set_path, CFG(geoip.database), 0, 0,
-	    "/var/lib/GeoIP/GeoLite2-City.mmdb", K_NONEMPTY },
-};
-
-static const struct keyspec redis_keys[] = {
-	{ "url", set_redis_url, CFG(redis.url), 0, 0, "", 0 },
-	{ "sentinels", set_sentinels, CFG(redis.sentinels), 0, 0, "",
-	    K_LIST },
-	{ "master", set_word, CFG(redis.master), 0, 128, "", 0 },
-	{ "prefix", set_word, CFG(redis.prefix), 0, 64, "geo307:",
-	    K_NONNULL },
-	{ "refresh", set_duration, CFG(redis.refresh), 0, 3600, "1",
-	    K_POSITIVE },
-	{ "full_resync", set_duration, CFG(redis.full_resync), 0, DAY, "10",
-	    K_POSITIVE },
-	{ "stale_after", set_duration, CFG(redis.stale_after), 0, DAY, "15",
-	    K_POSITIVE },
-	{ "cache_file", set_path, CFG(redis.cache_file), 0, 0,
-	    "/var/lib/geo307/fleet.cache", 0 },
-	{ "cache_max_age", set_duration, CFG(redis.cache_max_age), 0,
-	    365 * DAY, "86400", 0 },
-};
-
-static const struct keyspec redirect_keys[] = {
-	{ "status", set_status, CFG(redirect.status), 0, 0, "307", 0 },
-	{ "retry_after", set_duration, CFG(redirect.retry_after), 0, DAY,
-	    "30", 0 },
-	{ "allowed_hosts", set_allowed_hosts, 0, 0, 0, "", K_LIST },
-	{ "allow_http", set_bool, CFG(redirect.allow_http), 0, 0, "no", 0 },
-};
-
-static const struct keyspec selection_keys[] = {
-	{ "spill_below", set_fraction, CFG(selection.spill_below), 0, 0,
-	    "0.10", 0 },
-	{ "slow_start", set_duration, CFG(selection.slow_start), 0, DAY, "0",
-	    0 },
-	{ "seed", set_seed, 0, 0, 0, "", 0 },
-};
-
-static const struct keyspec trust_keys[] = {
-	{ "proxies", set_cidrs, CFG(trust.proxies), 0, 0, "", K_LIST },
-	{ "header", set_trust_header, CFG(trust.header), 0, 0,
-	    "x-forwarded-for", K_NONEMPTY },
-};
-
-static const struct keyspec synthetic_keys[] = {
-	{ "tokens", set_tokens, CFG(synthetic.tokens), 0, 0, "", K_LIST },
-};
-
-static const struct keyspec lookup_keys[] = {
-	{ "prefix", set_urlpath, CFG(lookup.prefix), 0, 0, "", 0 },
-};
-
-static const struct keyspec cors_keys[] = {
-	{ "allow_origins", set_origins, CFG(cors.allow_origins), 0, 0, "",
-	    K_LIST },
-	{ "allow_methods", set_token_list, CFG(cors.allow_methods), 0, 0,
-	    "GET, HEAD, POST, PUT, PATCH, DELETE", K_LIST },
-	{ "allow_headers", set_token_list, CFG(cors.allow_headers), 0, 0,
-	    "Content-Type, Upload-Id, Upload-Length, Upload-Offset, "
-	    "Upload-Metadata, Tus-Resumable", K_LIST },
-	{ "max_age", set_uint, CFG(cors.max_age), 0, DAY, "600", 0 },
-};
-
-static const struct keyspec affinity_keys[] = {
-	{ "header", set_header, CFG(affinity.header), 0, 0, "", 0 },
-	{ "mode", set_mode, CFG(affinity.mode), 0, 0, "hash", 0 },
-	{ "path_segment", set_int, CFG(affinity.path_segment), 0, 64, "0",
-	    0 },
-};
-
-static const struct keyspec log_keys[] = {
-	{ "access", set_log_access, CFG(log.access), 0, 0, "stdout", 0 },
-	{ "format", set_log_format, CFG(log.format_json), 0, 0, "json", 0 },
-	{ "log_query", set_bool, CFG(log.log_query), 0, 0, "no", 0 },
-};
-
-static const struct keyspec metrics_keys[] = {
-	{ "per_server", set_bool, CFG(metrics.per_server), 0, 0, "yes", 0 },
-};
-
-static const struct keyspec region_keys[] = {
-	{ "location", set_location, 0, 0, 0, NULL, 0 },
-	{ "countries", set_countries, RGN(countries), 0, 0, NULL, K_LIST },
-	{ "continents", set_continents, RGN(continents), 0, 0, NULL, K_LIST },
-	{ "fallback", set_fallback, 0, 0, 0, NULL, K_LIST },
-	{ "default", set_bool, RGN(is_default), 0, 0, "no", 0 },
-};
-
-static const struct keyspec server_keys[] = {
-	{ "url", set_url, SRV(url), 0, 0, NULL, K_REQUIRED },
-	{ "region", set_name, SRV(region), 0, 0, NULL, K_REQUIRED },
-	{ "weight", set_u32, SRV(weight), 0, 1000000, "100", 0 },
-};
-
-enum { SEC_PLAIN, SEC_REGION, SEC_SERVER };
-
-struct sectionspec {
-	const char		*kind;
-	const struct keyspec	*keys;
-	size_t			 nkeys;
-	int			 type;
-};
-
-static const struct sectionspec sections[] = {
-	{ "listen", KEYS(listen_keys), SEC_PLAIN },
-	{ "linger", KEYS(linger_keys), SEC_PLAIN },
-	{ "admin", KEYS(admin_keys), SEC_PLAIN },
-	{ "geoip", KEYS(geoip_keys), SEC_PLAIN },
-	{ "redis", KEYS(redis_keys), SEC_PLAIN },
-	{ "redirect", KEYS(redirect_keys), SEC_PLAIN },
-	{ "selection", KEYS(selection_keys), SEC_PLAIN },
-	{ "trust", KEYS(trust_keys), SEC_PLAIN },
-	{ "synthetic", KEYS(synthetic_keys), SEC_PLAIN },
-	{ "lookup", KEYS(lookup_keys), SEC_PLAIN },
-	{ "cors", KEYS(cors_keys), SEC_PLAIN },
-	{ "affinity", KEYS(affinity_keys), SEC_PLAIN },
-	{ "log", KEYS(log_keys), SEC_PLAIN },
-	{ "metrics", KEYS(metrics_keys), SEC_PLAIN },
-	{ "region", KEYS(region_keys), SEC_REGION },
-	{ "server", KEYS(server_keys), SEC_SERVER },
-};
-
-#define NSECTIONS	(sizeof(sections) / sizeof(sections[0]))
-#define MAX_KEYS	16	/* of any one section */
-
-/* ---- step 2: loading the sections */
 
 static void
 set_label(struct ld *ld, const char *kind, const char *name)
 {
-	char	q[QUOTE_MAX * 4 + 8];
+	char	q[QBUF];
 
 	if (name != NULL)
 		snprintf(ld->label, sizeof(ld->label), "[%s %s]", kind,
@@ -584,129 +275,132 @@ set_label(struct ld *ld, const char *kind, const char *name)
 		snprintf(ld->label, sizeof(ld->label), "[%s]", kind);
 }
 
+static int
+unknown_key(struct ld *ld, size_t first, size_t end, const struct rawkey *rk)
+{
+	const char	*near;
+	char		 q[QBUF];
+
+	near = closest(rk->name, &config_keys[first].name, end - first,
+	    sizeof(config_keys[0]));
+	return fail(ld, rk->segs[0].line, "%s unknown key \"%s\"%s%s%s",
+	    ld->label, quote(q, sizeof(q), rk->name), near != NULL ?
+	    " (did you mean \"" : "", near != NULL ? near : "",
+	    near != NULL ? "\"?)" : "");
+}
+
 /*
  * The keys of one section instance in file order, then the defaults of
- * the keys it did not set, through the same parsers.  rs may be NULL: a
+ * the keys it did not set, through the same drivers.  rs may be NULL: a
  * plain section that the file does not have.
  */
 static int
-load_keys(struct ld *ld, const struct sectionspec *ss, void *base,
+load_keys(struct ld *ld, const char *kind, void *base,
     const struct rawsec *rs)
 {
-	unsigned char	 seen[MAX_KEYS] = { 0 };
+	unsigned char	 seen[32] = { 0 };
 	struct rawkey	 dk;
 	struct seg	 dseg;
-	const struct rawkey *k;
-	char		 q[QUOTE_MAX * 4 + 8];
-	size_t		 i, j;
+	const struct rawkey *rk;
+	const struct key *k;
+	char		 q[QBUF];
+	size_t		 i, j, first, end;
 
+	sec_keys(kind, &first, &end);
 	for (i = 0; rs != NULL && i < rs->nkeys; i++) {
-		k = &rs->keys[i];
+		rk = &rs->keys[i];
 		for (j = 0; j < i; j++)
-			if (strcmp(rs->keys[j].name, k->name) == 0)
-				return fail(ld, k->segs[0].line, "%s duplicate "
+			if (strcmp(rs->keys[j].name, rk->name) == 0)
+				return fail(ld, rk->segs[0].line, "%s duplicate "
 				    "key \"%s\" (first at line %d)", ld->label,
-				    quote(q, sizeof(q), k->name),
+				    quote(q, sizeof(q), rk->name),
 				    rs->keys[j].segs[0].line);
-		for (j = 0; j < ss->nkeys; j++)
-			if (strcmp(ss->keys[j].name, k->name) == 0)
+		for (j = first; j < end; j++)
+			if (strcmp(config_keys[j].name, rk->name) == 0)
 				break;
-		if (j == ss->nkeys)
-			return fail(ld, k->segs[0].line, "%s unknown key "
-			    "\"%s\"", ld->label, quote(q, sizeof(q), k->name));
-		if (ss->keys[j].set(ld, base, &ss->keys[j], k) == -1)
+		if (j == end)
+			return unknown_key(ld, first, end, rk);
+		if (value_set(ld, &config_keys[j], base, rk) == -1)
 			return -1;
-		seen[j] = 1;
+		seen[j - first] = 1;
 	}
-	for (j = 0; j < ss->nkeys; j++) {
-		if (seen[j])
+	for (j = first; j < end; j++) {
+		k = &config_keys[j];
+		if (seen[j - first])
 			continue;
-		if (ss->keys[j].def == NULL && (ss->keys[j].flags & K_REQUIRED))
+		if (k->flags & K_REQUIRED)
 			return fail(ld, rs != NULL ? rs->line : 0, "%s missing "
-			    "required key \"%s\"", ld->label,
-			    ss->keys[j].name);
-		if (ss->keys[j].def == NULL)
+			    "required key \"%s\"", ld->label, k->name);
+		if (k->def == NULL)
 			continue;
-		dseg.text = (char *)(uintptr_t)ss->keys[j].def;
+		dseg.text = (char *)(uintptr_t)k->def;
 		dseg.line = rs != NULL ? rs->line : 0;
-		dk.name = (char *)(uintptr_t)ss->keys[j].name;
+		dk.name = (char *)(uintptr_t)k->name;
 		dk.segs = &dseg;
 		dk.nsegs = 1;
-		if (ss->keys[j].set(ld, base, &ss->keys[j], &dk) == -1)
+		if (value_set(ld, k, base, &dk) == -1)
 			return -1;
 	}
 	return 0;
 }
 
+/* A [region NAME] or [server NAME]: a new element of its array. */
 static int
-add_region(struct ld *ld, const struct rawsec *rs, void **base)
+add_named(struct ld *ld, const struct rawsec *rs, void **base)
 {
-	struct config		*cfg = ld->cfg;
-	struct region_conf	*v;
-	int			 i;
+	struct config	*cfg = ld->cfg;
+	int		 srv = strcmp(rs->kind, "server") == 0, line = 0;
+	size_t		 i, n = srv ? cfg->nservers : cfg->nregions;
+	void		*v;
 
-	if ((i = config_region_index(cfg, rs->name)) >= 0)
+	for (i = 0; i < n && line == 0; i++)
+		if (strcmp(srv ? cfg->servers[i].id : cfg->regions[i].name,
+		    rs->name) == 0)
+			line = srv ? cfg->servers[i].line : cfg->regions[i].line;
+	if (line != 0)
 		return fail(ld, rs->line, "duplicate %s (first at line %d)",
-		    ld->label, cfg->regions[i].line);
-	if (cfg->nregions >= REGIONS_MAX)
+		    ld->label, line);
+	if (!srv && n >= REGIONS_MAX)
 		return fail(ld, rs->line, "%s: more than %d [region] sections",
 		    ld->label, REGIONS_MAX);
-	if ((v = grow1(cfg->regions, cfg->nregions, sizeof(*v))) == NULL)
+	if (srv) {
+		if ((v = grow1(cfg->servers, n, sizeof(*cfg->servers))) == NULL)
+			return oom(ld);
+		cfg->servers = v;
+		memset(&cfg->servers[n], 0, sizeof(cfg->servers[n]));
+		memcpy(cfg->servers[n].id, rs->name, strlen(rs->name) + 1);
+		cfg->servers[n].line = rs->line;
+		*base = &cfg->servers[cfg->nservers++];
+		return 0;
+	}
+	if ((v = grow1(cfg->regions, n, sizeof(*cfg->regions))) == NULL)
 		return oom(ld);
 	cfg->regions = v;
-	v = &cfg->regions[cfg->nregions++];
-	memset(v, 0, sizeof(*v));
-	memcpy(v->name, rs->name, strlen(rs->name) + 1);
-	v->line = rs->line;
-	*base = v;
-	return 0;
-}
-
-static int
-add_server(struct ld *ld, const struct rawsec *rs, void **base)
-{
-	struct config		*cfg = ld->cfg;
-	struct server_conf	*v;
-	size_t			 i;
-
-	for (i = 0; i < cfg->nservers; i++)
-		if (strcmp(cfg->servers[i].id, rs->name) == 0)
-			return fail(ld, rs->line, "duplicate %s (first at "
-			    "line %d)", ld->label, cfg->servers[i].line);
-	if ((v = grow1(cfg->servers, cfg->nservers, sizeof(*v))) == NULL)
-		return oom(ld);
-	cfg->servers = v;
-	v = &cfg->servers[cfg->nservers++];
-	memset(v, 0, sizeof(*v));
-	memcpy(v->id, rs->name, strlen(rs->name) + 1);
-	v->line = rs->line;
-	*base = v;
+	memset(&cfg->regions[n], 0, sizeof(cfg->regions[n]));
+	memcpy(cfg->regions[n].name, rs->name, strlen(rs->name) + 1);
+	cfg->regions[n].line = rs->line;
+	*base = &cfg->regions[cfg->nregions++];
 	return 0;
 }
 
 static int
 load_section(struct ld *ld, const struct rawsec *rs, int *plain_line)
 {
-	const struct sectionspec	*ss;
-	char				 q[QUOTE_MAX * 4 + 8];
-	void				*base = ld->cfg;
-	size_t				 i;
+	char	 q[QBUF];
+	void	*base = ld->cfg;
+	size_t	 first, end;
 
-	for (i = 0; i < NSECTIONS; i++)
-		if (strcmp(sections[i].kind, rs->kind) == 0)
-			break;
 	set_label(ld, rs->kind, rs->name);
-	if (i == NSECTIONS)
+	if (sec_keys(rs->kind, &first, &end) == -1)
 		return fail(ld, rs->line, "unknown section %s", ld->label);
-	ss = &sections[i];
-	if (ss->type == SEC_PLAIN) {
+	if (!named(rs->kind)) {
 		if (rs->name != NULL)
 			return fail(ld, rs->line, "%s: [%s] takes no name",
 			    ld->label, rs->kind);
-		if (plain_line[i] != 0)
+		if (plain_line[first] != 0)
 			return fail(ld, rs->line, "duplicate section %s (first "
-			    "at line %d)", ld->label, plain_line[i]);
-		plain_line[i] = rs->line;
+			    "at line %d)", ld->label, plain_line[first]);
+		plain_line[first] = rs->line;
 	} else {
 		if (rs->name == NULL)
 			return fail(ld, rs->line, "%s needs a name: [%s NAME]",
@@ -716,28 +410,89 @@ load_section(struct ld *ld, const struct rawsec *rs, int *plain_line)
 			    "(letters, digits, '.', '_', '-', not first; at "
 			    "most 63)", ld->label,
 			    quote(q, sizeof(q), rs->name));
-		if ((ss->type == SEC_REGION ? add_region(ld, rs, &base) :
-		    add_server(ld, rs, &base)) == -1)
+		if (add_named(ld, rs, &base) == -1)
 			return -1;
 	}
-	return load_keys(ld, ss, base, rs);
+	return load_keys(ld, rs->kind, base, rs);
 }
 
 int
 load_all(struct ld *ld)
 {
-	int	plain_line[NSECTIONS] = { 0 };
-	size_t	i;
+	int	*plain_line;
+	size_t	 i;
+	int	 rc = 0;
 
-	for (i = 0; i < ld->nsecs; i++)
-		if (load_section(ld, &ld->secs[i], plain_line) == -1)
-			return -1;
-	for (i = 0; i < NSECTIONS; i++) {
-		if (sections[i].type != SEC_PLAIN || plain_line[i] != 0)
+	if ((plain_line = calloc(config_nkeys, sizeof(int))) == NULL)
+		return oom(ld);
+	for (i = 0; i < ld->nsecs && rc == 0; i++)
+		rc = load_section(ld, &ld->secs[i], plain_line);
+	/* The sections the file does not have: all their defaults. */
+	for (i = 0; i < config_nkeys && rc == 0; i++) {
+		if (named(config_keys[i].sec) || plain_line[i] != 0 ||
+		    (i > 0 && strcmp(config_keys[i].sec,
+		    config_keys[i - 1].sec) == 0))
 			continue;
-		set_label(ld, sections[i].kind, NULL);
-		if (load_keys(ld, &sections[i], ld->cfg, NULL) == -1)
-			return -1;
+		set_label(ld, config_keys[i].sec, NULL);
+		rc = load_keys(ld, config_keys[i].sec, ld->cfg, NULL);
 	}
-	return 0;
+	free(plain_line);
+	return rc;
+}
+
+/* ---- the key list, for the man page: one key a line, TAB-separated */
+
+static const char *
+type_name(const struct key *k)
+{
+	static const char *const scalars[] = {
+		[T_UINT] = "integer", [T_SIZE] = "size", [T_DURATION] =
+		"duration", [T_FRACTION] = "fraction", [T_BOOL] = "boolean",
+		[T_CHOICE] = "choice", [T_PATH] = "path", [T_WORD] = "string",
+		[T_URLPATH] = "url-path", [T_HEADER] = "header-name",
+		[T_URL] = "url", [T_NAME] = "name", [T_REDIS_URL] = "url",
+		[T_ACCESS] = "path", [T_ADMIN] = "address", [T_LOCATION] =
+		"location", [T_SEED] = "integer"
+	};
+	static const char *const lists[] = {
+		[I_CIDR] = "cidr-list", [I_SECRET] = "token-list", [I_ORIGIN] =
+		"origin-list", [I_TOKEN] = "token-list", [I_COUNTRY] =
+		"country-list", [I_CONTINENT] = "continent-list",
+		[I_HOSTNAME] = "host-list", [I_SENTINEL] = "address-list",
+		[I_REGION] = "name-list", [I_LISTEN] = "address-list",
+		[I_HOSTPAT] = "host-pattern-list"
+	};
+
+	return k->type == T_LIST ? lists[k->item] : scalars[k->type];
+}
+
+/*
+ * section, key, type, default ("-": none, "" shown as empty), reload
+ * rule, help: stable, so that a man page generator can read it.
+ */
+void
+config_print_keys(FILE *f)
+{
+	static const char *const rules[] = {
+		[R_LIVE] = "live", [R_RESTART] = "restart",
+		[R_SET_LIVE] = "live-while-set"
+	};
+	const struct key	*k;
+	char			 type[64];
+	size_t			 i, j, o;
+
+	fprintf(f, "# section\tkey\ttype\tdefault\treload\thelp\n");
+	for (i = 0; i < config_nkeys; i++) {
+		k = &config_keys[i];
+		/* A choice is its choices: "json|combined". */
+		snprintf(type, sizeof(type), "%s", type_name(k));
+		for (j = o = 0; k->choices != NULL && k->choices[j] != NULL;
+		    j++)
+			o += snprintf(type + o, sizeof(type) - o, "%s%s",
+			    j > 0 ? "|" : "", k->choices[j]);
+		fprintf(f, "%s%s\t%s\t%s\t%s\t%s\t%s\n", k->sec,
+		    named(k->sec) ? " NAME" : "", k->name, type,
+		    k->def != NULL ? k->def : k->flags & K_REQUIRED ?
+		    "(required)" : "-", rules[k->reload], k->help);
+	}
 }

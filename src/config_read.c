@@ -1,36 +1,38 @@
 /*
- * config_read: step 1 of reading a config (the three steps are described
- * in config.c), which turns the file into its raw model: sections, keys
- * and value lines, each with its line number.  Also the "file:line"
- * messages that all three steps report through, and look-ups in the raw
- * model for messages found after reading.
+ * config_read: the grammar of the file, and the lexer that is its only
+ * implementation.  It turns the file into its raw model (sections, keys,
+ * value lines, each with its line number) for config_keys.c to
+ * interpret.  Also the "file:line" messages every step reports through,
+ * look-ups in the raw model for messages found later, and the "did you
+ * mean" distance.
  *
- *  1. Lexing.  libinih parses the "key = value" lines, but through
- *     ini_parse_stream() with our own reader (lex_read), for three
- *     reasons.  Debian builds inih without INI_HANDLER_LINENO, so the
- *     handler learns no line numbers; a reader that hands out one line at
- *     a time knows which line the handler is looking at.  inih silently
- *     truncates section names to 49 bytes, and "[server ID]" can be 70,
- *     so the reader parses section headers itself.  And inih's line
- *     buffer is 200 bytes: it would split a longer line in two.  For a
- *     line that does not fit, the reader takes the value itself, by
- *     inih's rules (from the first '=' or ':', an inline comment cut,
- *     blanks trimmed), and hands inih the line without it; the handler
- *     then gets the real value.  A 4 KB server URL is a fine line.
+ * The grammar, line by line (a line ends at LF; blank = SP HT VT FF CR):
  *
- *     Continuation lines: an indented line directly below a key line, or
- *     below another continuation line, continues that key's value, as in
- *     inih's own multi-line mode (comment lines in between are skipped, a
- *     blank line ends the value).  Only lists may continue (a long list
- *     reads better that way; under any other value an indented line is
- *     more likely a mistake, and is reported).  An indented line that reads
- *     "name = ..." (a name, a blank, '=') starts a key of its own, so
- *     indenting every key under its section header is fine.  The reader
- *     hands inih every line without its indentation, so inih's own
- *     multi-line mode never triggers.
+ *	file		= [UTF-8 BOM] *line		; at most 1 MiB, no NUL
+ *	line		= *blank [comment | section | key | more] *blank
+ *	comment		= (";" | "#") *byte
+ *	section		= "[" *blank kind [1*blank name] *blank "]"
+ *			  *blank [comment]
+ *	key		= keyname *blank ("=" | ":") value
+ *	value		= *byte, up to an inline comment: a ";" that follows
+ *			  a blank; blanks around it trimmed
+ *	more		= 1*blank value			; a continuation line
  *
- *     Comments: lines whose first non-blank byte is ';' or '#', and
- *     inline from a ';' that follows a blank (inih's rules).
+ * A continuation line is an indented line directly below a key line or
+ * another continuation line (comment lines between are skipped, a blank
+ * line ends the value); it adds the items on it to that key's value.
+ * Only lists may continue (config_value.c says so at the line).  An
+ * indented line that reads "name = ..." (letters, digits, '_', then a
+ * blank or '=') starts a key of its own, so indenting every key under
+ * its section header is fine.  There is no quoting and no escaping: a
+ * value is its bytes as written.  Lines have no length limit: a 4 KB
+ * server URL is a fine line.
+ *
+ * Why our own: the grammar used to be split between libinih and a
+ * reader that re-implemented inih's rules for long lines, because
+ * Debian builds inih with 200-byte lines and without line numbers.  The
+ * rules above are inih's (';' and '#' comments, inline ';' after a
+ * blank, '=' or ':', the BOM), so files that inih read read the same.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -45,23 +47,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "config.h"
 #include "config_internal.h"
 #include "strlist.h"
 
 #define CONFIG_MAX_BYTES	(1024 * 1024)	/* a config, not a data file */
-
-struct lexer {
-	struct ld	*ld;
-	const char	*p, *end;
-	int		 line;		/* of the line read last */
-	int		 pending;	/* handed to inih, no handler call yet */
-	int		 pending_indented;
-	int		 can_continue;	/* last line was a key or continuation */
-	char		*long_value;	/* the value of a line too long for inih */
-};
 
 /* ---- errors: the first one wins */
 
@@ -127,18 +117,11 @@ int
 bad(struct ld *ld, const struct rawkey *k, int line, const char *what,
     const char *val, const char *hint)
 {
-	char	q[QUOTE_MAX * 4 + 8];
+	char	q[QBUF];
 
 	return fail(ld, line, "%s %s: %s \"%s\"%s%s%s", ld->label, k->name,
 	    what, quote(q, sizeof(q), val), hint != NULL ? " (" : "",
 	    hint != NULL ? hint : "", hint != NULL ? ")" : "");
-}
-
-int
-empty(struct ld *ld, const struct rawkey *k, const char *hint)
-{
-	return fail(ld, k->segs[0].line, "%s %s: must not be empty (%s)",
-	    ld->label, k->name, hint);
 }
 
 char *
@@ -151,25 +134,41 @@ xstrdup(struct ld *ld, const char *s)
 	return p;
 }
 
-/* ---- step 1: lexing */
+/* ---- the lexer */
 
-static struct rawkey *
-last_key(struct ld *ld)
+/* The first '=' or ':' (with sep), or an inline comment's ';', or e. */
+static const char *
+scan(const char *s, const char *e, int sep)
 {
-	struct rawsec	*rs;
+	int	was_blank = 0;
 
-	if (ld->nsecs == 0 || (rs = &ld->secs[ld->nsecs - 1])->nkeys == 0)
-		return NULL;
-	return &rs->keys[rs->nkeys - 1];
+	for (; s < e; s++) {
+		if ((sep && (*s == '=' || *s == ':')) || (was_blank && *s == ';'))
+			break;
+		was_blank = is_blank((unsigned char)*s);
+	}
+	return s;
+}
+
+static void
+trim(const char **s, const char **e)
+{
+	while (*s < *e && is_blank((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && is_blank((unsigned char)(*e)[-1]))
+		(*e)--;
 }
 
 static int
-add_seg(struct ld *ld, struct rawkey *k, const char *s, size_t len, int line)
+add_seg(struct ld *ld, struct rawkey *k, const char *s, const char *e,
+    int line)
 {
 	struct seg	*v;
 	char		*text;
 
-	if ((text = strndup(s, len)) == NULL)
+	e = scan(s, e, 0);
+	trim(&s, &e);
+	if ((text = strndup(s, e - s)) == NULL)
 		return oom(ld);
 	if ((v = grow1(k->segs, k->nsegs, sizeof(*v))) == NULL) {
 		free(text);
@@ -181,48 +180,15 @@ add_seg(struct ld *ld, struct rawkey *k, const char *s, size_t len, int line)
 	return 0;
 }
 
-/*
- * inih's find_chars_or_comment(): the first byte of s..e in chars, or
- * the start of an inline comment (a ';' after a blank), or e.
- */
-static const char *
-find_chars_or_comment(const char *s, const char *e, const char *chars)
-{
-	int	was_blank = 0;
-
-	for (; s < e; s++) {
-		if ((chars != NULL && strchr(chars, *s) != NULL) ||
-		    (was_blank && *s == ';'))
-			break;
-		was_blank = is_blank((unsigned char)*s);
-	}
-	return s;
-}
-
-/* A value as inih makes it: inline comment cut, blanks trimmed. */
-static void
-trim_value(const char **s, const char **e)
-{
-	*e = find_chars_or_comment(*s, *e, NULL);
-	while (*s < *e && is_blank((unsigned char)**s))
-		(*s)++;
-	while (*e > *s && is_blank((unsigned char)(*e)[-1]))
-		(*e)--;
-}
-
-/*
- * Does an indented line start a key ("name = ...") rather than continue
- * a list?  List items never hold a blank followed by '=', and a name
- * never holds anything but letters, digits and '_'.
- */
+/* An indented "name =" starts a key; list items never look like that. */
 static int
 looks_like_key(const char *s, const char *e)
 {
-	if (s == e || !(is_alnum((unsigned char)*s) || *s == '_'))
-		return 0;
+	const char	*n = s;
+
 	while (s < e && (is_alnum((unsigned char)*s) || *s == '_'))
 		s++;
-	if (s == e || !is_blank((unsigned char)*s))
+	if (s == n || s == e || (*s != '=' && !is_blank((unsigned char)*s)))
 		return 0;
 	while (s < e && is_blank((unsigned char)*s))
 		s++;
@@ -231,41 +197,39 @@ looks_like_key(const char *s, const char *e)
 
 /* "[kind]" or "[kind name]"; s points at '[' and e at the line's end. */
 static int
-lex_section(struct lexer *lx, const char *s, const char *e)
+lex_section(struct ld *ld, const char *s, const char *e, int line)
 {
-	struct ld	*ld = lx->ld;
-	struct rawsec	*v, *rs;
+	struct rawsec	*rs;
 	const char	*close, *after, *k, *ke, *n, *ne;
-	char		 q[QUOTE_MAX * 4 + 8], *line;
+	char		 q[QBUF], *text;
 
 	close = memchr(s, ']', e - s);
 	after = close != NULL ? close + 1 : e;
 	while (after < e && is_blank((unsigned char)*after))
 		after++;
-	k = s + 1;
-	while (close != NULL && k < close && is_blank((unsigned char)*k))
-		k++;
+	for (k = s + 1; close != NULL && k < close &&
+	    is_blank((unsigned char)*k); k++)
+		;
 	if (close == NULL || (after < e && *after != ';' && *after != '#') ||
 	    k == close) {
-		if ((line = strndup(s, e - s)) == NULL)
+		if ((text = strndup(s, e - s)) == NULL)
 			return oom(ld);
-		fail(ld, lx->line, "bad section header \"%s\" (expected "
-		    "[section] or [section name])", quote(q, sizeof(q), line));
-		free(line);
+		fail(ld, line, "bad section header \"%s\" (expected "
+		    "[section] or [section name])", quote(q, sizeof(q), text));
+		free(text);
 		return -1;
 	}
 	for (ke = k; ke < close && !is_blank((unsigned char)*ke); ke++)
 		;
-	for (n = ke; n < close && is_blank((unsigned char)*n); n++)
-		;
-	for (ne = close; ne > n && is_blank((unsigned char)ne[-1]); ne--)
-		;
-	if ((v = grow1(ld->secs, ld->nsecs, sizeof(*v))) == NULL)
+	n = ke;
+	ne = close;
+	trim(&n, &ne);
+	if ((rs = grow1(ld->secs, ld->nsecs, sizeof(*rs))) == NULL)
 		return oom(ld);
-	ld->secs = v;
+	ld->secs = rs;
 	rs = &ld->secs[ld->nsecs++];
 	memset(rs, 0, sizeof(*rs));
-	rs->line = lx->line;
+	rs->line = line;
 	if ((rs->kind = strndup(k, ke - k)) == NULL ||
 	    (n < ne && (rs->name = strndup(n, ne - n)) == NULL))
 		return oom(ld);
@@ -273,171 +237,69 @@ lex_section(struct lexer *lx, const char *s, const char *e)
 }
 
 static int
-lex_continuation(struct lexer *lx, const char *s, const char *e)
+lex_key(struct ld *ld, const char *s, const char *e, int line, int indented)
 {
+	struct rawsec	*rs;
 	struct rawkey	*k;
+	const char	*sep = scan(s, e, 1), *ne = sep;
+	char		 n[QBUF], q[QBUF];
 
-	if ((k = last_key(lx->ld)) == NULL)
-		return fail(lx->ld, lx->line, "continuation line without a key");
-	trim_value(&s, &e);
-	return add_seg(lx->ld, k, s, e - s, lx->line);
-}
-
-static void
-lex_syntax_error(struct lexer *lx)
-{
-	if (lx->pending_indented)
-		fail(lx->ld, lx->line, "syntax error: an indented line "
-		    "continues a list only directly below it (a blank line "
-		    "ends a value); expected \"key = value\"");
-	else
-		fail(lx->ld, lx->line, "syntax error: expected \"key = value\", "
-		    "\"[section]\" or a comment");
-}
-
-/*
- * A key line longer than inih's buffer: keep its value aside and give
- * inih "name =" alone.  Returns the length of what goes to inih, or -1.
- */
-static int
-lex_long_line(struct lexer *lx, const char *s, const char *e, char *str,
-    int num)
-{
-	const char	*sep, *v, *ve;
-
-	sep = find_chars_or_comment(s, e, "=:");
-	if (sep == e || *sep == ';') {
-		lex_syntax_error(lx);
-		return -1;
+	if (sep == e || *sep == ';')
+		return fail(ld, line, indented ? "syntax error: an indented "
+		    "line continues a list only directly below it (a blank "
+		    "line ends a value); expected \"key = value\"" :
+		    "syntax error: expected \"key = value\", \"[section]\" or "
+		    "a comment");
+	trim(&s, &ne);
+	if (ld->nsecs == 0) {
+		snprintf(n, sizeof(n), "%.*s", (int)(ne - s), s);
+		return fail(ld, line, "key \"%s\" before any [section]",
+		    quote(q, sizeof(q), n));
 	}
-	if ((size_t)(sep - s) + 3 > (size_t)num)
-		return fail(lx->ld, lx->line, "line too long: a key name of "
-		    "%zu bytes", (size_t)(sep - s));
-	v = sep + 1;
-	ve = e;
-	trim_value(&v, &ve);
-	if ((lx->long_value = strndup(v, ve - v)) == NULL)
-		return oom(lx->ld);
-	memcpy(str, s, sep - s + 1);
-	return (int)(sep - s + 1);
+	rs = &ld->secs[ld->nsecs - 1];
+	if ((k = grow1(rs->keys, rs->nkeys, sizeof(*k))) == NULL)
+		return oom(ld);
+	rs->keys = k;
+	k = &rs->keys[rs->nkeys++];
+	memset(k, 0, sizeof(*k));
+	if ((k->name = strndup(s, ne - s)) == NULL)
+		return oom(ld);
+	return add_seg(ld, k, sep + 1, e, line);
 }
 
-/* The ini_reader: one line per call, see the comment at the top. */
-static char *
-lex_read(char *str, int num, void *stream)
+static int
+lex_lines(struct ld *ld, const char *p, const char *end)
 {
-	struct lexer	*lx = stream;
-	const char	*s, *e, *eol;
-	size_t		 len;
-	int		 indented, n;
+	const char	*s, *e;
+	struct rawsec	*rs;
+	int		 line = 0, indented, more = 0;
 
-	for (;;) {
-		if (lx->pending) {
-			lx->pending = 0;
-			lex_syntax_error(lx);
-		}
-		if (lx->ld->failed || lx->p >= lx->end)
-			return NULL;
-		if ((eol = memchr(lx->p, '\n', lx->end - lx->p)) == NULL)
-			eol = lx->end;
-		s = lx->p;
-		e = eol;
-		lx->p = eol < lx->end ? eol + 1 : eol;
-		lx->line++;
+	for (; p < end && !ld->failed; p = e < end ? e + 1 : e) {
+		if ((e = memchr(p, '\n', end - p)) == NULL)
+			e = end;
+		s = p;
+		line++;
 		indented = s < e && is_blank((unsigned char)*s);
-		while (s < e && is_blank((unsigned char)*s))
-			s++;
-		while (e > s && is_blank((unsigned char)e[-1]))
-			e--;
+		trim(&s, &e);
 		if (s == e) {
-			lx->can_continue = 0;
+			more = 0;
 			continue;
 		}
 		if (*s == ';' || *s == '#')
 			continue;
-		if (indented && lx->can_continue && !looks_like_key(s, e)) {
-			if (lex_continuation(lx, s, e) == -1)
-				return NULL;
+		if (indented && more && !looks_like_key(s, e)) {
+			rs = &ld->secs[ld->nsecs - 1];
+			add_seg(ld, &rs->keys[rs->nkeys - 1], s, e, line);
 			continue;
 		}
-		lx->can_continue = 0;
 		if (*s == '[') {
-			if (lex_section(lx, s, e) == -1)
-				return NULL;
+			more = 0;
+			lex_section(ld, s, e, line);
 			continue;
 		}
-		len = e - s;
-		lx->pending_indented = indented;
-		if (num < 3) {
-			fail(lx->ld, lx->line, "inih's line buffer is too small");
-			return NULL;
-		}
-		/* The line, '\n' and NUL must fit, or inih splits it. */
-		if (len > (size_t)num - 2) {
-			if ((n = lex_long_line(lx, s, e, str, num)) == -1)
-				return NULL;
-			len = (size_t)n;
-		} else
-			memcpy(str, s, len);
-		str[len] = '\n';
-		str[len + 1] = '\0';
-		lx->pending = 1;
-		return str;
+		more = lex_key(ld, s, e, line, indented) == 0;
 	}
-}
-
-/* The ini_handler.  inih's section argument is ignored (truncated). */
-static int
-lex_handler(void *user, const char *section, const char *name,
-    const char *value)
-{
-	struct lexer	*lx = user;
-	struct ld	*ld = lx->ld;
-	struct rawsec	*rs;
-	struct rawkey	*v, *k;
-	char		 q[QUOTE_MAX * 4 + 8];
-
-	(void)section;
-	lx->pending = 0;
-	if (lx->long_value != NULL)
-		value = lx->long_value;
-	if (ld->failed)
-		return 0;
-	if (ld->nsecs == 0) {
-		fail(ld, lx->line, "key \"%s\" before any [section]",
-		    quote(q, sizeof(q), name));
-		return 0;
-	}
-	rs = &ld->secs[ld->nsecs - 1];
-	if ((v = grow1(rs->keys, rs->nkeys, sizeof(*v))) == NULL) {
-		oom(ld);
-		return 0;
-	}
-	rs->keys = v;
-	k = &rs->keys[rs->nkeys++];
-	memset(k, 0, sizeof(*k));
-	if ((k->name = strdup(name)) == NULL) {
-		oom(ld);
-		return 0;
-	}
-	if (add_seg(ld, k, value, strlen(value), lx->line) == -1)
-		return 0;
-	lx->can_continue = 1;
-	return 1;
-}
-
-/* Whatever happened to the line, its long value is done with. */
-static int
-lex_handler_once(void *user, const char *section, const char *name,
-    const char *value)
-{
-	struct lexer	*lx = user;
-	int		 rc;
-
-	rc = lex_handler(user, section, name, value);
-	free(lx->long_value);
-	lx->long_value = NULL;
-	return rc;
+	return ld->failed ? -1 : 0;
 }
 
 static int
@@ -505,30 +367,17 @@ out:
 int
 lex_file(struct ld *ld)
 {
-	struct lexer	 lx;
-	char		*buf;
-	size_t		 len, skip = 0;
-	int		 rc;
+	char	*buf;
+	size_t	 len, skip = 0;
+	int	 rc;
 
 	if (read_file(ld, &buf, &len) == -1)
 		return -1;
-	/* A UTF-8 byte order mark (inih's rule; it never sees line one). */
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		skip = 3;
-	memset(&lx, 0, sizeof(lx));
-	lx.ld = ld;
-	lx.p = buf + skip;
-	lx.end = buf + len;
-	rc = ini_parse_stream(lex_read, &lx, lex_handler_once, &lx);
-	free(lx.long_value);	/* inih never called back for it */
+	rc = lex_lines(ld, buf + skip, buf + len);
 	free(buf);
-	if (ld->failed)
-		return -1;
-	if (rc < 0)
-		return oom(ld);
-	if (rc > 0)	/* not expected: every inih error is caught above */
-		return fail(ld, 0, "syntax error");
-	return 0;
+	return rc;
 }
 
 void
@@ -623,4 +472,55 @@ item_line(const struct rawsec *rs, const char *name, size_t idx)
 		strlist_free(&items);
 	}
 	return k->segs[0].line;
+}
+
+/*
+ * "Did you mean": the one candidate within a small edit distance of s
+ * (optimal string alignment: a swap of two neighbours counts once), or
+ * NULL when none is close or two are equally close.  v holds n strings
+ * stride bytes apart (an array of structs or of pointers).
+ */
+const char *
+closest(const char *s, const char *const *v, size_t n, size_t stride)
+{
+	size_t		 i, a, b, la, lb, d, best = SIZE_MAX, ties = 0;
+	size_t		 m[3][64];
+	const char	*c, *win = NULL;
+
+	if ((la = strlen(s)) >= 64)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		c = *(const char *const *)(const void *)((const char *)v +
+		    i * stride);
+		if (c == NULL || (lb = strlen(c)) >= 64)
+			continue;
+		for (b = 0; b <= lb; b++)
+			m[0][b] = b;
+		for (a = 1; a <= la; a++) {
+			m[a % 3][0] = a;
+			for (b = 1; b <= lb; b++) {
+				d = m[(a - 1) % 3][b - 1] + (s[a - 1] != c[b - 1]);
+				if (m[(a - 1) % 3][b] + 1 < d)
+					d = m[(a - 1) % 3][b] + 1;
+				if (m[a % 3][b - 1] + 1 < d)
+					d = m[a % 3][b - 1] + 1;
+				if (a > 1 && b > 1 && s[a - 1] == c[b - 2] &&
+				    s[a - 2] == c[b - 1] &&
+				    m[(a - 2) % 3][b - 2] + 1 < d)
+					d = m[(a - 2) % 3][b - 2] + 1;
+				m[a % 3][b] = d;
+			}
+		}
+		d = m[la % 3][lb];
+		if (d < best) {
+			best = d;
+			win = c;
+			ties = 0;
+		} else if (d == best)
+			ties++;
+	}
+	/* One edit in a short word, two in a longer one: a typo, not a guess. */
+	if (win == NULL || ties > 0 || best == 0 || best > (la < 5 ? 1 : 2))
+		return NULL;
+	return win;
 }

@@ -1,10 +1,11 @@
 /*
- * config_value: the value parsers of config.h, and the setters of the
- * value types that keys share (numbers, durations, sizes, booleans,
- * paths, words, lists of addresses, names, origins, countries...).
- * They are step 2 of reading a config (see config.c) for one value; the
- * key tables that use them, and the setters of keys with rules of their
- * own, are in config_keys.c.
+ * config_value: the value parsers of config.h, and one driver per value
+ * type of the key table (config_keys.c): numbers of any width, sizes,
+ * durations, booleans and choices, strings of each kind, and lists,
+ * where one loop reads the items of every list key and the item's kind
+ * says how each is checked and the key's store how they are kept.  Also
+ * comparing, copying and freeing a field by its store, for reloads and
+ * config_free().
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,11 +15,50 @@
 
 #include "config.h"
 #include "config_internal.h"
+#include "countries.h"
 #include "netaddr.h"
 #include "strlist.h"
 #include "url.h"
 
 #define DECIMAL_DIGITS		15	/* exact in a double */
+
+static void
+str_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (is_upper((unsigned char)*s))
+			*s = *s - 'A' + 'a';
+}
+
+static void
+str_upper(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (is_lower((unsigned char)*s))
+			*s = *s - 'a' + 'A';
+}
+
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* An HTTP token (RFC 9110 5.6.2): header names and methods. */
+static int
+is_token(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!is_alnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return 0;
+	return 1;
+}
 
 /* ---- value parsers (config.h): shared with geo307ctl and Redis */
 
@@ -165,366 +205,6 @@ name_is_valid(const char *s)
 	return 1;
 }
 
-/* ---- step 2: the setters of the shared value types */
-
-/* The one value of a scalar key. */
-const char *
-scalar(struct ld *ld, const struct rawkey *k)
-{
-	if (k->nsegs > 1) {
-		fail(ld, k->segs[1].line, "%s %s: only lists may continue on "
-		    "an indented line", ld->label, k->name);
-		return NULL;
-	}
-	return k->segs[0].text;
-}
-
-/*
- * The items of a list key, over all its lines, and the line of each.
- * On failure both are left empty.
- */
-int
-get_items(struct ld *ld, const struct rawkey *k, struct strlist *out,
-    int **lines)
-{
-	struct strlist	 one;
-	size_t		 i, j;
-	int		*v, ok;
-
-	memset(out, 0, sizeof(*out));
-	*lines = NULL;
-	for (i = 0; i < k->nsegs; i++) {
-		if (strlist_split(k->segs[i].text, &one) == -1)
-			goto fail;
-		for (j = 0; j < one.n; j++) {
-			if ((v = grow1(*lines, out->n, sizeof(*v))) == NULL)
-				break;
-			*lines = v;
-			(*lines)[out->n] = k->segs[i].line;
-			if (strlist_push(out, one.v[j]) == -1)
-				break;
-		}
-		ok = j == one.n;
-		strlist_free(&one);
-		if (!ok)
-			goto fail;
-	}
-	return 0;
-fail:
-	strlist_free(out);
-	free(*lines);
-	*lines = NULL;
-	return oom(ld);
-}
-
-/* Items joined with sep: a header value, or a list for another parser. */
-char *
-join(struct ld *ld, const struct strlist *l, const char *sep)
-{
-	size_t	 i, len = 1;
-	char	*s;
-
-	for (i = 0; i < l->n; i++)
-		len += strlen(l->v[i]) + strlen(sep);
-	if ((s = malloc(len)) == NULL) {
-		oom(ld);
-		return NULL;
-	}
-	s[0] = '\0';
-	for (i = 0; i < l->n; i++) {
-		if (i > 0)
-			strcat(s, sep);
-		strcat(s, l->v[i]);
-	}
-	return s;
-}
-
-static int
-get_uint(struct ld *ld, const struct keyspec *ks, const struct rawkey *k,
-    unsigned long long *v)
-{
-	const char	*s;
-	char		 hint[64];
-
-	*v = 0;
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (parse_uint(s, (unsigned long long)ks->max, v) == -1 ||
-	    *v < (unsigned long long)ks->min) {
-		snprintf(hint, sizeof(hint), "%.0f..%.0f", ks->min, ks->max);
-		return bad(ld, k, k->segs[0].line, "bad integer", s, hint);
-	}
-	return 0;
-}
-
-int
-set_uint(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	unsigned long long	v;
-
-	if (get_uint(ld, ks, k, &v) == -1)
-		return -1;
-	*FIELD(base, ks, unsigned) = (unsigned)v;
-	return 0;
-}
-
-int
-set_u32(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	unsigned long long	v;
-
-	if (get_uint(ld, ks, k, &v) == -1)
-		return -1;
-	*FIELD(base, ks, uint32_t) = (uint32_t)v;
-	return 0;
-}
-
-int
-set_int(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	unsigned long long	v;
-
-	if (get_uint(ld, ks, k, &v) == -1)
-		return -1;
-	*FIELD(base, ks, int) = (int)v;
-	return 0;
-}
-
-int
-set_duration(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-	char		 hint[96];
-	double		 v;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (parse_duration(s, &v) == -1 || v < ks->min || v > ks->max ||
-	    ((ks->flags & K_POSITIVE) && v <= ks->min)) {
-		snprintf(hint, sizeof(hint), "seconds, like 10 or 0.5; %s %g, "
-		    "at most %g", (ks->flags & K_POSITIVE) ? "more than" :
-		    "at least", ks->min, ks->max);
-		return bad(ld, k, k->segs[0].line, "bad duration", s, hint);
-	}
-	*FIELD(base, ks, double) = v;
-	return 0;
-}
-
-static int
-get_size(struct ld *ld, const struct keyspec *ks, const struct rawkey *k,
-    uint64_t *v)
-{
-	const char	*s;
-	char		 hint[96];
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (parse_size(s, v) == -1 || (double)*v < ks->min ||
-	    (double)*v > ks->max) {
-		snprintf(hint, sizeof(hint), "bytes with an optional K, M or "
-		    "G; %.0f..%.0f", ks->min, ks->max);
-		return bad(ld, k, k->segs[0].line, "bad size", s, hint);
-	}
-	return 0;
-}
-
-int
-set_size64(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	uint64_t	v;
-
-	if (get_size(ld, ks, k, &v) == -1)
-		return -1;
-	*FIELD(base, ks, uint64_t) = v;
-	return 0;
-}
-
-int
-set_sizet(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	uint64_t	v;
-
-	if (get_size(ld, ks, k, &v) == -1)
-		return -1;
-	*FIELD(base, ks, size_t) = (size_t)v;
-	return 0;
-}
-
-int
-set_bool(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (parse_bool(s, FIELD(base, ks, int)) == -1)
-		return bad(ld, k, k->segs[0].line, "bad boolean", s,
-		    "yes, no, true, false, on, off, 1 or 0");
-	return 0;
-}
-
-/* A path: empty means NULL (unless required), relative means ours. */
-int
-set_path(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-	char		**field = FIELD(base, ks, char *);
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (s[0] == '\0') {
-		if (ks->flags & K_NONEMPTY)
-			return empty(ld, k, "a file name");
-		return 0;
-	}
-	if (has_control(s))
-		return bad(ld, k, k->segs[0].line, "bad path", s,
-		    "control characters");
-	if ((*field = abs_path(ld, s)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* An optional plain string; empty means NULL.  No blanks inside. */
-int
-set_word(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-	char		**field = FIELD(base, ks, char *);
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (!is_visible_str(s) || strlen(s) > (size_t)ks->max)
-		return bad(ld, k, k->segs[0].line, "bad value", s,
-		    "printable, no blanks, not too long");
-	if (s[0] == '\0' && !(ks->flags & K_NONNULL))
-		return 0;
-	return (*field = xstrdup(ld, s)) != NULL ? 0 : -1;
-}
-
-int
-set_cidrs(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct cidr_list	*field = FIELD(base, ks, struct cidr_list);
-	struct strlist		 items;
-	struct cidr		 c;
-	size_t			 i;
-	int			*lines, rc = 0;
-
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		if (cidr_parse(items.v[i], &c) == -1)
-			rc = bad(ld, k, lines[i], "bad address or CIDR",
-			    items.v[i], "like 10.0.0.0/8 or ::1/128");
-		else if (cidr_list_push(field, &c) == -1)
-			rc = oom(ld);
-	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
-/* health_path and [lookup] prefix: "/x" or "/x/y", never "/" or "/x/". */
-int
-set_urlpath(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-	char		**field = FIELD(base, ks, char *);
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (s[0] == '\0')
-		return 0;
-	if (s[0] != '/' || s[strlen(s) - 1] == '/' || !is_visible_str(s) ||
-	    strpbrk(s, "?#") != NULL || strlen(s) > 256)
-		return bad(ld, k, k->segs[0].line, "bad path", s, "empty, or "
-		    "starting with '/' and not ending with '/'; no '?' or '#'");
-	return (*field = xstrdup(ld, s)) != NULL ? 0 : -1;
-}
-
-int
-set_fraction(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-	double		 v;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (parse_decimal(s, 0, &v) == -1 || v >= 1)
-		return bad(ld, k, k->segs[0].line, "bad fraction", s,
-		    "at least 0 and less than 1, like 0.10");
-	*FIELD(base, ks, double) = v;
-	return 0;
-}
-
-/* A header name, lower-cased; optional unless K_REQUIRED. */
-int
-get_header(struct ld *ld, const struct keyspec *ks, const struct rawkey *k,
-    char **out)
-{
-	const char	*s;
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (s[0] == '\0') {
-		if (ks->flags & K_NONEMPTY)
-			return empty(ld, k, "a header name");
-		return 0;
-	}
-	if (!is_token(s) || strlen(s) > 128)
-		return bad(ld, k, k->segs[0].line, "bad header name", s,
-		    "an HTTP token like x-forwarded-for");
-	if ((*out = xstrdup(ld, s)) == NULL)
-		return -1;
-	str_lower(*out);
-	return 0;
-}
-
-int
-set_header(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	return get_header(ld, ks, k, FIELD(base, ks, char *));
-}
-
-/* Tokens travel in a header: printable ASCII, no blanks. */
-int
-set_tokens(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct strlist	*field = FIELD(base, ks, struct strlist);
-	struct strlist	 items;
-	size_t		 i;
-	int		*lines, rc = 0;
-
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		/* Never echo a secret: the message names the line only. */
-		if (!is_visible_str(items.v[i]) || strlen(items.v[i]) > 256)
-			rc = fail(ld, lines[i], "%s %s: bad token (printable "
-			    "ASCII, at most 256 bytes)", ld->label, k->name);
-		else if (strlist_push(field, items.v[i]) == -1)
-			rc = oom(ld);
-	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
 /*
  * "*" or scheme://host[:port], lower-cased: browsers send Origin in
  * lower case and respond.c compares bytes.
@@ -554,141 +234,666 @@ origin_valid(const char *s)
 	return ok;
 }
 
-int
-set_origins(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	struct strlist	*field = FIELD(base, ks, struct strlist);
-	struct strlist	 items;
-	size_t		 i;
-	int		*lines, rc = 0;
+/* ---- the drivers */
 
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		str_lower(items.v[i]);
-		if (!origin_valid(items.v[i]))
-			rc = bad(ld, k, lines[i], "bad origin", items.v[i],
-			    "* or https://host[:port], no path");
-		else if (strlist_push(field, items.v[i]) == -1)
-			rc = oom(ld);
+static const char *
+scalar(struct ld *ld, const struct rawkey *rk)
+{
+	if (rk->nsegs > 1) {
+		fail(ld, rk->segs[1].line, "%s %s: only lists may continue on "
+		    "an indented line", ld->label, rk->name);
+		return NULL;
 	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
+	return rk->segs[0].text;
 }
 
-/* A list of HTTP tokens, joined ", " as a response header wants it. */
-int
-set_token_list(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
+static int
+empty(struct ld *ld, const struct rawkey *rk, const char *hint)
 {
-	struct strlist	 items;
-	size_t		 i;
-	int		*lines, rc = 0;
-
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++)
-		if (!is_token(items.v[i]))
-			rc = bad(ld, k, lines[i], "bad name", items.v[i],
-			    "an HTTP token");
-	if (rc == 0 && (*FIELD(base, ks, char *) = join(ld, &items, ", ")) ==
-	    NULL)
-		rc = -1;
-	strlist_free(&items);
-	free(lines);
-	return rc;
+	return fail(ld, rk->segs[0].line, "%s %s: must not be empty (%s)",
+	    ld->label, rk->name, hint);
 }
 
-int
-set_countries(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
+/* hint, and "did you mean" the one candidate close to s, if any. */
+static const char *
+hint_near(char *buf, size_t sz, const char *hint, const char *s,
+    const char *const *v, size_t n)
 {
-	struct strlist	*field = FIELD(base, ks, struct strlist);
-	struct strlist	 items;
-	const char	*c;
-	size_t		 i;
-	int		*lines, rc = 0;
+	const char	*c = closest(s, v, n, sizeof(*v));
 
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		str_upper(items.v[i]);
-		c = items.v[i];
-		if (strlen(c) != 2 || !is_upper((unsigned char)c[0]) ||
-		    !is_upper((unsigned char)c[1]))
-			rc = bad(ld, k, lines[i], "bad country", c,
-			    "ISO 3166 alpha-2, like GB");
-		else if (strlist_contains(field, c))
-			rc = bad(ld, k, lines[i], "country listed twice", c,
-			    NULL);
-		else if (strlist_push(field, c) == -1)
-			rc = oom(ld);
+	if (c == NULL)
+		return hint;
+	snprintf(buf, sizeof(buf[0]) * sz, "%s; did you mean \"%s\"?", hint, c);
+	return buf;
+}
+
+static void
+store_uint(void *f, size_t size, uint64_t v)
+{
+	uint32_t	v32 = (uint32_t)v;
+
+	if (size == sizeof(uint64_t))
+		memcpy(f, &v, sizeof(v));
+	else
+		memcpy(f, &v32, sizeof(v32));
+}
+
+static int
+set_number(struct ld *ld, const struct key *k, void *f, const char *s,
+    const struct rawkey *rk)
+{
+	unsigned long long	u = 0;
+	uint64_t		z = 0;
+	double			d = 0;
+	char			hint[128];
+	int			ok;
+
+	switch (k->type) {
+	case T_UINT:
+		ok = parse_uint(s, (unsigned long long)k->max, &u) == 0 &&
+		    u >= k->min;
+		snprintf(hint, sizeof(hint), "%.0f..%.0f", k->min, k->max);
+		if (ok)
+			store_uint(f, k->size, u);
+		return ok ? 0 : bad(ld, rk, rk->segs[0].line, "bad integer", s,
+		    hint);
+	case T_SIZE:
+		ok = parse_size(s, &z) == 0 && z >= k->min && z <= k->max;
+		snprintf(hint, sizeof(hint), "bytes with an optional K, M or "
+		    "G; %.0f..%.0f", k->min, k->max);
+		if (ok)
+			store_uint(f, k->size, z);
+		return ok ? 0 : bad(ld, rk, rk->segs[0].line, "bad size", s,
+		    hint);
+	case T_FRACTION:
+		if (parse_decimal(s, 0, &d) == -1 || d >= 1)
+			return bad(ld, rk, rk->segs[0].line, "bad fraction", s,
+			    "at least 0 and less than 1, like 0.10");
+		break;
+	default:
+		if (parse_duration(s, &d) == -1 || d < k->min || d > k->max ||
+		    ((k->flags & K_POSITIVE) && d <= k->min)) {
+			snprintf(hint, sizeof(hint), "seconds, like 10 or 0.5; "
+			    "%s %g, at most %g", (k->flags & K_POSITIVE) ?
+			    "more than" : "at least", k->min, k->max);
+			return bad(ld, rk, rk->segs[0].line, "bad duration", s,
+			    hint);
+		}
 	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
-int
-set_continents(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	static const char	*all[] = { "AF", "AN", "AS", "EU", "NA", "OC",
-				    "SA" };
-	struct strlist		*field = FIELD(base, ks, struct strlist);
-	struct strlist		 items;
-	size_t			 i, j;
-	int			*lines, rc = 0;
-
-	if (get_items(ld, k, &items, &lines) == -1)
-		return -1;
-	for (i = 0; i < items.n && rc == 0; i++) {
-		str_upper(items.v[i]);
-		for (j = 0; j < sizeof(all) / sizeof(all[0]); j++)
-			if (strcmp(items.v[i], all[j]) == 0)
-				break;
-		if (j == sizeof(all) / sizeof(all[0]))
-			rc = bad(ld, k, lines[i], "bad continent", items.v[i],
-			    "AF AN AS EU NA OC SA");
-		else if (strlist_contains(field, items.v[i]))
-			rc = bad(ld, k, lines[i], "continent listed twice",
-			    items.v[i], NULL);
-		else if (strlist_push(field, items.v[i]) == -1)
-			rc = oom(ld);
-	}
-	strlist_free(&items);
-	free(lines);
-	return rc;
-}
-
-/* [server] region: a name; whether it exists is checked at the end. */
-int
-set_name(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
-{
-	const char	*s;
-	char		*field = FIELD(base, ks, char);
-
-	if ((s = scalar(ld, k)) == NULL)
-		return -1;
-	if (!name_is_valid(s))
-		return bad(ld, k, k->segs[0].line, "bad region name", s,
-		    "letters, digits, '.', '_', '-'; at most 63");
-	memcpy(field, s, strlen(s) + 1);
+	memcpy(f, &d, sizeof(d));
 	return 0;
 }
 
+/* Booleans and choices; a number is never "meant" to be another. */
+static int
+set_choice(struct ld *ld, const struct key *k, void *f, const char *s,
+    const struct rawkey *rk)
+{
+	static const char *const bools[] = { "yes", "no", "true", "false",
+	    "on", "off", "1", "0" };
+	char		 all[128], buf[192], what[40];
+	const char	*hint;
+	size_t		 i, o = 0;
+	int		 v;
+
+	if (k->type == T_BOOL) {
+		if (parse_bool(s, &v) == 0) {
+			memcpy(f, &v, sizeof(v));
+			return 0;
+		}
+		hint = hint_near(buf, sizeof(buf), "yes, no, true, false, on, "
+		    "off, 1 or 0", s, bools, 6);
+		return bad(ld, rk, rk->segs[0].line, "bad boolean", s, hint);
+	}
+	for (i = 0; k->choices[i] != NULL; i++) {
+		if (strcmp(s, k->choices[i]) == 0) {
+			if (k->values != NULL)
+				memcpy(f, &k->values[i], sizeof(int));
+			else if ((*(char **)f = xstrdup(ld, s)) == NULL)
+				return -1;
+			return 0;
+		}
+		o += snprintf(all + o, sizeof(all) - o, "%s%s", i == 0 ? "" :
+		    k->choices[i + 1] == NULL ? " or " : ", ", k->choices[i]);
+	}
+	hint = is_digit((unsigned char)k->choices[0][0]) ? all :
+	    hint_near(buf, sizeof(buf), all, s, k->choices, i);
+	snprintf(what, sizeof(what), "bad %s", k->name);
+	return bad(ld, rk, rk->segs[0].line, what, s, hint);
+}
+
+static int
+set_string(struct ld *ld, const struct key *k, void *f, const char *s,
+    const struct rawkey *rk)
+{
+	char	**out = f;
+	int	  line = rk->segs[0].line;
+
+	if (s[0] == '\0') {
+		if (k->flags & K_NONEMPTY)
+			return empty(ld, rk, k->type == T_HEADER ?
+			    "a header name" : k->type == T_URL ?
+			    "an https:// URL" : k->type == T_ACCESS ?
+			    "stdout, off or a path" : "a file name");
+		if (!(k->flags & K_NONNULL))
+			return 0;
+	}
+	switch (k->type) {
+	case T_ACCESS:
+		if (strcmp(s, "off") == 0)
+			return 0;
+		/* "stderr" would quietly become a file of that name. */
+		if (strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0)
+			return bad(ld, rk, line, "bad value", s,
+			    "stdout, off or a path");
+		if (strcmp(s, "stdout") == 0)
+			break;
+		/* FALLTHROUGH */
+	case T_PATH:
+		if (has_control(s))
+			return bad(ld, rk, line, "bad path", s,
+			    "control characters");
+		return (*out = abs_path(ld, s)) != NULL ? 0 : -1;
+	case T_WORD:
+		if (!is_visible_str(s) || strlen(s) > (size_t)k->max)
+			return bad(ld, rk, line, "bad value", s,
+			    "printable, no blanks, not too long");
+		break;
+	case T_URLPATH:
+		if (s[0] != '/' || s[strlen(s) - 1] == '/' ||
+		    !is_visible_str(s) || strpbrk(s, "?#") != NULL ||
+		    strlen(s) > 256)
+			return bad(ld, rk, line, "bad path", s, "empty, or "
+			    "starting with '/' and not ending with '/'; no '?' "
+			    "or '#'");
+		break;
+	case T_HEADER:
+		if (!is_token(s) || strlen(s) > 128)
+			return bad(ld, rk, line, "bad header name", s,
+			    "an HTTP token like x-forwarded-for");
+		break;
+	case T_NAME:
+		if (!name_is_valid(s))
+			return bad(ld, rk, line, "bad region name", s,
+			    "letters, digits, '.', '_', '-'; at most 63");
+		memcpy(f, s, strlen(s) + 1);
+		return 0;
+	case T_REDIS_URL:
+		/* hiredis 0.14 has no TLS: rediss:// would mean plain text. */
+		if (strncasecmp(s, "rediss://", 9) == 0)
+			return bad(ld, rk, line, "bad url", s, "no TLS with "
+			    "hiredis 0.14: use a private network or stunnel");
+		if (!is_visible_str(s) || !((strncasecmp(s, "redis://", 8) ==
+		    0 && s[8] != '\0' && s[8] != '/') ||
+		    (strncasecmp(s, "unix:", 5) == 0 && s[5] == '/')))
+			return bad(ld, rk, line, "bad url", s,
+			    "redis://host:port/db or unix:/path/to/redis.sock");
+		break;
+	default:
+		break;
+	}
+	if ((*out = xstrdup(ld, s)) == NULL)
+		return -1;
+	if (k->type == T_HEADER)
+		str_lower(*out);
+	return 0;
+}
+
+static int
+parse_hostport(struct ld *ld, const struct rawkey *rk, int line,
+    const char *s, struct listen_addr *out)
+{
+	if (sockaddr_parse_hostport(s, &out->sa, &out->salen) == -1)
+		return bad(ld, rk, line, "bad address", s,
+		    "IP:port, [IPv6]:port or *:port; no host names");
+	if (strlen(s) >= sizeof(out->text))
+		return bad(ld, rk, line, "bad address", s, "too long");
+	memcpy(out->text, s, strlen(s) + 1);
+	return 0;
+}
+
+/* Values of their own: [admin] address, location, seed. */
+static int
+set_special(struct ld *ld, const struct key *k, void *base, const char *s,
+    const struct rawkey *rk)
+{
+	struct config		*cfg = base;
+	struct region_conf	*r = base;
+	struct strlist		 l;
+	unsigned long long	 u;
+	int			 ok;
+
+	if (k->type == T_ADMIN) {
+		if ((cfg->admin.enabled = s[0] != '\0') == 0)
+			return 0;
+		return parse_hostport(ld, rk, rk->segs[0].line, s,
+		    &cfg->admin.addr);
+	}
+	if (k->type == T_SEED) {
+		if (s[0] == '\0')
+			return 0;
+		if (parse_uint(s, UINT64_MAX, &u) == -1)
+			return bad(ld, rk, rk->segs[0].line, "bad seed", s,
+			    "an integer 0..18446744073709551615, or empty");
+		cfg->selection.has_seed = 1;
+		cfg->selection.seed = (uint64_t)u;
+		return 0;
+	}
+	if (strlist_split(s, &l) == -1)
+		return oom(ld);
+	ok = l.n == 2 && parse_decimal(l.v[0], 1, &r->lat) == 0 &&
+	    parse_decimal(l.v[1], 1, &r->lon) == 0 && r->lat >= -90 &&
+	    r->lat <= 90 && r->lon >= -180 && r->lon <= 180;
+	strlist_free(&l);
+	if (!ok)
+		return bad(ld, rk, rk->segs[0].line, "bad location", s,
+		    "latitude, longitude in degrees: -90..90, -180..180");
+	r->has_location = 1;
+	return 0;
+}
+
+/* ---- lists: one loop, the item's kind checks, the store keeps */
+
+static const struct {
+	const char	*what, *hint, *twice;
+} items[] = {
+	[I_CIDR] = { "bad address or CIDR", "like 10.0.0.0/8 or ::1/128" },
+	[I_ORIGIN] = { "bad origin", "* or https://host[:port], no path" },
+	[I_TOKEN] = { "bad name", "an HTTP token" },
+	[I_COUNTRY] = { "bad country", "ISO 3166 alpha-2, like GB",
+	    "country listed twice" },
+	[I_CONTINENT] = { "bad continent", "AF AN AS EU NA OC SA",
+	    "continent listed twice" },
+	[I_HOSTNAME] = { "bad host name",
+	    "a DNS name or IP address, optionally with :port" },
+	[I_SENTINEL] = { "bad address", "host:port" },
+	[I_REGION] = { "bad region name", NULL, "region listed twice" },
+	[I_LISTEN] = { "bad address", NULL, "address listed twice" },
+	[I_HOSTPAT] = { "bad host pattern", "a name, *.suffix or a CIDR" },
+};
+
+/* Codes people write that ISO 3166 reserves for another. */
+static const char *const country_alias[][2] = {
+	{ "UK", "GB" }, { "EL", "GR" }, { "SU", "RU" }
+};
+
+/* 0, or the hint for a bad item (NULL: the kind's own hint). */
+static int
+item_ok(const struct key *k, const void *base, const char *s,
+    const char **hint, char *buf, size_t sz)
+{
+	struct server_url	 u;
+	struct host_patterns	 hp;
+	struct cidr		 c;
+	unsigned long long	 port;
+	const char		*colon, *why;
+	char			*url;
+	size_t			 i;
+	int			 ok;
+
+	*hint = NULL;
+	switch (k->item) {
+	case I_CIDR:
+		return cidr_parse(s, &c);
+	case I_ORIGIN:
+		return origin_valid(s) ? 0 : -1;
+	case I_TOKEN:
+		return is_token(s) ? 0 : -1;
+	case I_CONTINENT:
+		return continent_is_valid(s) ? 0 : -1;
+	case I_REGION:
+		if (name_is_valid(s) && strcmp(s,
+		    ((const struct region_conf *)base)->name) == 0)
+			*hint = "a region cannot fall back to itself";
+		return name_is_valid(s) && *hint == NULL ? 0 : -1;
+	case I_HOSTPAT:
+		if (host_patterns_parse(s, &hp) == -1)
+			return -1;
+		host_patterns_free(&hp);
+		return 0;
+	case I_SENTINEL:
+		colon = strrchr(s, ':');
+		return colon == NULL || colon == s || parse_uint(colon + 1,
+		    65535, &port) == -1 || port == 0 || !is_visible_str(s) ?
+		    -1 : 0;
+	case I_HOSTNAME:
+		if (strpbrk(s, "/?#@") != NULL ||
+		    asprintf(&url, "https://%s", s) == -1)
+			return -1;
+		ok = server_url_parse(url, NULL, &u, &why) == 0;
+		server_url_free(&u);
+		free(url);
+		return ok ? 0 : -1;
+	case I_COUNTRY:
+		if (strlen(s) != 2 || !is_upper((unsigned char)s[0]) ||
+		    !is_upper((unsigned char)s[1]))
+			return -1;
+		if (country_find(s) != NULL)
+			return 0;
+		*hint = "not an ISO 3166 code";
+		for (i = 0; i < sizeof(country_alias) /
+		    sizeof(country_alias[0]); i++)
+			if (strcmp(s, country_alias[i][0]) == 0) {
+				snprintf(buf, sz, "not an ISO 3166 code; did "
+				    "you mean \"%s\"?", country_alias[i][1]);
+				*hint = buf;
+			}
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The items of a list key, over all its lines, and the line of each.
+ * On failure both are left empty.
+ */
+static int
+get_items(struct ld *ld, const struct rawkey *rk, struct strlist *out,
+    int **lines)
+{
+	struct strlist	 one;
+	size_t		 i, j;
+	int		*v, ok;
+
+	memset(out, 0, sizeof(*out));
+	*lines = NULL;
+	for (i = 0; i < rk->nsegs; i++) {
+		if (strlist_split(rk->segs[i].text, &one) == -1)
+			goto fail;
+		for (j = 0; j < one.n; j++) {
+			if ((v = grow1(*lines, out->n, sizeof(*v))) == NULL)
+				break;
+			*lines = v;
+			(*lines)[out->n] = rk->segs[i].line;
+			if (strlist_push(out, one.v[j]) == -1)
+				break;
+		}
+		ok = j == one.n;
+		strlist_free(&one);
+		if (!ok)
+			goto fail;
+	}
+	return 0;
+fail:
+	strlist_free(out);
+	free(*lines);
+	*lines = NULL;
+	return oom(ld);
+}
+
+/* Items joined with sep: a header value, or a list for another parser. */
+static char *
+join(struct ld *ld, const struct strlist *l, const char *sep)
+{
+	size_t	 i, len = 1;
+	char	*s;
+
+	for (i = 0; i < l->n; i++)
+		len += strlen(l->v[i]) + strlen(sep);
+	if ((s = malloc(len)) == NULL) {
+		oom(ld);
+		return NULL;
+	}
+	s[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		if (i > 0)
+			strcat(s, sep);
+		strcat(s, l->v[i]);
+	}
+	return s;
+}
+
+static int
+store_listen(struct ld *ld, struct config *cfg, const struct strlist *l,
+    const int *lines, const struct rawkey *rk)
+{
+	struct listen_addr	*a;
+	size_t			 i, j;
+
+	if (l->n == 0)
+		return empty(ld, rk, "at least one IP:port");
+	if (l->n > LISTEN_MAX)
+		return fail(ld, lines[LISTEN_MAX], "%s %s: more than %d "
+		    "addresses", ld->label, rk->name, LISTEN_MAX);
+	if ((cfg->listen.addrs = a = calloc(l->n, sizeof(*a))) == NULL)
+		return oom(ld);
+	for (i = 0; i < l->n; i++) {
+		cfg->listen.naddrs = i + 1;
+		if (parse_hostport(ld, rk, lines[i], l->v[i], &a[i]) == -1)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (a[i].salen == a[j].salen &&
+			    memcmp(&a[i].sa, &a[j].sa, a[i].salen) == 0)
+				return bad(ld, rk, lines[i],
+				    items[I_LISTEN].twice, l->v[i], NULL);
+	}
+	return 0;
+}
+
+static int
+store_list(struct ld *ld, const struct key *k, void *base,
+    struct strlist *l, const int *lines, const struct rawkey *rk)
+{
+	void		*f = FIELD(base, k);
+	struct cidr	 c;
+	char		*all;
+	size_t		 i;
+	int		 rc = 0;
+
+	switch (k->store) {
+	case S_LIST:
+		*(struct strlist *)f = *l;
+		memset(l, 0, sizeof(*l));
+		return 0;
+	case S_STR:
+		return (*(char **)f = join(ld, l, ", ")) != NULL ? 0 : -1;
+	case S_CIDRS:
+		for (i = 0; i < l->n && rc == 0; i++)
+			if (cidr_parse(l->v[i], &c) == -1 ||
+			    cidr_list_push(f, &c) == -1)
+				rc = oom(ld);
+		return rc;
+	case S_HOSTS:
+		if ((all = join(ld, l, " ")) == NULL)
+			return -1;
+		rc = host_patterns_parse(all, f) == -1 ? oom(ld) : 0;
+		free(all);
+		return rc;
+	default:
+		return store_listen(ld, base, l, lines, rk);
+	}
+}
+
+static int
+set_list(struct ld *ld, const struct key *k, void *base,
+    const struct rawkey *rk)
+{
+	struct strlist	 l;
+	const char	*hint;
+	char		 buf[96];
+	size_t		 i, j;
+	int		*lines, rc = 0;
+
+	if (get_items(ld, rk, &l, &lines) == -1)
+		return -1;
+	for (i = 0; i < l.n && rc == 0; i++) {
+		if (k->flags & (K_UPPER | K_LOWER))
+			(k->flags & K_UPPER ? str_upper : str_lower)(l.v[i]);
+		/* Never echo a secret: the message names the line only. */
+		if (k->item == I_SECRET && (!is_visible_str(l.v[i]) ||
+		    strlen(l.v[i]) > 256))
+			rc = fail(ld, lines[i], "%s %s: bad token (printable "
+			    "ASCII, at most 256 bytes)", ld->label, rk->name);
+		else if (item_ok(k, base, l.v[i], &hint, buf, sizeof(buf)))
+			rc = bad(ld, rk, lines[i], hint != NULL &&
+			    k->item == I_REGION ? hint : items[k->item].what,
+			    l.v[i], hint != NULL && k->item != I_REGION ? hint :
+			    items[k->item].hint);
+		for (j = 0; rc == 0 && (k->flags & K_UNIQUE) && j < i; j++)
+			if (strcmp(l.v[i], l.v[j]) == 0)
+				rc = bad(ld, rk, lines[i], items[k->item].twice,
+				    l.v[i], NULL);
+	}
+	if (rc == 0)
+		rc = store_list(ld, k, base, &l, lines, rk);
+	strlist_free(&l);
+	free(lines);
+	return rc;
+}
+
 int
-set_url(struct ld *ld, void *base, const struct keyspec *ks,
-    const struct rawkey *k)
+value_set(struct ld *ld, const struct key *k, void *base,
+    const struct rawkey *rk)
 {
 	const char	*s;
 
-	if ((s = scalar(ld, k)) == NULL)
+	if (k->type == T_LIST)
+		return set_list(ld, k, base, rk);
+	if ((s = scalar(ld, rk)) == NULL)
 		return -1;
-	if (s[0] == '\0')
-		return empty(ld, k, "an https:// URL");
-	return (*FIELD(base, ks, char *) = xstrdup(ld, s)) != NULL ? 0 : -1;
+	switch (k->type) {
+	case T_UINT: case T_SIZE: case T_DURATION: case T_FRACTION:
+		return set_number(ld, k, FIELD(base, k), s, rk);
+	case T_BOOL: case T_CHOICE:
+		return set_choice(ld, k, FIELD(base, k), s, rk);
+	case T_ADMIN: case T_LOCATION: case T_SEED:
+		return set_special(ld, k, base, s, rk);
+	default:
+		return set_string(ld, k, FIELD(base, k), s, rk);
+	}
+}
+
+/* ---- fields by their store: for reloads and config_free() */
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+value_equal(const struct key *k, const void *a, const void *b)
+{
+	const struct config		*ca = a, *cb = b;
+	const struct host_patterns	*ha, *hb;
+	const void			*fa = FIELD(a, k), *fb = FIELD(b, k);
+	size_t				 i;
+
+	switch (k->store) {
+	case S_MEM:
+		return memcmp(fa, fb, k->size) == 0;
+	case S_STR:
+		return same_str(*(char *const *)fa, *(char *const *)fb);
+	case S_LIST:
+		return strlist_equal(fa, fb);
+	case S_CIDRS:
+		return cidr_list_equal(fa, fb);
+	case S_HOSTS:
+		ha = fa;
+		hb = fb;
+		return strlist_equal(&ha->names, &hb->names) &&
+		    strlist_equal(&ha->suffixes, &hb->suffixes) &&
+		    cidr_list_equal(&ha->cidrs, &hb->cidrs);
+	default:
+		if (ca->listen.naddrs != cb->listen.naddrs)
+			return 0;
+		for (i = 0; i < ca->listen.naddrs; i++)
+			if (strcmp(ca->listen.addrs[i].text,
+			    cb->listen.addrs[i].text) != 0)
+				return 0;
+		return 1;
+	}
+}
+
+static int
+copy_strlist(struct strlist *d, const struct strlist *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		if (strlist_push(d, s->v[i]) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+copy_cidrs(struct cidr_list *d, const struct cidr_list *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		if (cidr_list_push(d, &s->v[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* dst's field becomes a copy of src's.  -1: out of memory. */
+int
+value_copy(const struct key *k, void *dst, const void *src)
+{
+	struct config			*cd = dst;
+	const struct config		*cs = src;
+	const struct host_patterns	*hs;
+	struct host_patterns		*hd;
+	void				*fd = FIELD(dst, k);
+	const void			*fs = FIELD(src, k);
+	const char			*s;
+
+	value_free(k, dst);
+	switch (k->store) {
+	case S_MEM:
+		memcpy(fd, fs, k->size);
+		return 0;
+	case S_STR:
+		s = *(char *const *)fs;
+		return s != NULL && (*(char **)fd = strdup(s)) == NULL ? -1 : 0;
+	case S_LIST:
+		return copy_strlist(fd, fs);
+	case S_CIDRS:
+		return copy_cidrs(fd, fs);
+	case S_HOSTS:
+		hs = fs;
+		hd = fd;
+		return copy_strlist(&hd->names, &hs->names) == -1 ||
+		    copy_strlist(&hd->suffixes, &hs->suffixes) == -1 ||
+		    copy_cidrs(&hd->cidrs, &hs->cidrs) == -1 ? -1 : 0;
+	default:
+		if ((cd->listen.addrs = calloc(cs->listen.naddrs + 1,
+		    sizeof(*cd->listen.addrs))) == NULL)
+			return -1;
+		memcpy(cd->listen.addrs, cs->listen.addrs, cs->listen.naddrs *
+		    sizeof(*cd->listen.addrs));
+		cd->listen.naddrs = cs->listen.naddrs;
+		return 0;
+	}
+}
+
+void
+value_free(const struct key *k, void *base)
+{
+	void	*f = FIELD(base, k);
+
+	switch (k->store) {
+	case S_MEM:
+		break;
+	case S_STR:
+		free(*(char **)f);
+		*(char **)f = NULL;
+		break;
+	case S_LIST:
+		strlist_free(f);
+		break;
+	case S_CIDRS:
+		cidr_list_free(f);
+		break;
+	case S_HOSTS:
+		host_patterns_free(f);
+		break;
+	default:
+		free(((struct config *)base)->listen.addrs);
+		((struct config *)base)->listen.addrs = NULL;
+		((struct config *)base)->listen.naddrs = 0;
+		break;
+	}
 }

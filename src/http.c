@@ -181,9 +181,9 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 	srv->probe_every = (unsigned)fmin(fmax(floor(srv->header_timeout),
 	    1), PROBE_EVERY_MAX);
 	threads = cfg->listen.threads ? cfg->listen.threads : ncpu();
-	if (cfg->listen.naddrs > MAX_LISTEN) {
+	if (cfg->listen.naddrs > LISTEN_MAX) {
 		snprintf(err, errlen, "more than %d listen addresses",
-		    MAX_LISTEN);
+		    LISTEN_MAX);
 		goto fail;
 	}
 	/*
@@ -304,7 +304,7 @@ http_free(struct http_server *srv)
 	if (srv == NULL)
 		return;
 	http_stop(srv);
-	for (i = 0; i < MAX_LISTEN; i++)
+	for (i = 0; i < LISTEN_MAX; i++)
 		free(srv->labels[i]);
 	conntrack_free(srv->ct);
 	tls_identity_unref(srv->tls);

@@ -236,11 +236,11 @@ static void *
 acceptor(void *arg)
 {
 	struct http_server	*srv = arg;
-	struct epoll_event	 ev[MAX_LISTEN + 1];
+	struct epoll_event	 ev[LISTEN_MAX + 1];
 	int			 n, k;
 
 	for (;;) {
-		if ((n = epoll_wait(srv->epfd, ev, MAX_LISTEN + 1, -1)) < 0) {
+		if ((n = epoll_wait(srv->epfd, ev, LISTEN_MAX + 1, -1)) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("accept: epoll_wait: %s", strerror(errno));

@@ -34,7 +34,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: geo307 -c FILE [--check]\n"
-	    "       geo307 --version\n");
+	    "       geo307 --print-keys | --version\n");
 }
 
 static void
@@ -167,48 +167,20 @@ failopen_watch(struct failopen_watch *w, double now)
 	}
 }
 
-static int
-same_str(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/* What SIGHUP cannot change: say so rather than pretend. */
+/*
+ * What a SIGHUP changed, key by key; a key read only at start kept its
+ * running value (config_load_over), so it is said to need a restart.
+ */
 static void
-note_restart_needed(const struct config *old, const struct config *new)
+log_changes(const struct config *cfg)
 {
 	size_t	i;
-	int	differ = old->listen.naddrs != new->listen.naddrs;
 
-	for (i = 0; !differ && i < old->listen.naddrs; i++)
-		differ = strcmp(old->listen.addrs[i].text,
-		    new->listen.addrs[i].text) != 0;
-	if (differ || old->listen.threads != new->listen.threads ||
-	    old->listen.max_connections != new->listen.max_connections ||
-	    old->listen.per_ip_connections != new->listen.per_ip_connections ||
-	    old->listen.header_timeout != new->listen.header_timeout ||
-	    old->listen.keepalive_timeout != new->listen.keepalive_timeout ||
-	    (old->listen.tls_cert == NULL) != (new->listen.tls_cert == NULL))
-		log_warn("reload: [listen] changed: needs restart");
-	if (old->admin.enabled != new->admin.enabled ||
-	    strcmp(old->admin.addr.text, new->admin.addr.text) != 0 ||
-	    !cidr_list_equal(&old->admin.allow, &new->admin.allow))
-		log_warn("reload: [admin] changed: needs restart");
-	/*
-	 * The Redis source reads these once, at start (stale_after and the
-	 * records' validation follow the reloaded config; cache_max_age
-	 * only matters at start).
-	 */
-	if (!same_str(old->redis.url, new->redis.url) ||
-	    !strlist_equal(&old->redis.sentinels, &new->redis.sentinels) ||
-	    !same_str(old->redis.master, new->redis.master) ||
-	    !same_str(old->redis.prefix, new->redis.prefix) ||
-	    old->redis.refresh != new->redis.refresh ||
-	    old->redis.full_resync != new->redis.full_resync ||
-	    !same_str(old->redis.cache_file, new->redis.cache_file))
-		log_warn("reload: [redis] url, sentinels, master, prefix, "
-		    "refresh, full_resync or cache_file changed: needs "
-		    "restart");
+	for (i = 0; i < cfg->changed.n; i++)
+		log_info("reload: %s", cfg->changed.v[i]);
+	for (i = 0; i < cfg->restart.n; i++)
+		log_warn("reload: %s changed: needs restart (the running "
+		    "value stays in force)", cfg->restart.v[i]);
 }
 
 /* 0 when the new runtime serves, -1 when the old one was kept. */
@@ -222,15 +194,16 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 	const char		*what;
 	char			 err[1024];
 
-	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
+	/* Only this thread publishes, so reading old here is safe. */
+	old = runtime_current();
+	if ((rt = runtime_load_over(path, old->cfg, err, sizeof(err),
+	    &what)) == NULL) {
 		log_err("reload (%s) failed, keeping the running config: %s",
 		    why, err);
 		metrics_reload(what, 0);
 		return -1;
 	}
-	/* Only this thread publishes, so reading old here is safe. */
-	old = runtime_current();
-	note_restart_needed(old->cfg, rt->cfg);
+	log_changes(rt->cfg);
 	runtime_carry_slow_start(rt, old);
 	linger_limits_of(rt->cfg, &lim);
 	linger_set_limits(lg, &lim);
@@ -468,6 +441,7 @@ main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "print-keys", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -485,6 +459,10 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("geo307 %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'K':
+			/* The key list for the man page: see config.h. */
+			config_print_keys(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
 		case 'h':
 			usage(stdout);
 			return 0;

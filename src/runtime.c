@@ -30,6 +30,13 @@ geo_mtime(const char *path, struct timespec *ts)
 struct runtime *
 runtime_load(const char *path, char *err, size_t errlen, const char **what)
 {
+	return runtime_load_over(path, NULL, err, errlen, what);
+}
+
+struct runtime *
+runtime_load_over(const char *path, const struct config *old, char *err,
+    size_t errlen, const char **what)
+{
 	struct runtime	*rt;
 	struct fleet	*f;
 	size_t		 i;
@@ -39,7 +46,7 @@ runtime_load(const char *path, char *err, size_t errlen, const char **what)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((rt->cfg = config_load(path, err, errlen)) == NULL)
+	if ((rt->cfg = config_load_over(path, old, err, errlen)) == NULL)
 		goto fail;
 	*what = "geoip";
 	(void)geo_mtime(rt->cfg->geoip.database, &rt->geo_mtime);

@@ -888,7 +888,7 @@ def slow_start_reload(t):
          "(us-1 weight 7, version %d)" % v, repr(j))
     # [redis] refresh is read at start: a change is said to need a restart
     # (the allowed_hosts reload above said nothing of [redis])
-    said = "[redis] url, sentinels, master, prefix, refresh"
+    said = "[redis] refresh changed: needs restart"
     before = d.stderr().count(said)
     c = d.config.copy()
     c.set("redis", "refresh", "2")

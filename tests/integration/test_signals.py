@@ -264,10 +264,11 @@ def hup(t):
     c6 = c2.copy()
     c6.set("admin", "allow", "127.0.0.1/32, ::2/128")
     d.write(c6)
-    before = d.stderr().count("[admin] changed: needs restart")
+    before = d.stderr().count("[admin] allow changed: needs restart")
     ok0 = reloads(aport, "config", "ok")
     wait_reload(d, lambda: reloads(aport, "config", "ok"), ok0)
-    t.ok(d.stderr().count("[admin] changed: needs restart") == before + 1,
+    t.ok(d.stderr().count("[admin] allow changed: needs restart") ==
+         before + 1,
          "SIGHUP with [admin] allow changed (same count, other CIDR): "
          "'needs restart' logged", d.stderr()[-400:])
     d.write(c2)

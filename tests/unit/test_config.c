@@ -533,9 +533,12 @@ test_unknown_key(void **state)
 {
 	(void)state;
 	expect_exact("[listen]\nadress = 1.2.3.4:80\n" BASE, 2,
-	    "[listen] unknown key \"adress\"");
+	    "[listen] unknown key \"adress\" (did you mean \"address\"?)");
 	expect_exact(BASE "weigth = 3\n", 6, "[server s1] unknown key "
-	    "\"weigth\"");
+	    "\"weigth\" (did you mean \"weight\"?)");
+	/* Nothing close: no guess. */
+	expect_exact("[listen]\nbogus = 1\n" BASE, 2,
+	    "[listen] unknown key \"bogus\"");
 }
 
 static void
@@ -1380,6 +1383,236 @@ test_demo_conf(void **state)
 	config_free(c);
 }
 
+
+/* The grammar at the top of src/config_read.c, rule by rule. */
+static void
+test_grammar(void **state)
+{
+	struct config	*c;
+	char		 text[1024], name[64];
+
+	(void)state;
+	c = load_ok("# hash comment\n"
+	    "; semicolon comment\n"
+	    "   ; indented comment\n"
+	    "[listen]   # after a header\n"
+	    "threads: 2\n"			/* ':' separates too */
+	    "[redis]\n"
+	    "prefix = a#b ; '#' inline is data, ';' after a blank is not\n"
+	    "[synthetic]\n"
+	    "tokens =x;y\n"			/* no blank before ';' */
+	    "[ trust ]\n"			/* blanks inside brackets */
+	    "proxies =\n"			/* an empty first line */
+	    "  10.0.0.0/8\n"			/* ...continued */
+	    "\t; comment between\n"
+	    "  192.168.0.0/16, ::1\n"
+	    "  header = x-real-ip\n"		/* indented "name =": a key */
+	    BASE);
+	assert_int_equal(c->listen.threads, 2);
+	assert_string_equal(c->redis.prefix, "a#b");
+	assert_string_equal(c->synthetic.tokens.v[0], "x;y");
+	assert_int_equal(c->trust.proxies.n, 3);
+	assert_string_equal(c->trust.header, "x-real-ip");
+	config_free(c);
+	/* No quoting: quotes are bytes of the value. */
+	c = load_ok("[redis]\nprefix = \"p\"\n[lookup]\nprefix = /a ;b\n" BASE);
+	assert_string_equal(c->redis.prefix, "\"p\"");
+	assert_string_equal(c->lookup.prefix, "/a");
+	config_free(c);
+	/* Bad lines name their line. */
+	expect_exact(BASE "\n\njust words\n", 8, "syntax error: expected "
+	    "\"key = value\", \"[section]\" or a comment");
+	expect_exact(BASE "; = in a comment\nx ; = y\n", 7, "syntax error: "
+	    "expected \"key = value\", \"[section]\" or a comment");
+	expect_exact("[listen]]\n" BASE, 1, "bad section header \"[listen]]\" "
+	    "(expected [section] or [section name])");
+	expect_exact("  threads = 1\n" BASE, 1, "key \"threads\" before any "
+	    "[section]");
+	/* A section name of 63 bytes, a server URL line far over 200. */
+	memset(name, 's', 63);
+	name[63] = '\0';
+	snprintf(text, sizeof(text), "[region eu]\ndefault = yes\n[server %s]\n"
+	    "url = https://s.example.com/%0400d\nregion = eu\n", name, 7);
+	c = load_ok(text);
+	assert_string_equal(c->servers[0].id, name);
+	assert_int_equal(strlen(c->servers[0].url), 22 + 400);
+	config_free(c);
+	/* A 300-byte key name is just an unknown key, at its line. */
+	snprintf(text, sizeof(text), "[listen]\n%0300d = 1\n" BASE, 0);
+	expect_err(text, 2, "[listen] unknown key \"000");
+}
+
+/* Every type driver at its bounds: the width comes from the field. */
+static void
+test_drivers(void **state)
+{
+	static const struct {
+		const char	*text;
+		int		 ok;
+	} cases[] = {
+		{ "[listen]\nthreads = 1024\n", 1 },
+		{ "[listen]\nthreads = 1025\n", 0 },
+		{ "[listen]\nmax_header_bytes = 1024\n", 1 },
+		{ "[listen]\nmax_header_bytes = 1M\n", 1 },
+		{ "[listen]\nmax_header_bytes = 1025K\n", 0 },
+		{ "[linger]\nmax_bytes = 1024G\n", 1 },
+		{ "[linger]\nmax_bytes = 1025G\n", 0 },
+		{ "[listen]\nheader_timeout = 3600\n", 1 },
+		{ "[listen]\nheader_timeout = 3600.001\n", 0 },
+		{ "[listen]\nheader_timeout = 0.001\n", 1 },
+		{ "[listen]\nshutdown_delay = 0\n", 1 },
+		{ "[selection]\nspill_below = 0.999\n", 1 },
+		{ "[cors]\nmax_age = 86400\n", 1 },
+		{ "[cors]\nmax_age = 86401\n", 0 },
+		{ "[affinity]\npath_segment = 64\n", 1 },
+		{ "[affinity]\npath_segment = 65\n", 0 },
+		{ "[redis]\nprefix = 0123456789012345678901234567890123456789"
+		    "012345678901234567890123\n", 1 },
+		{ "[redis]\nprefix = 0123456789012345678901234567890123456789"
+		    "0123456789012345678901234\n", 0 },
+		{ "[redirect]\nstatus = 308\n", 1 },
+		{ "[redirect]\nstatus = 309\n", 0 },
+		{ "[log]\nformat = combined\n", 1 },
+		{ "[log]\nformat = Combined\n", 0 },
+		{ "[metrics]\nper_server = Off\n", 1 },
+	};
+	struct config	*c;
+	char		 text[512], err[1024];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s" BASE, cases[i].text);
+		c = load(text, err, sizeof(err));
+		if ((c != NULL) != cases[i].ok)
+			fail_msg("case %zu %s: %s", i, cases[i].ok ?
+			    "refused" : "accepted", c != NULL ? text : err);
+		config_free(c);
+	}
+	c = load_ok("[linger]\nmax_bytes = 1024G\n[listen]\nmax_header_bytes = "
+	    "1M\n[affinity]\npath_segment = 64\n[region x]\n[server s2]\n"
+	    "url = https://s2.example.com\nregion = x\nweight = 1000000\n"
+	    BASE);
+	assert_true(c->linger.max_bytes == UINT64_C(1) << 40);
+	assert_int_equal(c->listen.max_header_bytes, 1 << 20);
+	assert_int_equal(c->affinity.path_segment, 64);
+	assert_int_equal(c->servers[0].weight, 1000000);
+	config_free(c);
+	expect_exact("[server s1]\nweight = 1000001\n", 2, "[server s1] "
+	    "weight: bad integer \"1000001\" (0..1000000)");
+}
+
+static void
+test_did_you_mean(void **state)
+{
+	(void)state;
+	expect_exact("[affinity]\nmode = hsah\n" BASE, 2, "[affinity] mode: "
+	    "bad mode \"hsah\" (hash or embedded; did you mean \"hash\"?)");
+	expect_exact("[log]\nformat = jsno\n" BASE, 2, "[log] format: bad "
+	    "format \"jsno\" (json or combined; did you mean \"json\"?)");
+	expect_exact("[redirect]\nallow_http = tru\n" BASE, 2, "[redirect] "
+	    "allow_http: bad boolean \"tru\" (yes, no, true, false, on, off, 1 "
+	    "or 0; did you mean \"true\"?)");
+	/* A status is not a typo of another. */
+	expect_exact("[redirect]\nstatus = 306\n" BASE, 2,
+	    "[redirect] status: bad status \"306\" (307 or 308)");
+	expect_exact("[cors]\nmax_agee = 1\n" BASE, 2, "[cors] unknown key "
+	    "\"max_agee\" (did you mean \"max_age\"?)");
+	expect_exact("[region eu2]\ncontinent = EU\n" BASE, 2, "[region eu2] "
+	    "unknown key \"continent\" (did you mean \"continents\"?)");
+}
+
+/* ISO 3166 only: "UK" is the United Kingdom's reserved alias. */
+static void
+test_iso_countries(void **state)
+{
+	(void)state;
+	expect_exact("[region x]\ncountries = IE UK\n" BASE, 2, "[region x] "
+	    "countries: bad country \"UK\" (not an ISO 3166 code; did you mean "
+	    "\"GB\"?)");
+	expect_exact("[region x]\ncountries = XX\n" BASE, 2, "[region x] "
+	    "countries: bad country \"XX\" (not an ISO 3166 code)");
+	expect_err("[region x]\ncountries = uk\n" BASE, 2, "did you mean "
+	    "\"GB\"");
+}
+
+/* A reload over a running config: restart-only keys keep their value. */
+static void
+test_reload_over(void **state)
+{
+	struct config	*old, *c;
+	char		 err[1024];
+
+	(void)state;
+	old = load_ok("[listen]\nmax_header_bytes = 16K\n[admin]\n"
+	    "allow = ::1\n" BASE);
+	write_file(path, "[listen]\nmax_header_bytes = 64K\n[admin]\n"
+	    "allow = 10.0.0.0/8\n[cors]\nmax_age = 60\n[log]\naccess = off\n"
+	    BASE "weight = 5\n[server s2]\nurl = https://s2.example.com\n"
+	    "region = eu\n", strlen("[listen]\nmax_header_bytes = 64K\n"
+	    "[admin]\nallow = 10.0.0.0/8\n[cors]\nmax_age = 60\n[log]\n"
+	    "access = off\n" BASE "weight = 5\n[server s2]\n"
+	    "url = https://s2.example.com\nregion = eu\n"));
+	if ((c = config_load_over(path, old, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->listen.max_header_bytes, 16384);
+	assert_int_equal(c->admin.allow.n, 1);
+	assert_int_equal(c->admin.allow.v[0].prefix, 128);
+	assert_string_equal(c->log.access, "stdout");
+	assert_int_equal(c->cors.max_age, 60);
+	assert_int_equal(c->servers[0].weight, 5);
+	assert_int_equal(c->restart.n, 3);
+	assert_string_equal(c->restart.v[0], "[listen] max_header_bytes");
+	assert_string_equal(c->restart.v[1], "[admin] allow");
+	assert_string_equal(c->restart.v[2], "[log] access");
+	assert_int_equal(c->changed.n, 3);
+	assert_string_equal(c->changed.v[0], "[cors] max_age changed");
+	assert_string_equal(c->changed.v[1], "[server s1] weight changed");
+	assert_string_equal(c->changed.v[2], "[server s2] added");
+	config_free(c);
+	/*
+	 * The same file over what runs now: nothing new applies, and the
+	 * restart-only keys still differ from what runs, so say it again.
+	 */
+	assert_non_null(c = config_load_over(path, old, err, sizeof(err)));
+	config_free(old);
+	old = c;
+	assert_non_null(c = config_load_over(path, old, err, sizeof(err)));
+	assert_int_equal(c->changed.n, 0);
+	assert_int_equal(c->restart.n, 3);
+	config_free(c);
+	config_free(old);
+}
+
+/* The key list for the man page: six TAB-separated fields a line. */
+static void
+test_print_keys(void **state)
+{
+	FILE	*f;
+	char	 line[512], *p;
+	int	 n = 0, tabs, found = 0;
+
+	(void)state;
+	assert_non_null(f = tmpfile());
+	config_print_keys(f);
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (tabs = 0, p = line; *p != '\0'; p++)
+			tabs += *p == '\t';
+		assert_int_equal(tabs, 5);
+		n++;
+		found += strncmp(line, "listen\tmax_header_bytes\tsize\t16K\t"
+		    "restart\t", 34) == 0;
+		found += strncmp(line, "log\tformat\tjson|combined\tjson\tlive\t",
+		    35) == 0;
+		found += strncmp(line, "server NAME\turl\turl\t(required)\t"
+		    "live\t", 35) == 0;
+	}
+	fclose(f);
+	assert_int_equal(found, 3);
+	assert_true(n > 50);
+}
+
 int
 main(void)
 {
@@ -1433,6 +1666,12 @@ main(void)
 		cmocka_unit_test(test_parse_helpers),
 		cmocka_unit_test(test_name_is_valid),
 		cmocka_unit_test(test_demo_conf),
+		cmocka_unit_test(test_grammar),
+		cmocka_unit_test(test_drivers),
+		cmocka_unit_test(test_did_you_mean),
+		cmocka_unit_test(test_iso_countries),
+		cmocka_unit_test(test_reload_over),
+		cmocka_unit_test(test_print_keys),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
