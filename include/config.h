@@ -61,6 +61,7 @@ struct server_conf {
 	char		*url;
 	char		 region[NAME_MAX_LEN + 1];
 	uint32_t	 weight;	/* 0..1000000, default 100 */
+	char		*families;	/* "4", "6" or "4 6" */
 	int		 line;
 };
 

@@ -49,6 +49,7 @@ struct reject {
 	enum reject_reason	 reason;
 	const char		*field;
 	const char		*value;
+	const char		*why;		/* a bad url: server_url_parse's */
 };
 
 const char *reject_reason_name(enum reject_reason r);
@@ -78,6 +79,14 @@ int	fleetrec_server(const struct config *cfg, const char *id,
 	    const char *const *fields, const char *const *values, size_t n,
 	    struct server_record *out, struct reject *rej);
 void	server_record_free(struct server_record *r);
+
+/*
+ * A [server] section as the fields of a server hash, so that it goes
+ * through fleetrec_server like a Redis record (one validator).  wbuf
+ * holds the weight's text.  Returns the number of pairs (at most 4).
+ */
+size_t	fleetrec_conf_fields(const struct server_conf *sc,
+	    const char *fields[4], const char *values[4], char wbuf[16]);
 
 /* The url policy the config implies (for server_url_parse). */
 void	fleetrec_url_policy(const struct config *cfg, struct url_policy *pol);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fleetrec.h"
 #include "config_internal.h"
 #include "netaddr.h"
 #include "strlist.h"
@@ -217,33 +218,43 @@ url_reason(const char *why)
 	return why != NULL ? why : "not a URL";
 }
 
+/*
+ * Each [server] through fleetrec_server, the validator of every server
+ * record (Redis ones too), with the error at the key's line.
+ */
 static int
 check_servers(struct ld *ld)
 {
 	struct config		*cfg = ld->cfg;
 	struct server_conf	*s;
 	const struct rawsec	*rs;
-	struct url_policy	 pol;
-	struct server_url	 u;
-	const char		*why;
-	char			 q[QUOTE_MAX * 4 + 8];
-	size_t			 i;
+	struct server_record	 rec;
+	struct reject		 rej;
+	const char		*fields[4], *values[4];
+	char			 q[QUOTE_MAX * 4 + 8], wbuf[16];
+	size_t			 i, n;
 
-	pol.allowed_hosts = cfg->redirect.has_allowed_hosts ?
-	    &cfg->redirect.allowed_hosts : NULL;
-	pol.public_names = &cfg->listen.public_names;
-	pol.allow_http = cfg->redirect.allow_http;
 	for (i = 0; i < cfg->nservers; i++) {
 		s = &cfg->servers[i];
 		rs = sec_at(ld, s->line);
-		if (config_region_index(cfg, s->region) < 0)
+		n = fleetrec_conf_fields(s, fields, values, wbuf);
+		if (fleetrec_server(cfg, s->id, fields, values, n, &rec,
+		    &rej) == 0) {
+			server_record_free(&rec);
+			continue;
+		}
+		if (rej.reason == REJECT_REGION)
 			return fail(ld, key_line(rs, "region"), "[server %s] "
 			    "region: unknown region \"%s\"", s->id, s->region);
-		if (server_url_parse(s->url, &pol, &u, &why) == -1)
+		if (rej.reason == REJECT_URL)
 			return fail(ld, key_line(rs, "url"), "[server %s] url: "
 			    "bad url \"%s\" (%s)", s->id,
-			    quote(q, sizeof(q), s->url), url_reason(why));
-		server_url_free(&u);
+			    quote(q, sizeof(q), s->url), url_reason(rej.why));
+		return fail(ld, rej.field ? key_line(rs, rej.field) : s->line,
+		    "[server %s] %s: bad value \"%s\" (%s)", s->id,
+		    rej.field ? rej.field : "id",
+		    quote(q, sizeof(q), rej.value ? rej.value : ""),
+		    reject_reason_name(rej.reason));
 	}
 	return 0;
 }

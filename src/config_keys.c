@@ -235,6 +235,10 @@ const struct key config_keys[] = {
 	    .flags = K_REQUIRED, .help = "the region it serves" },
 	{ .sec = "server", .name = "weight", .type = T_UINT, F(SRV, weight),
 	    .max = 1000000, .def = "100", .help = "relative share" },
+	{ .sec = "server", .name = "families", .type = T_CHOICE,
+	    .store = S_STR, F(SRV, families), .def = "4 6",
+	    .choices = LIST("4", "6", "4 6"),
+	    .help = "address families it takes: 4, 6 or 4 6" },
 };
 
 const size_t	config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

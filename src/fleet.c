@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "fleet.h"
+#include "fleetrec.h"
 #include "metrics.h"
 #include "url.h"
 
@@ -206,89 +207,79 @@ fail:
 	return NULL;
 }
 
+/* One [server] through fleetrec_server, the one validator of records. */
+static int
+server_of_conf(const struct config *cfg, const struct regionmap *rm,
+    const struct server_conf *sc, struct fleet_server *s, char *err,
+    size_t errlen)
+{
+	struct server_record	 rec;
+	struct reject		 rej;
+	const char		*fields[4], *values[4];
+	char			 wbuf[16];
+	size_t			 n;
+	int			 idx;
+
+	n = fleetrec_conf_fields(sc, fields, values, wbuf);
+	if (fleetrec_server(cfg, sc->id, fields, values, n, &rec, &rej) != 0 ||
+	    (idx = regionmap_find(rm, rec.region)) < 0) {
+		/* Not reached after config_load: it ran the same check. */
+		snprintf(err, errlen, "%s:%d: server %s: bad %s \"%.100s\"%s%s%s",
+		    cfg->path ? cfg->path : "config", sc->line, sc->id,
+		    rej.field ? rej.field : "region",
+		    rej.value ? rej.value : sc->region, rej.why ? " (" : "",
+		    rej.why ? rej.why : "", rej.why ? ")" : "");
+		return -1;
+	}
+	snprintf(s->id, sizeof(s->id), "%s", rec.id);
+	/*
+	 * The snapshot owns its own copy: the config (and its parsed URLs)
+	 * may be freed on reload while this fleet still serves.
+	 */
+	s->base = strdup(rec.url.base);
+	s->baselen = rec.url.baselen;
+	s->region = (uint32_t)idx;
+	s->weight = rec.weight;
+	s->state = rec.state;
+	s->families = rec.families;
+	server_record_free(&rec);
+	if (s->base == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* No Redis: every server counts as fresh with load 0 (SPEC 3). */
+	s->has_report = 1;
+	s->load = 0;
+	/* At start nothing ramps; a reload carries the clocks over. */
+	s->routable_since = 0;
+	return 0;
+}
+
 struct fleet *
 fleet_from_config(const struct config *cfg, const struct regionmap *rm,
     char *err, size_t errlen)
 {
-	const struct server_conf	*sc;
-	struct fleet_server		*servers, *s;
-	struct server_url		 u;
-	struct url_policy		 pol;
-	struct fleet			*f;
-	const char			*why;
-	size_t				 i, n = cfg->nservers;
-	int				 idx;
+	struct fleet_server	*servers;
+	struct fleet		*f;
+	size_t			 i, n = cfg->nservers;
 
 	if ((servers = calloc(n ? n : 1, sizeof(*servers))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	pol.allowed_hosts = cfg->redirect.has_allowed_hosts ?
-	    &cfg->redirect.allowed_hosts : NULL;
-	pol.public_names = &cfg->listen.public_names;
-	pol.allow_http = cfg->redirect.allow_http;
-	for (i = 0; i < n; i++) {
-		sc = &cfg->servers[i];
-		s = &servers[i];
-		if (sc->id[0] == '\0' || strlen(sc->id) > NAME_MAX_LEN) {
-			snprintf(err, errlen, "%s:%d: server: bad id",
-			    cfg->path ? cfg->path : "config", sc->line);
-			goto fail;
+	for (i = 0; i < n; i++)
+		if (server_of_conf(cfg, rm, &cfg->servers[i], &servers[i], err,
+		    errlen) != 0) {
+			free_servers(servers, n);
+			return NULL;
 		}
-		memcpy(s->id, sc->id, strlen(sc->id) + 1);
-		if ((idx = regionmap_find(rm, sc->region)) < 0) {
-			snprintf(err, errlen, "%s:%d: server %s: no region %s",
-			    cfg->path ? cfg->path : "config", sc->line, sc->id,
-			    sc->region);
-			goto fail;
-		}
-		why = "syntax";
-		memset(&u, 0, sizeof(u));
-		if (sc->url == NULL ||
-		    server_url_parse(sc->url, &pol, &u, &why) != 0) {
-			snprintf(err, errlen, "%s:%d: server %s: bad url (%s)",
-			    cfg->path ? cfg->path : "config", sc->line, sc->id,
-			    why);
-			goto fail;
-		}
-		/*
-		 * The snapshot owns its own copy: the config (and its parsed
-		 * URLs) may be freed on reload while this fleet still serves.
-		 */
-		s->base = malloc(u.baselen + 1);
-		if (s->base != NULL) {
-			memcpy(s->base, u.base, u.baselen);
-			s->base[u.baselen] = '\0';
-			s->baselen = u.baselen;
-		}
-		server_url_free(&u);
-		if (s->base == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		s->region = (uint32_t)idx;
-		s->weight = sc->weight;
-		s->state = SERVER_UP;
-		/* No Redis: every server counts as fresh with load 0 (SPEC 3). */
-		s->has_report = 1;
-		s->load = 0;
-		/* At start nothing ramps; a reload carries the clocks over. */
-		s->routable_since = 0;
-	}
 	if ((f = fleet_build(servers, n, rm)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	f->source = FLEET_CONFIG;
-	f->version = 0;
 	f->fresh_until = INFINITY;
-	f->taken_wall = time(NULL);
-	f->taken_mono = mono_now();
 	return f;
-
-fail:
-	free_servers(servers, n);
-	return NULL;
 }
 
 int

@@ -19,6 +19,7 @@
  */
 #include <sys/types.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -202,6 +203,26 @@ fleetrec_families_name(unsigned families)
 	}
 }
 
+size_t
+fleetrec_conf_fields(const struct server_conf *sc, const char *fields[4],
+    const char *values[4], char wbuf[16])
+{
+	size_t	n = 0;
+
+	snprintf(wbuf, 16, "%" PRIu32, sc->weight);
+	fields[n] = "url";
+	values[n++] = sc->url;
+	fields[n] = "region";
+	values[n++] = sc->region;
+	fields[n] = "weight";
+	values[n++] = wbuf;
+	if (sc->families != NULL) {
+		fields[n] = "families";
+		values[n++] = sc->families;
+	}
+	return n;
+}
+
 void
 fleetrec_url_policy(const struct config *cfg, struct url_policy *pol)
 {
@@ -277,8 +298,11 @@ fleetrec_server(const struct config *cfg, const char *id,
 #define FIELD(f)	fields[at[f]], values[at[f]]
 	fleetrec_url_policy(cfg, &pol);
 	if (values[at[F_URL]] == NULL || server_url_parse(values[at[F_URL]],
-	    &pol, &out->url, &why) == -1)
+	    &pol, &out->url, &why) == -1) {
+		if (rej != NULL)
+			rej->why = why;
 		return reject(rej, REJECT_URL, FIELD(F_URL));
+	}
 	if (values[at[F_REGION]] == NULL ||
 	    !name_is_valid(values[at[F_REGION]]) ||
 	    config_region_index(cfg, values[at[F_REGION]]) < 0) {

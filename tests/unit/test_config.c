@@ -1613,6 +1613,23 @@ test_print_keys(void **state)
 	assert_true(n > 50);
 }
 
+/* [server] families, and every [server] through the record validator. */
+static void
+test_server_families(void **state)
+{
+	struct config	*cfg;
+
+	(void)state;
+	cfg = load_ok(BASE "families = 6\n");
+	assert_string_equal(cfg->servers[0].families, "6");
+	config_free(cfg);
+	cfg = load_ok(BASE);
+	assert_string_equal(cfg->servers[0].families, "4 6");
+	config_free(cfg);
+	expect_err(BASE "families = 5\n", 6, "families");
+	expect_err(BASE "families = 6 4\n", 6, "families");
+}
+
 int
 main(void)
 {
@@ -1672,6 +1689,7 @@ main(void)
 		cmocka_unit_test(test_iso_countries),
 		cmocka_unit_test(test_reload_over),
 		cmocka_unit_test(test_print_keys),
+		cmocka_unit_test(test_server_families),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
