@@ -24,6 +24,7 @@ struct region {
 	char		 name[NAME_MAX_LEN + 1];
 	int		 has_location;
 	double		 lat, lon;
+	double		 unit[3];	/* lat, lon on the unit sphere */
 	uint32_t	*fallback;	/* region indices, in order */
 	size_t		 nfallback;
 	/*
@@ -46,6 +47,13 @@ struct regionmap {
 	/* per continent (index from continent_index()): candidates in file order */
 	uint32_t	*by_continent[7];
 	size_t		 nby_continent[7];
+	/*
+	 * The nearest region to each country's centroid, worked out at
+	 * build time for databases that know countries but no locations:
+	 * of every region, and of its continent's regions (-1: none).
+	 */
+	int16_t		 near_all[26 * 26];
+	int16_t		 near_cont[26 * 26];
 };
 
 /* Build from a validated config.  NULL with a message on failure. */

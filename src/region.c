@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "countries.h"
 #include "region.h"
 
 #define EARTH_RADIUS_KM	6371.0
@@ -40,6 +41,19 @@ static double
 deg2rad(double d)
 {
 	return d * (PI / 180.0);
+}
+
+static void	nearest_by_country(struct regionmap *rm);
+
+/* A point on the unit sphere, for nearest-region comparisons. */
+static void
+unit_vector(double lat, double lon, double u[3])
+{
+	double	a = deg2rad(lat), b = deg2rad(lon);
+
+	u[0] = cos(a) * cos(b);
+	u[1] = cos(a) * sin(b);
+	u[2] = sin(a);
 }
 
 double
@@ -299,6 +313,7 @@ regionmap_build(const struct config *cfg, char *err, size_t errlen)
 		rm->regions[i].has_location = rc->has_location;
 		rm->regions[i].lat = rc->lat;
 		rm->regions[i].lon = rc->lon;
+		unit_vector(rc->lat, rc->lon, rm->regions[i].unit);
 	}
 
 	for (i = 0; i < rm->n; i++) {
@@ -346,6 +361,7 @@ regionmap_build(const struct config *cfg, char *err, size_t errlen)
 	for (i = 0; i < rm->n; i++)
 		if (build_fallback(rm, cfg, (uint32_t)i, tmp, err, errlen) != 0)
 			goto fail;
+	nearest_by_country(rm);
 	free(tmp);
 	return rm;
 
@@ -360,29 +376,82 @@ fail:
 /*
  * The nearest of the listed regions that have a location; ties go to the
  * earlier one in the file.  Returns -1 if none of them has a location.
+ * Nearest on the sphere is largest dot product of unit vectors (the
+ * cosine of the central angle falls as the distance grows), so a request
+ * costs a sine and a cosine of its own coordinates and no atan2.
  */
 static int
 nearest_of(const struct regionmap *rm, const uint32_t *list, size_t n,
     double lat, double lon)
 {
 	const struct region	*r;
-	double			 best = INFINITY, d;
+	double			 best = -INFINITY, d, u[3];
 	size_t			 i;
 	uint32_t		 idx;
 	int			 found = -1;
 
+	unit_vector(lat, lon, u);
 	for (i = 0; i < n; i++) {
 		idx = list != NULL ? list[i] : (uint32_t)i;
 		r = &rm->regions[idx];
 		if (!r->has_location)
 			continue;
-		d = geo_distance_km(lat, lon, r->lat, r->lon);
-		if (found < 0 || d < best) {
+		d = u[0] * r->unit[0] + u[1] * r->unit[1] + u[2] * r->unit[2];
+		if (found < 0 || d > best) {
 			best = d;
 			found = (int)idx;
 		}
 	}
 	return found;
+}
+
+/* Every country's centroid against the regions, once (near_all/_cont). */
+static void
+nearest_by_country(struct regionmap *rm)
+{
+	const struct country_info	*c;
+	unsigned			 i;
+	int				 slot, ci;
+
+	for (i = 0; i < 26 * 26; i++)
+		rm->near_all[i] = rm->near_cont[i] = -1;
+	for (i = 0; i < country_table_len; i++) {
+		c = &country_table[i];
+		if ((slot = country_slot(c->code)) < 0)
+			continue;
+		rm->near_all[slot] = (int16_t)nearest_of(rm, NULL, rm->n,
+		    c->lat, c->lon);
+		if ((ci = continent_index(c->continent)) >= 0 &&
+		    rm->nby_continent[ci] > 0)
+			rm->near_cont[slot] = (int16_t)nearest_of(rm,
+			    rm->by_continent[ci], rm->nby_continent[ci],
+			    c->lat, c->lon);
+	}
+}
+
+/*
+ * The nearest region to g's location, from the build-time tables when
+ * the location is its country's centroid (and, for the continent rule,
+ * the continent is the country's own).
+ */
+static int
+nearest_for(const struct regionmap *rm, const struct geo_result *g, int ci)
+{
+	const struct country_info	*c;
+	int				 slot;
+
+	if (!g->location_from_db && (slot = country_slot(g->country)) >= 0 &&
+	    (c = country_find(g->country)) != NULL && c->lat == g->lat &&
+	    c->lon == g->lon) {
+		if (ci < 0)
+			return rm->near_all[slot];
+		if (continent_index(c->continent) == ci)
+			return rm->near_cont[slot];
+	}
+	if (ci < 0)
+		return nearest_of(rm, NULL, rm->n, g->lat, g->lon);
+	return nearest_of(rm, rm->by_continent[ci], rm->nby_continent[ci],
+	    g->lat, g->lon);
 }
 
 uint32_t
@@ -404,13 +473,12 @@ regionmap_home(const struct regionmap *rm, const struct geo_result *g,
 		*rule = RULE_CONTINENT;
 		idx = -1;
 		if (g->has_location)
-			idx = nearest_of(rm, rm->by_continent[ci],
-			    rm->nby_continent[ci], g->lat, g->lon);
+			idx = nearest_for(rm, g, ci);
 		/* No location, or none of them has one: the first listed. */
 		return idx >= 0 ? (uint32_t)idx : rm->by_continent[ci][0];
 	}
 	if (g != NULL && g->has_location &&
-	    (idx = nearest_of(rm, NULL, rm->n, g->lat, g->lon)) >= 0) {
+	    (idx = nearest_for(rm, g, -1)) >= 0) {
 		*rule = RULE_NEAREST;
 		return (uint32_t)idx;
 	}

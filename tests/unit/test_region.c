@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "countries.h"
 #include "region.h"
 
 #define LEN(a)	(sizeof(a) / sizeof((a)[0]))
@@ -389,6 +390,85 @@ test_single_region(void **state)
 	regionmap_free(rm);
 }
 
+/* The nearest of list (NULL: all) by haversine: the slow reference. */
+static int
+brute_nearest(const struct regionmap *rm, const uint32_t *list, size_t n,
+    double lat, double lon)
+{
+	double	best = INFINITY, d;
+	size_t	i;
+	int	found = -1;
+
+	for (i = 0; i < n; i++) {
+		const struct region *r = &rm->regions[list ? list[i] : i];
+
+		if (!r->has_location)
+			continue;
+		d = geo_distance_km(lat, lon, r->lat, r->lon);
+		if (d < best) {
+			best = d;
+			found = list ? (int)list[i] : (int)i;
+		}
+	}
+	return found;
+}
+
+/*
+ * No trigonometry beyond a sine and cosine per request: the dot-product
+ * nearest and the build-time per-country tables pick what haversine
+ * picks, for every country centroid and for 20,000 random points.
+ */
+static void
+test_nearest_tables(void **state)
+{
+	const struct regionmap	*rm = *state;
+	struct geo_result	 g;
+	enum region_rule	 rule;
+	uint32_t		 got;
+	unsigned		 i, seed = 307;
+	int			 ci, want;
+	double			 lat, lon;
+
+	for (i = 0; i < country_table_len; i++) {
+		const struct country_info *c = &country_table[i];
+
+		g = geo("", "", 1, c->lat, c->lon);
+		memcpy(g.country, c->code, 3);
+		/* Not a country of any region: continent or nearest rule. */
+		if (rm->by_country[(c->code[0] - 'A') * 26 + c->code[1] -
+		    'A'] >= 0)
+			continue;
+		memcpy(g.continent, c->continent, 3);
+		ci = continent_index(c->continent);
+		if (ci >= 0 && rm->nby_continent[ci] > 0) {
+			want = brute_nearest(rm, rm->by_continent[ci],
+			    rm->nby_continent[ci], c->lat, c->lon);
+			if (want < 0)	/* none has a location: the first */
+				want = (int)rm->by_continent[ci][0];
+		} else if ((want = brute_nearest(rm, NULL, rm->n, c->lat,
+		    c->lon)) < 0)
+			want = (int)rm->default_region;
+		got = regionmap_home(rm, &g, &rule);
+		if ((int)got != want) {
+			print_error("%s: %s, want %s\n", c->code,
+			    rm->regions[got].name, rm->regions[want].name);
+			fail();
+		}
+	}
+	for (i = 0; i < 20000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		lat = (double)(seed % 1800000) / 10000 - 90;
+		seed = seed * 1103515245u + 12345u;
+		lon = (double)(seed % 3600000) / 10000 - 180;
+		g = geo("", "", 1, lat, lon);
+		g.location_from_db = 1;
+		got = regionmap_home(rm, &g, &rule);
+		assert_int_equal(rule, RULE_NEAREST);
+		assert_int_equal((int)got, brute_nearest(rm, NULL, rm->n, lat,
+		    lon));
+	}
+}
+
 int
 main(void)
 {
@@ -406,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_distance),
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_single_region),
+		cmocka_unit_test(test_nearest_tables),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
