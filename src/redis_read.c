@@ -165,119 +165,178 @@ wrong_type(struct raw_server *rs, redisReply *r)
 	return rs->fields[0] && rs->values[0] ? 0 : -1;
 }
 
-/* Everything: the server set, each hash, regions, maintenance, loads. */
-struct raw_fleet *
-read_full(redisContext *c, struct redis_source *src, char *err,
-    size_t errlen)
+/* Why a read failed, from the context or the reply in hand. */
+static void
+read_error(redisContext *c, redisReply *r, char *err, size_t errlen)
 {
-	struct raw_fleet	*raw;
-	redisReply		*r = NULL, *ids = NULL;
-	char			*k;
-	size_t			 i, n;
+	snprintf(err, errlen, "%s", c->err ? c->errstr :
+	    r != NULL && r->type == REDIS_REPLY_ERROR ? r->str :
+	    "unexpected reply");
+}
 
-	if ((raw = calloc(1, sizeof(*raw))) == NULL)
-		return NULL;
+/*
+ * Step 1 of a full read: GET P version, then SMEMBERS P servers into
+ * raw's ids.  A version that is not a number is an operator's mistake,
+ * not an outage: read on (full_resync still catches changes).
+ */
+static int
+read_head(redisContext *c, struct redis_source *src, struct raw_fleet *raw,
+    char *err, size_t errlen)
+{
+	redisReply	*r;
+	char		*k;
+	size_t		 i;
+
 	k = key(src, KEY_VERSION, NULL);
 	r = redisconn_command(c, "GET %s", k);
 	free(k);
 	if (r == NULL || answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
 		goto fail;
-	/* A version that is not a number is an operator's mistake, not an
-	 * outage: read on (full_resync still catches changes). */
 	raw->has_version = r->type != REDIS_REPLY_NIL;
 	if (parse_version(r, &raw->version) != 0) {
 		raw->bad_version = 1;
 		raw->version = 0;
 	}
 	freeReplyObject(r);
-	r = NULL;		/* fail: frees r again */
 	k = key(src, KEY_SERVERS, NULL);
-	ids = redisconn_command(c, "SMEMBERS %s", k);
+	r = redisconn_command(c, "SMEMBERS %s", k);
 	free(k);
-	if (!reply_ok(ids, REDIS_REPLY_ARRAY))
+	if (!reply_ok(r, REDIS_REPLY_ARRAY) || (raw->servers =
+	    calloc(r->elements + 1, sizeof(*raw->servers))) == NULL)
 		goto fail;
-	n = ids->elements;
-	if ((raw->servers = calloc(n + 1, sizeof(*raw->servers))) == NULL)
-		goto fail;
-	/* Pipelined: one round trip for all of it (LIBRARY-NOTES). */
-	for (i = 0; i < n; i++) {
-		if (ids->element[i]->type != REDIS_REPLY_STRING ||
-		    (raw->servers[i].id = strdup(ids->element[i]->str)) ==
-		    NULL)
+	for (i = 0; i < r->elements; i++) {
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    (raw->servers[i].id = strdup(r->element[i]->str)) == NULL)
 			goto fail;
 		raw->nservers = i + 1;
+	}
+	freeReplyObject(r);
+	return 0;
+fail:
+	read_error(c, r, err, errlen);
+	freeReplyObject(r);
+	return -1;
+}
+
+/*
+ * Step 2: one HGETALL per server of raw, P regions, P maintenance and one
+ * MGET of the loads, appended: one round trip for all of it.
+ */
+static int
+send_records(redisContext *c, struct redis_source *src,
+    const struct raw_fleet *raw)
+{
+	char	**idv, *k;
+	size_t	  i, n = raw->nservers;
+	int	  rc = 0;
+
+	for (i = 0; i < n; i++) {
 		k = key(src, KEY_SERVER, raw->servers[i].id);
-		redisAppendCommand(c, "HGETALL %s", k);
+		rc |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
 		free(k);
 	}
 	k = key(src, KEY_REGIONS, NULL);
-	redisAppendCommand(c, "HGETALL %s", k);
+	rc |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
 	free(k);
 	k = key(src, KEY_MAINT, NULL);
-	redisAppendCommand(c, "GET %s", k);
+	rc |= redisAppendCommand(c, "GET %s", k) != REDIS_OK;
 	free(k);
-	if (n > 0) {
-		char	**idv = calloc(n + 1, sizeof(char *));
+	if (n == 0 || rc != 0)
+		return rc ? -1 : 0;
+	if ((idv = calloc(n + 1, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		idv[i] = raw->servers[i].id;
+	rc = append_mget(c, src, idv, n);
+	free(idv);
+	return rc;
+}
 
-		if (idv == NULL)
-			goto fail;
-		for (i = 0; i < n; i++)
-			idv[i] = raw->servers[i].id;
-		i = append_mget(c, src, idv, n);
-		free(idv);
-		if (i != 0)
-			goto fail;
-	}
-	/*
-	 * One key of the wrong type is one bad record, never a failed
-	 * read: the rest of the fleet must go on updating.
-	 */
+/*
+ * One server hash.  A key of the wrong type is one bad record, never a
+ * failed read: the rest of the fleet must go on updating.
+ */
+static int
+take_server(redisReply *r, struct raw_server *rs)
+{
+	if (answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY)
+		return take_hash(r, &rs->fields, &rs->values, &rs->n);
+	return wrong_type(rs, r);
+}
+
+/* P maintenance: absent, a string, or present but not a string. */
+static int
+take_maintenance(redisReply *r, struct raw_fleet *raw)
+{
+	if (answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
+		return -1;
+	if (r->type == REDIS_REPLY_NIL)
+		return 0;
+	raw->maintenance = strdup(r->type == REDIS_REPLY_STRING ? r->str :
+	    "(not a string)");
+	return raw->maintenance != NULL ? 0 : -1;
+}
+
+/* Step 3: the replies of step 2, in the same order. */
+static int
+collect_records(redisContext *c, struct raw_fleet *raw, char *err,
+    size_t errlen)
+{
+	redisReply	*r = NULL;
+	size_t		 i, n = raw->nservers;
+
 	for (i = 0; i < n; i++) {
-		if (get_reply(c, &r) != 0 ||
-		    answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
-			goto fail;
-		if (r->type == REDIS_REPLY_ARRAY) {
-			if (take_hash(r, &raw->servers[i].fields,
-			    &raw->servers[i].values, &raw->servers[i].n) != 0)
-				goto fail;
-		} else if (wrong_type(&raw->servers[i], r) != 0)
+		if (get_reply(c, &r) != 0 || take_server(r, &raw->servers[i]))
 			goto fail;
 		freeReplyObject(r);
-		r = NULL;
 	}
+	r = NULL;
 	if (get_reply(c, &r) != 0 || answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
 		goto fail;
-	if (r->type == REDIS_REPLY_ARRAY) {
-		if (take_hash(r, &raw->rnames, &raw->rstates,
-		    &raw->nregions) != 0)
-			goto fail;
-	} else
+	if (r->type != REDIS_REPLY_ARRAY)
 		raw->bad_regions = 1;
+	else if (take_hash(r, &raw->rnames, &raw->rstates, &raw->nregions))
+		goto fail;
 	freeReplyObject(r);
 	r = NULL;
-	if (get_reply(c, &r) != 0 ||
-	    answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
-		goto fail;
-	if (r->type == REDIS_REPLY_STRING)
-		raw->maintenance = strdup(r->str);
-	else if (r->type != REDIS_REPLY_NIL)	/* present, but no string */
-		raw->maintenance = strdup("(not a string)");
-	if (r->type != REDIS_REPLY_NIL && raw->maintenance == NULL)
+	if (get_reply(c, &r) != 0 || take_maintenance(r, raw) != 0)
 		goto fail;
 	freeReplyObject(r);
 	r = NULL;
 	if (n > 0 && (get_reply(c, &r) != 0 || take_loads(r, raw) != 0))
 		goto fail;
 	freeReplyObject(r);
-	freeReplyObject(ids);
+	return 0;
+fail:
+	read_error(c, r, err, errlen);
+	freeReplyObject(r);
+	return -1;
+}
+
+/* Everything: the server set, each hash, regions, maintenance, loads. */
+struct raw_fleet *
+read_full(redisContext *c, struct redis_source *src, char *err,
+    size_t errlen)
+{
+	struct raw_fleet	*raw;
+
+	if ((raw = calloc(1, sizeof(*raw))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (read_head(c, src, raw, err, errlen) != 0)
+		goto fail;
+	if (send_records(c, src, raw) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (collect_records(c, raw, err, errlen) != 0)
+		goto fail;
 	raw->source = FLEET_REDIS;
 	return raw;
 fail:
-	snprintf(err, errlen, "%s", c->err ? c->errstr :
-	    r != NULL && r->type == REDIS_REPLY_ERROR ? r->str :
-	    "unexpected reply");
-	freeReplyObject(r);
-	freeReplyObject(ids);
 	raw_fleet_free(raw);
 	return NULL;
 }

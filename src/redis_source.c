@@ -268,111 +268,165 @@ node_still_right(struct redis_source *src, redisContext *c,
 	return 0;
 }
 
+/* The refresh thread's own state between rounds. */
+struct refresher {
+	redisContext		*c;
+	struct redis_where	 where;
+	double			 backoff, next_full, next_check;
+	struct pace		 pace;
+	int			 was_up;		/* -1: not yet known */
+};
+
+/* A ready context on the node reads should go to, or -1. */
+static int
+refresh_connect(struct redis_source *src, struct refresher *rf, char *err,
+    size_t errlen)
+{
+	if (rf->c != NULL && mono_now() >= rf->next_check &&
+	    !node_still_right(src, rf->c, &rf->where)) {
+		redisFree(rf->c);
+		rf->c = NULL;
+	}
+	if (rf->c != NULL)
+		return 0;
+	if ((rf->c = redis_connect(&src->target, REDIS_READ, &rf->where, err,
+	    errlen)) == NULL)
+		return -1;
+	note_node(src, &rf->where);
+	rf->next_check = mono_now() + recheck_every(src);
+	return 0;
+}
+
+/*
+ * A full read swapped in as the source's records; *save says whether the
+ * cache file is due.  No version and no servers while the records had
+ * some: a flushed or restarted Redis, not an operator's choice (removing
+ * every server still leaves the version), so the snapshot and the cache
+ * stay.
+ */
+static int
+refresh_full(struct redis_source *src, struct refresher *rf, int *save,
+    char *err, size_t errlen)
+{
+	struct raw_fleet	*raw, *old;
+
+	if ((raw = read_full(rf->c, src, err, errlen)) == NULL)
+		return -1;
+	raw->taken_wall = time(NULL);
+	raw->taken_mono = mono_now();
+	warn_raw(src, raw);
+	rf->next_full = mono_now() + src->full_resync;
+	pthread_mutex_lock(&src->lock);
+	if (!raw->has_version && raw->nservers == 0 && src->raw != NULL &&
+	    src->raw->nservers > 0) {
+		pthread_mutex_unlock(&src->lock);
+		raw_fleet_free(raw);
+		return 0;
+	}
+	old = src->raw;
+	src->raw = raw;
+	pthread_mutex_unlock(&src->lock);
+	*save = old == NULL || old->version != raw->version ||
+	    old->source != FLEET_REDIS;
+	raw_fleet_free(old);
+	return 0;
+}
+
+/*
+ * One round: the cheap poll, and a full read when the version moved, a
+ * change message asked for one (paced), or full_resync is due; then
+ * publish.  0 served (*full says how), -1 with err on a failed read.
+ */
+static int
+refresh_once(struct redis_source *src, struct refresher *rf, int *full,
+    char *err, size_t errlen)
+{
+	uint64_t	version, have;
+	int		save = 0;
+
+	if (refresh_connect(src, rf, err, errlen) != 0)
+		return -1;
+	pthread_mutex_lock(&src->lock);
+	if (src->full_wanted)
+		pace_take(&rf->pace, src->refresh);
+	*full = src->full_wanted || src->raw == NULL ||
+	    src->raw->source != FLEET_REDIS || mono_now() >= rf->next_full;
+	src->full_wanted = 0;
+	have = src->raw ? src->raw->version : 0;
+	pthread_mutex_unlock(&src->lock);
+	if (!*full) {
+		if (read_loads(rf->c, src, &version, err, errlen) != 0)
+			return -1;
+		*full = version != have;
+	}
+	if (*full && refresh_full(src, rf, &save, err, errlen) != 0)
+		return -1;
+	publish(src);
+	/* Serve first: the cache's fsync is not the change's latency. */
+	if (save)
+		save_cache(src);
+	return 0;
+}
+
+/* Say a state change once; the wait until the next round. */
+static double
+refresh_up(struct redis_source *src, struct refresher *rf, int full)
+{
+	if (rf->was_up != 1)
+		log_info("redis: up (%s)", full ? "full read" : "loads");
+	rf->was_up = 1;
+	atomic_store(&src->up, 1);
+	metrics_set_redis_up(1);
+	rf->backoff = BACKOFF_MIN;
+	return src->refresh;
+}
+
+/*
+ * The snapshot in use stays; its reports go stale on their own
+ * (fresh_until), and selection then fails open.  A context that failed
+ * is dropped: replies left unread would be taken for the next ones.
+ */
+static double
+refresh_down(struct redis_source *src, struct refresher *rf,
+    const char *err)
+{
+	double	wait = rf->backoff;
+
+	if (rf->c != NULL) {
+		redisFree(rf->c);
+		rf->c = NULL;
+	}
+	if (rf->was_up != 0)
+		log_warn("redis: %s; serving the last snapshot, retrying", err);
+	rf->was_up = 0;
+	atomic_store(&src->up, 0);
+	metrics_set_redis_up(0);
+	rf->backoff = backoff_next(rf->backoff);
+	return wait;
+}
+
 static void *
 refresh_main(void *arg)
 {
 	struct redis_source	*src = arg;
-	struct raw_fleet	*raw, *old;
-	redisContext		*c = NULL;
-	struct redis_where	 where;
-	uint64_t		 version, have;
-	double			 backoff = BACKOFF_MIN, next_full = 0, wait;
-	double			 next_check = 0;
-	struct pace		 pace = { PACE_BURST, mono_now() };
+	struct refresher	 rf;
 	char			 err[512];
-	int			 full, save, was_up = -1;
+	double			 wait;
+	int			 full;
 
-	for (;;) {
-		if (c != NULL && mono_now() >= next_check &&
-		    !node_still_right(src, c, &where)) {
-			redisFree(c);
-			c = NULL;
-		}
-		if (c == NULL) {
-			if ((c = redis_connect(&src->target, REDIS_READ,
-			    &where, err, sizeof(err))) == NULL)
-				goto down;
-			note_node(src, &where);
-			next_check = mono_now() + recheck_every(src);
-		}
-		pthread_mutex_lock(&src->lock);
-		if (src->full_wanted)
-			pace_take(&pace, src->refresh);
-		full = src->full_wanted || src->raw == NULL ||
-		    src->raw->source != FLEET_REDIS || mono_now() >= next_full;
-		src->full_wanted = 0;
-		have = src->raw ? src->raw->version : 0;
-		pthread_mutex_unlock(&src->lock);
-		save = 0;
-		if (!full) {
-			if (read_loads(c, src, &version, err, sizeof(err)) != 0)
-				goto down;
-			full = version != have;
-		}
-		if (full) {
-			if ((raw = read_full(c, src, err, sizeof(err))) == NULL)
-				goto down;
-			raw->taken_wall = time(NULL);
-			raw->taken_mono = mono_now();
-			warn_raw(src, raw);
-			pthread_mutex_lock(&src->lock);
-			if (!raw->has_version && raw->nservers == 0 &&
-			    src->raw != NULL && src->raw->nservers > 0) {
-				/*
-				 * No version and no servers: a flushed or
-				 * restarted Redis, not an operator's choice
-				 * (removing every server still leaves the
-				 * version).  Keep the snapshot and the cache.
-				 */
-				pthread_mutex_unlock(&src->lock);
-				raw_fleet_free(raw);
-				next_full = mono_now() + src->full_resync;
-				goto served;
-			}
-			old = src->raw;
-			src->raw = raw;
-			pthread_mutex_unlock(&src->lock);
-			save = old == NULL || old->version != raw->version ||
-			    old->source != FLEET_REDIS;
-			raw_fleet_free(old);
-			next_full = mono_now() + src->full_resync;
-		}
-served:
-		publish(src);
-		/* Serve first: the cache's fsync is not the change's latency. */
-		if (save)
-			save_cache(src);
-		if (was_up != 1)
-			log_info("redis: up (%s)", full ? "full read" : "loads");
-		was_up = 1;
-		atomic_store(&src->up, 1);
-		metrics_set_redis_up(1);
-		backoff = BACKOFF_MIN;
-		wait = src->refresh;
-		goto sleep;
-down:
-		if (c != NULL) {
-			redisFree(c);
-			c = NULL;
-		}
-		if (was_up != 0)
-			log_warn("redis: %s; serving the last snapshot, "
-			    "retrying", err);
-		was_up = 0;
-		atomic_store(&src->up, 0);
-		metrics_set_redis_up(0);
-		/*
-		 * The snapshot in use stays; its reports go stale on their
-		 * own (fresh_until), and selection then fails open.
-		 */
-		wait = backoff;
-		backoff = backoff_next(backoff);
-sleep:
-		if (nap(src, wait, pace_ready(&pace, src->refresh)))
-			break;
-	}
-	if (c != NULL)
-		redisFree(c);
+	memset(&rf, 0, sizeof(rf));
+	rf.backoff = BACKOFF_MIN;
+	rf.pace = (struct pace){ PACE_BURST, mono_now() };
+	rf.was_up = -1;
+	do {
+		full = 0;
+		if (refresh_once(src, &rf, &full, err, sizeof(err)) == 0)
+			wait = refresh_up(src, &rf, full);
+		else
+			wait = refresh_down(src, &rf, err);
+	} while (!nap(src, wait, pace_ready(&rf.pace, src->refresh)));
+	if (rf.c != NULL)
+		redisFree(rf.c);
 	return NULL;
 }
 

@@ -264,50 +264,23 @@ build_fallback(struct regionmap *rm, const struct config *cfg, uint32_t i,
 	return 0;
 }
 
-struct regionmap *
-regionmap_build(const struct config *cfg, char *err, size_t errlen)
+/* Names, locations and unit vectors, in file order. */
+static int
+build_regions(struct regionmap *rm, const struct config *cfg, char *err,
+    size_t errlen)
 {
 	const struct region_conf	*rc;
-	struct regionmap		*rm = NULL;
-	struct by_dist			*tmp = NULL;
-	size_t				 i, j;
-	int				 slot, ci;
-
-	if (cfg == NULL) {
-		snprintf(err, errlen, "no configuration");
-		return NULL;
-	}
-	if (cfg->nregions == 0) {
-		region_err(err, errlen, cfg, NULL, "no [region] sections");
-		return NULL;
-	}
-	/* by_country holds int16_t indices. */
-	if (cfg->nregions > INT16_MAX) {
-		region_err(err, errlen, cfg, NULL, "too many regions");
-		return NULL;
-	}
-	if (cfg->default_region >= cfg->nregions) {
-		region_err(err, errlen, cfg, NULL, "no default region");
-		return NULL;
-	}
-	if ((rm = calloc(1, sizeof(*rm))) == NULL ||
-	    (rm->regions = calloc(cfg->nregions, sizeof(*rm->regions))) ==
-	    NULL || (tmp = calloc(cfg->nregions, sizeof(*tmp))) == NULL)
-		goto nomem;
-	rm->n = cfg->nregions;
-	rm->default_region = (uint32_t)cfg->default_region;
-	for (i = 0; i < 26 * 26; i++)
-		rm->by_country[i] = -1;
+	size_t				 i;
 
 	for (i = 0; i < rm->n; i++) {
 		rc = &cfg->regions[i];
 		if (strlen(rc->name) > NAME_MAX_LEN || rc->name[0] == '\0') {
 			region_err(err, errlen, cfg, rc, "bad name");
-			goto fail;
+			return -1;
 		}
 		if (regionmap_find(rm, rc->name) >= 0) {
 			region_err(err, errlen, cfg, rc, "defined twice");
-			goto fail;
+			return -1;
 		}
 		memcpy(rm->regions[i].name, rc->name, strlen(rc->name) + 1);
 		rm->regions[i].has_location = rc->has_location;
@@ -315,29 +288,51 @@ regionmap_build(const struct config *cfg, char *err, size_t errlen)
 		rm->regions[i].lon = rc->lon;
 		unit_vector(rc->lat, rc->lon, rm->regions[i].unit);
 	}
+	return 0;
+}
 
+/* Each listed country to its region; a country in two is an error. */
+static int
+build_countries(struct regionmap *rm, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	const struct region_conf	*rc;
+	size_t				 i, j;
+	int				 slot;
+
+	for (i = 0; i < 26 * 26; i++)
+		rm->by_country[i] = -1;
 	for (i = 0; i < rm->n; i++) {
 		rc = &cfg->regions[i];
 		for (j = 0; j < rc->countries.n; j++) {
 			if ((slot = country_slot(rc->countries.v[j])) < 0) {
 				region_err(err, errlen, cfg, rc,
 				    "bad country code %s", rc->countries.v[j]);
-				goto fail;
+				return -1;
 			}
-			/* SPEC 2.2: a country in two regions is an error. */
 			if (rm->by_country[slot] >= 0 &&
 			    rm->by_country[slot] != (int16_t)i) {
 				region_err(err, errlen, cfg, rc,
 				    "country %s is also in region %s",
 				    rc->countries.v[j],
 				    rm->regions[rm->by_country[slot]].name);
-				goto fail;
+				return -1;
 			}
 			rm->by_country[slot] = (int16_t)i;
 		}
 	}
+	return 0;
+}
 
-	/* Continent lists keep file order: "the first in the file" wins. */
+/* Continent lists keep file order: "the first in the file" wins. */
+static int
+build_continents(struct regionmap *rm, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	const struct region_conf	*rc;
+	size_t				 i, j;
+	int				 ci;
+
 	for (i = 0; i < rm->n; i++) {
 		rc = &cfg->regions[i];
 		for (j = 0; j < rc->continents.n; j++) {
@@ -345,28 +340,74 @@ regionmap_build(const struct config *cfg, char *err, size_t errlen)
 				region_err(err, errlen, cfg, rc,
 				    "bad continent code %s",
 				    rc->continents.v[j]);
-				goto fail;
+				return -1;
 			}
 			if (rm->by_continent[ci] == NULL &&
 			    (rm->by_continent[ci] = calloc(rm->n,
-			    sizeof(uint32_t))) == NULL)
-				goto nomem;
+			    sizeof(uint32_t))) == NULL) {
+				region_err(err, errlen, cfg, NULL,
+				    "out of memory");
+				return -1;
+			}
 			if (!list_has(rm->by_continent[ci],
 			    rm->nby_continent[ci], (uint32_t)i))
 				rm->by_continent[ci][rm->nby_continent[ci]++] =
 				    (uint32_t)i;
 		}
 	}
+	return 0;
+}
 
+static int
+check_conf(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg == NULL) {
+		snprintf(err, errlen, "no configuration");
+		return -1;
+	}
+	if (cfg->nregions == 0) {
+		region_err(err, errlen, cfg, NULL, "no [region] sections");
+		return -1;
+	}
+	/* by_country holds int16_t indices. */
+	if (cfg->nregions > INT16_MAX) {
+		region_err(err, errlen, cfg, NULL, "too many regions");
+		return -1;
+	}
+	if (cfg->default_region >= cfg->nregions) {
+		region_err(err, errlen, cfg, NULL, "no default region");
+		return -1;
+	}
+	return 0;
+}
+
+struct regionmap *
+regionmap_build(const struct config *cfg, char *err, size_t errlen)
+{
+	struct regionmap	*rm = NULL;
+	struct by_dist		*tmp = NULL;
+	size_t			 i;
+
+	if (check_conf(cfg, err, errlen) != 0)
+		return NULL;
+	if ((rm = calloc(1, sizeof(*rm))) == NULL ||
+	    (rm->regions = calloc(cfg->nregions, sizeof(*rm->regions))) ==
+	    NULL || (tmp = calloc(cfg->nregions, sizeof(*tmp))) == NULL) {
+		region_err(err, errlen, cfg, NULL, "out of memory");
+		goto fail;
+	}
+	rm->n = cfg->nregions;
+	rm->default_region = (uint32_t)cfg->default_region;
+	if (build_regions(rm, cfg, err, errlen) != 0 ||
+	    build_countries(rm, cfg, err, errlen) != 0 ||
+	    build_continents(rm, cfg, err, errlen) != 0)
+		goto fail;
 	for (i = 0; i < rm->n; i++)
 		if (build_fallback(rm, cfg, (uint32_t)i, tmp, err, errlen) != 0)
 			goto fail;
 	nearest_by_country(rm);
 	free(tmp);
 	return rm;
-
-nomem:
-	region_err(err, errlen, cfg, NULL, "out of memory");
 fail:
 	free(tmp);
 	regionmap_free(rm);
