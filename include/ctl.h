@@ -125,6 +125,7 @@ struct ctl_change {
 	/* Inside MULTI: queue the change with ctl_queue(); 0 or -1. */
 	int		(*queue)(struct ctl *, void *);
 	void		*arg;
+	const char	*ids;		/* servers it touches, for the feed */
 };
 int	ctl_write(struct ctl *c, const struct ctl_change *ch,
 	    uint64_t *version);

@@ -21,6 +21,9 @@
 #define KEY_MAINT	"maintenance"	/* STRING: Retry-After seconds */
 #define KEY_VERSION	"version"	/* STRING counter */
 #define KEY_CHANGED	"changed"	/* pub/sub channel */
+#define KEY_CHANGES	"changes"	/* STREAM: the change feed */
+/* The feed is trimmed to about this many entries (XADD MAXLEN ~). */
+#define FEED_MAXLEN	100000
 
 enum reject_reason {
 	REJECT_ID,		/* bad server id */

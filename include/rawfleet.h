@@ -36,6 +36,8 @@ struct raw_fleet {
 	time_t			 taken_wall;
 	double			 taken_mono;
 	enum fleet_source	 source;
+	/* The change feed's entry for this version; "" = unknown. */
+	char			 feed_id[48];
 };
 
 /*

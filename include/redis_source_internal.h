@@ -1,7 +1,7 @@
 /*
  * redis_source_internal: private to the Redis source.  Only
- * src/redis_source.c, src/redis_read.c and src/redis_subscriber.c
- * include it; everything else uses redis_source.h.
+ * src/redis_source.c, src/redis_read.c, src/redis_feed.c and
+ * src/redis_subscriber.c include it; everything else uses redis_source.h.
  *
  * What the three files share: the source's state, which both threads
  * and --check's stand-in use, and the functions one file lends the
@@ -59,6 +59,17 @@ struct raw_fleet *read_full(redisContext *c, struct redis_source *src,
 int	 read_loads(redisContext *c, struct redis_source *src,
 	    uint64_t *version, char *err, size_t errlen);
 void	 warn_raw(struct redis_source *src, const struct raw_fleet *raw);
+/* Reply helpers the feed shares (redis_read.c says what each does). */
+int	 answer_kind(const redisReply *r, int type, int nil_ok);
+int	 parse_version(redisReply *r, uint64_t *v);
+int	 take_hash(redisReply *r, char ***fields, char ***values, size_t *n);
+int	 get_reply(redisContext *c, redisReply **r);
+
+/* redis_feed.c: the change feed (P changes) */
+int	 feed_tail(redisContext *c, struct redis_source *src,
+	    struct raw_fleet *raw, char *err, size_t errlen);
+int	 feed_catch_up(redisContext *c, struct redis_source *src,
+	    uint64_t want, char *err, size_t errlen);
 
 /* redis_subscriber.c: the subscriber thread */
 void	*subscribe_main(void *arg);

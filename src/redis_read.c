@@ -33,7 +33,7 @@ reply_ok(redisReply *r, int type)
  * server that answers what the command cannot; the read fails and the
  * last snapshot stays)?
  */
-static int
+int
 answer_kind(const redisReply *r, int type, int nil_ok)
 {
 	if (r->type == type || (nil_ok && r->type == REDIS_REPLY_NIL))
@@ -45,7 +45,7 @@ answer_kind(const redisReply *r, int type, int nil_ok)
 }
 
 /* GET P version: nil is version 0. */
-static int
+int
 parse_version(redisReply *r, uint64_t *v)
 {
 	char	*end;
@@ -112,7 +112,7 @@ take_loads(redisReply *r, struct raw_fleet *raw)
 	return 0;
 }
 
-static int
+int
 take_hash(redisReply *r, char ***fields, char ***values, size_t *n)
 {
 	size_t	i, m;
@@ -137,7 +137,7 @@ take_hash(redisReply *r, char ***fields, char ***values, size_t *n)
 	return 0;
 }
 
-static int
+int
 get_reply(redisContext *c, redisReply **r)
 {
 	void	*p = NULL;

@@ -312,6 +312,10 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 
 	if ((raw = read_full(rf->c, src, err, errlen)) == NULL)
 		return -1;
+	if (feed_tail(rf->c, src, raw, err, errlen) != 0) {
+		raw_fleet_free(raw);
+		return -1;
+	}
 	raw->taken_wall = time(NULL);
 	raw->taken_mono = mono_now();
 	warn_raw(src, raw);
@@ -333,31 +337,41 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 }
 
 /*
- * One round: the cheap poll, and a full read when the version moved, a
- * change message asked for one (paced), or full_resync is due; then
- * publish.  0 served (*full says how), -1 with err on a failed read.
+ * One round: the cheap poll (version and loads).  When the version moved,
+ * the change feed names the servers to re-read; a full read instead when
+ * the feed does not cover the change, when a change message came without
+ * a version bump (paced: at most a burst, then one per refresh), and
+ * every full_resync.  Then publish.  0 served (*full says how), -1 with
+ * err on a failed read.
  */
 static int
 refresh_once(struct redis_source *src, struct refresher *rf, int *full,
     char *err, size_t errlen)
 {
 	uint64_t	version, have;
-	int		save = 0;
+	int		save = 0, fed, message;
 
 	if (refresh_connect(src, rf, err, errlen) != 0)
 		return -1;
 	pthread_mutex_lock(&src->lock);
-	if (src->full_wanted)
+	if ((message = src->full_wanted))
 		pace_take(&rf->pace, src->refresh);
-	*full = src->full_wanted || src->raw == NULL ||
-	    src->raw->source != FLEET_REDIS || mono_now() >= rf->next_full;
+	*full = src->raw == NULL || src->raw->source != FLEET_REDIS ||
+	    mono_now() >= rf->next_full;
 	src->full_wanted = 0;
 	have = src->raw ? src->raw->version : 0;
 	pthread_mutex_unlock(&src->lock);
 	if (!*full) {
 		if (read_loads(rf->c, src, &version, err, errlen) != 0)
 			return -1;
-		*full = version != have;
+		if (version != have) {
+			if ((fed = feed_catch_up(rf->c, src, version, err,
+			    errlen)) < 0)
+				return -1;
+			*full = fed == 1;
+			save = fed == 0;
+		} else
+			*full = message;
 	}
 	if (*full && refresh_full(src, rf, &save, err, errlen) != 0)
 		return -1;

@@ -27,6 +27,7 @@ srv_init(struct ctl *c, struct srv *s, const char *id, struct ctl_change *ch)
 	memset(s, 0, sizeof(*s));
 	memset(ch, 0, sizeof(*ch));
 	s->id = id;
+	ch->ids = id;
 	if (ctl_key(c, s->hkey, sizeof(s->hkey), KEY_SERVER, id) == -1 ||
 	    ctl_key(c, s->skey, sizeof(s->skey), KEY_SERVERS, NULL) == -1 ||
 	    ctl_key(c, s->lkey, sizeof(s->lkey), KEY_LOAD, id) == -1)

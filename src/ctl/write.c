@@ -7,12 +7,14 @@
  *	MULTI
  *	the change
  *	INCR P version
+ *	XADD P changes MAXLEN ~ 100000 * version v+1 ids <id,...>
  *	PUBLISH P changed v+1
  *	EXEC				nil: someone else wrote; again
  *					after a jittered, growing pause
  *
- * so a router that sees version v+1 sees the change, and every change is
- * announced exactly once with the version it made.
+ * so a router that sees version v+1 sees the change, reads in the feed
+ * which servers it touched (and re-reads only those), and every change
+ * is announced exactly once with the version it made.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -163,8 +165,8 @@ exec(struct ctl *c, uint64_t *version)
 			free(msg);
 		}
 	}
-	/* INCR is the next to last: its value is the new version. */
-	e = r->element[r->elements - 2];
+	/* INCR comes before XADD and PUBLISH: its value is the version. */
+	e = r->element[r->elements - 3];
 	if (rc == CTL_OK && e->type == REDIS_REPLY_INTEGER)
 		*version = (uint64_t)e->integer;
 	freeReplyObject(r);
@@ -194,12 +196,14 @@ pause_before_retry(int attempt)
 int
 ctl_write(struct ctl *c, const struct ctl_change *ch, uint64_t *version)
 {
-	char		 vkey[CTL_KEY_MAX], chan[CTL_KEY_MAX], next[24];
+	char		 vkey[CTL_KEY_MAX], chan[CTL_KEY_MAX], feed[CTL_KEY_MAX];
+	char		 next[24];
 	uint64_t	 v;
 	int		 attempt, rc;
 
 	if (ctl_key(c, vkey, sizeof(vkey), KEY_VERSION, NULL) == -1 ||
-	    ctl_key(c, chan, sizeof(chan), KEY_CHANGED, NULL) == -1)
+	    ctl_key(c, chan, sizeof(chan), KEY_CHANGED, NULL) == -1 ||
+	    ctl_key(c, feed, sizeof(feed), KEY_CHANGES, NULL) == -1)
 		return ctl_err(CTL_FAIL, "key too long");
 	for (attempt = 0; attempt <= CTL_RETRIES; attempt++) {
 		if ((rc = watch(c, ch, vkey)) != CTL_OK ||
@@ -213,6 +217,8 @@ ctl_write(struct ctl *c, const struct ctl_change *ch, uint64_t *version)
 		snprintf(next, sizeof(next), "%" PRIu64, v + 1);
 		if (!begin(c) || ch->queue(c, ch->arg) == -1 ||
 		    ctl_queue(c, "INCR %s", vkey) == -1 ||
+		    ctl_queue(c, "XADD %s MAXLEN ~ %d * version %s ids %s", feed,
+		    FEED_MAXLEN, next, ch->ids != NULL ? ch->ids : "") == -1 ||
 		    ctl_queue(c, "PUBLISH %s %s", chan, next) == -1) {
 			if (c->rc->err == 0)
 				discard(c, "DISCARD");

@@ -279,13 +279,18 @@ def protocol(t):
     names = [a[0].upper() for a in lines if a and
              a[0].upper() not in ("AUTH", "SELECT", "PING", "ROLE",
                                   "CLIENT", "INFO", "COMMAND", "HELLO")]
-    want = ["WATCH", "GET", "EXISTS", "MULTI", "HSET", "INCR", "PUBLISH",
-            "EXEC"]
+    want = ["WATCH", "GET", "EXISTS", "MULTI", "HSET", "INCR", "XADD",
+            "PUBLISH", "EXEC"]
     w = [a for a in lines if a and a[0].upper() == "WATCH"]
+    x = [a for a in lines if a and a[0].upper() == "XADD"]
+    v = int(S["r"].cmd("GET", P + "version"))
     t.ok(res.rc == 0 and names == want and w and
-         P + "version" in w[0] and P + "server:m-1" in w[0],
+         P + "version" in w[0] and P + "server:m-1" in w[0] and x and
+         x[0][1:] == [P + "changes", "MAXLEN", "~", "100000", "*",
+                      "version", str(v), "ids", "m-1"],
          "a write is WATCH P version P server:ID, GET, check, MULTI, "
-         "change, INCR, PUBLISH, EXEC", "%r\n%r" % (res, lines))
+         "change, INCR, XADD P changes (version, ids), PUBLISH, EXEC",
+         "%r\n%r" % (res, lines))
 
 
 def concurrent(t):
