@@ -17,7 +17,9 @@
 Loopback only; every daemon and redis-server it starts is stopped at the
 end.  Environment: GEO307_BIN, GEO307_FIXTURES (as in "make check"),
 BENCH_REDIS_CHANGES (50), BENCH_REDIS_SERVERS (10000),
-BENCH_REDIS_WINDOW (10), BENCH_REDIS_PARTS ("123": which parts to run).
+BENCH_REDIS_WINDOW (10), BENCH_REDIS_PARTS ("123": which parts to run),
+BENCH_REDIS_FEED (1: changes write the change feed, as geo307ctl does;
+0: they do not, so every change is a full re-read).
 """
 
 import os
@@ -35,6 +37,9 @@ CHANGES = int(os.environ.get("BENCH_REDIS_CHANGES") or 50)
 NSERVERS = int(os.environ.get("BENCH_REDIS_SERVERS") or 10000)
 WINDOW = float(os.environ.get("BENCH_REDIS_WINDOW") or 10)
 PARTS = os.environ.get("BENCH_REDIS_PARTS") or "123"
+# Operator changes write the change feed as geo307ctl does (1), or not
+# (0: every change is a full re-read, the behaviour without a feed).
+FEED = (os.environ.get("BENCH_REDIS_FEED") or "1") == "1"
 GB = "81.2.69.142"
 HZ = os.sysconf("SC_CLK_TCK")
 REGIONS = ("eu", "us", "ap")
@@ -143,7 +148,8 @@ def change_delay(T, tmp, rs, prefix, big):
             t0 = time.monotonic()
             g.redis_op(r, prefix, [
                 ["HSET", prefix + "server:" + new, "state", "up"],
-                ["HSET", prefix + "server:" + cur, "state", "down"]])
+                ["HSET", prefix + "server:" + cur, "state", "down"]],
+                ids=[new, cur] if FEED else None)
             while True:
                 _, hd, _ = cl.request("GET", "/b", g.xff(GB))
                 if g.hget(hd, "X-Upload-Server") == new:

@@ -58,6 +58,8 @@ struct raw_fleet *read_full(redisContext *c, struct redis_source *src,
 	    char *err, size_t errlen);
 int	 read_loads(redisContext *c, struct redis_source *src,
 	    uint64_t *version, char *err, size_t errlen);
+int	 read_version(redisContext *c, struct redis_source *src,
+	    uint64_t *version, char *err, size_t errlen);
 void	 warn_raw(struct redis_source *src, const struct raw_fleet *raw);
 /* Reply helpers the feed shares (redis_read.c says what each does). */
 int	 answer_kind(const redisReply *r, int type, int nil_ok);

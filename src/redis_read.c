@@ -341,6 +341,27 @@ fail:
 	return NULL;
 }
 
+/* GET P version alone: what a change message asks to look at. */
+int
+read_version(redisContext *c, struct redis_source *src, uint64_t *version,
+    char *err, size_t errlen)
+{
+	redisReply	*r;
+	char		*k = key(src, KEY_VERSION, NULL);
+
+	r = redisconn_command(c, "GET %s", k);
+	free(k);
+	if (r == NULL || answer_kind(r, REDIS_REPLY_STRING, 1) != 1) {
+		read_error(c, r, err, errlen);
+		freeReplyObject(r);
+		return -1;
+	}
+	if (parse_version(r, version) != 0)
+		*version = 0;		/* as read_full does: see warn_raw */
+	freeReplyObject(r);
+	return 0;
+}
+
 /*
  * The cheap poll: version and loads in one round trip.  Loads go into
  * raw in place (under the lock); *version gets the current version.

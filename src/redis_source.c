@@ -53,6 +53,7 @@
 #define CMD_TIMEOUT	1.0		/* seconds, every command */
 #define RECHECK_MIN	1.0		/* seconds, see recheck_every() */
 #define PACE_BURST	5.0		/* full reads, see pace_fill() */
+#define MESSAGE_GAP	0.005		/* seconds between message rounds */
 
 struct pace {
 	double	tokens;			/* full reads that may start now */
@@ -107,7 +108,9 @@ wait_until(struct redis_source *src, double t)
 }
 
 /*
- * Full reads asked for by change messages, paced by a token bucket: a
+ * Full reads asked for by change messages (a message whose version the
+ * feed does not cover, or one without a version bump), paced by a token
+ * bucket: a
  * burst of up to PACE_BURST changes is read at once (one operator change
  * reaches serving in milliseconds), beyond that one full read per
  * refresh interval, whatever the message rate: a PUBLISH flood once
@@ -143,19 +146,20 @@ pace_take(struct pace *p, double refresh)
 
 /*
  * Sleep for secs; a change message cuts it short, but not before
- * full_after (pace_ready).  Returns 1 when stopping.
+ * earliest (message rounds are at most one per MESSAGE_GAP: a flood
+ * coalesces).  Returns 1 when stopping.
  */
 static int
-nap(struct redis_source *src, double secs, double full_after)
+nap(struct redis_source *src, double secs, double earliest)
 {
 	double	until = mono_now() + secs, now;
 	int	stop;
 
 	pthread_mutex_lock(&src->lock);
 	while (!src->stopping && (now = mono_now()) < until &&
-	    !(src->full_wanted && now >= full_after))
-		wait_until(src, src->full_wanted && full_after < until ?
-		    full_after : until);
+	    !(src->full_wanted && now >= earliest))
+		wait_until(src, src->full_wanted && earliest < until ?
+		    earliest : until);
 	stop = src->stopping;
 	pthread_mutex_unlock(&src->lock);
 	return stop;
@@ -274,8 +278,28 @@ struct refresher {
 	struct redis_where	 where;
 	double			 backoff, next_full, next_check;
 	struct pace		 pace;
+	double			 last_round;	/* mono_now() it started */
 	int			 was_up;		/* -1: not yet known */
 };
+
+/*
+ * A full read a change message asks for: now when the pace allows, else
+ * it is due when it does (the round at that time makes it).
+ */
+static int
+paced_full(struct redis_source *src, struct refresher *rf)
+{
+	double	at = pace_ready(&rf->pace, src->refresh);
+
+	/* pace_ready says "now" with its own clock reading: not later. */
+	if (at <= mono_now()) {
+		pace_take(&rf->pace, src->refresh);
+		return 1;
+	}
+	if (at < rf->next_full)
+		rf->next_full = at;
+	return 0;
+}
 
 /* A ready context on the node reads should go to, or -1. */
 static int
@@ -337,12 +361,12 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 }
 
 /*
- * One round: the cheap poll (version and loads).  When the version moved,
- * the change feed names the servers to re-read; a full read instead when
- * the feed does not cover the change, when a change message came without
- * a version bump (paced: at most a burst, then one per refresh), and
- * every full_resync.  Then publish.  0 served (*full says how), -1 with
- * err on a failed read.
+ * One round.  On the timer, the cheap poll (version and loads); on a
+ * change message, the version alone.  When the version moved, the change
+ * feed names the servers to re-read.  A full read instead: at start,
+ * every full_resync, when the feed does not cover a change, and when a
+ * message came without a version bump (message-driven full reads are
+ * paced).  Then publish.  0 served (*full says how), -1 with err.
  */
 static int
 refresh_once(struct redis_source *src, struct refresher *rf, int *full,
@@ -351,27 +375,31 @@ refresh_once(struct redis_source *src, struct refresher *rf, int *full,
 	uint64_t	version, have;
 	int		save = 0, fed, message;
 
+	rf->last_round = mono_now();
 	if (refresh_connect(src, rf, err, errlen) != 0)
 		return -1;
 	pthread_mutex_lock(&src->lock);
-	if ((message = src->full_wanted))
-		pace_take(&rf->pace, src->refresh);
+	message = src->full_wanted;
 	*full = src->raw == NULL || src->raw->source != FLEET_REDIS ||
 	    mono_now() >= rf->next_full;
 	src->full_wanted = 0;
 	have = src->raw ? src->raw->version : 0;
 	pthread_mutex_unlock(&src->lock);
 	if (!*full) {
-		if (read_loads(rf->c, src, &version, err, errlen) != 0)
+		if ((message ? read_version(rf->c, src, &version, err, errlen) :
+		    read_loads(rf->c, src, &version, err, errlen)) != 0)
 			return -1;
 		if (version != have) {
 			if ((fed = feed_catch_up(rf->c, src, version, err,
 			    errlen)) < 0)
 				return -1;
-			*full = fed == 1;
 			save = fed == 0;
-		} else
-			*full = message;
+			*full = fed == 1 && (!message || paced_full(src, rf));
+		} else if (message)
+			*full = paced_full(src, rf);
+		/* A message that gets no full read of its own: coalesced. */
+		if (message && !*full)
+			metrics_redis_change_coalesced();
 	}
 	if (*full && refresh_full(src, rf, &save, err, errlen) != 0)
 		return -1;
@@ -438,7 +466,7 @@ refresh_main(void *arg)
 			wait = refresh_up(src, &rf, full);
 		else
 			wait = refresh_down(src, &rf, err);
-	} while (!nap(src, wait, pace_ready(&rf.pace, src->refresh)));
+	} while (!nap(src, wait, rf.last_round + MESSAGE_GAP));
 	if (rf.c != NULL)
 		redisFree(rf.c);
 	return NULL;

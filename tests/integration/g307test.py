@@ -1411,10 +1411,11 @@ class RedisServer:
             return ""
 
 
-def redis_op(r, prefix, cmds, publish=True, bump=True, tries=20):
+def redis_op(r, prefix, cmds, publish=True, bump=True, tries=20, ids=None):
     """An operator change: WATCH P version; MULTI; cmds; INCR P version;
-    PUBLISH P changed <new version>; EXEC.  Returns the new version (the
-    old one when bump is false).  r: a Resp client."""
+    [XADD P changes ... version <v> ids <ids> when ids is given, as
+    geo307ctl does]; PUBLISH P changed <new version>; EXEC.  Returns the
+    new version (the old one when bump is false).  r: a Resp client."""
     vkey = prefix + "version"
     for _ in range(tries):
         r.cmd("WATCH", vkey)
@@ -1423,6 +1424,9 @@ def redis_op(r, prefix, cmds, publish=True, bump=True, tries=20):
         tail = []
         if bump:
             tail.append(["INCR", vkey])
+        if bump and ids is not None:
+            tail.append(["XADD", prefix + "changes", "MAXLEN", "~", "100000",
+                         "*", "version", str(new), "ids", ",".join(ids)])
         if publish:
             tail.append(["PUBLISH", prefix + "changed", str(new)])
         replies = r.pipeline([["MULTI"]] + [list(c) for c in cmds] + tail +

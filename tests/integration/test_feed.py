@@ -86,7 +86,11 @@ def feed(t):
     rc3, _ = ctl("drain-region", "ap")
     ok = served(aport, lambda j: g.fleet_server(j, "new-1") is not None and
                 g.fleet_server(j, "s003") is None)
-    st, _, body = g.http_get(aport, "/route?ip=175.16.199.1")
+
+    def drained():
+        body = g.http_get(aport, "/route?ip=175.16.199.1")[2]
+        return body if b'"region":"ap"' not in body else None
+    body = g.wait_until(drained, 5) or b""
     time.sleep(0.5)
     dh = hgetalls(r) - h0
     t.ok(rc1 == rc2 == rc3 == 0 and ok and dh <= 9 and
