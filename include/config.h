@@ -83,6 +83,7 @@ struct config {
 		double			 shutdown_grace;
 		char			*tls_cert;	/* NULL = plain HTTP */
 		char			*tls_key;
+		int			 proxy_protocol;
 	} listen;
 
 	struct {

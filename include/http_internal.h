@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -92,6 +93,9 @@ struct http_server {
 	struct conntrack	*ct;
 	unsigned		 per_ip;
 	double			 header_timeout;
+	/* [listen] proxy_protocol: sockets waiting for their header. */
+	int			 proxy_protocol;
+	struct pending_table	*pending;	/* the acceptor's own */
 	pthread_mutex_t		 lock;		/* conns list */
 	struct conn		*conns[PROBE_EVERY_MAX];	/* by slot */
 	unsigned		 nconns;
@@ -105,11 +109,26 @@ struct http_server {
 	struct tls_identity	*tls;
 };
 
+struct pending_table;
+
 /* http_accept.c */
 int		 accept_start(struct http_server *srv, char *err,
 		    size_t errlen);
+void		 accept_handover(struct http_server *srv, size_t i, int fd,
+		    const struct sockaddr *sa, socklen_t salen);
 void		 accept_quiesce(struct http_server *srv, size_t i);
 void		 accept_stop(struct http_server *srv);
+
+/* http_pending.c: called from the acceptor thread only. */
+#define PENDING_TAG	0x80000000u	/* epoll tag bit of a pending socket */
+int		 pending_new(struct http_server *srv);
+void		 pending_free(struct http_server *srv);
+void		 pending_accepted(struct http_server *srv, size_t i, int fd,
+		    const struct sockaddr *sa, socklen_t salen);
+void		 pending_readable(struct http_server *srv, uint32_t k,
+		    uint32_t events);
+int		 pending_wait_ms(struct http_server *srv);
+void		 pending_expire(struct http_server *srv);
 
 /* http_conn.c */
 void		 conn_release(void *cn);

@@ -35,6 +35,16 @@ enum conn_eviction {
 	EVICT__COUNT
 };
 
+/* geo307_proxy_protocol_total{result}: the acceptor's PROXY headers. */
+enum proxy_metric {
+	PPM_OK,			/* a client address read */
+	PPM_LOCAL,		/* a header without one: the real peer stands */
+	PPM_MALFORMED,		/* not a header, or the peer left mid-way */
+	PPM_TIMEOUT,		/* not complete within header_timeout */
+	PPM_UNTRUSTED,		/* peer outside [trust] proxies: plain */
+	PPM__COUNT
+};
+
 enum clientip_metric {
 	CIP_PEER, CIP_HEADER, CIP_MALFORMED, CIP__COUNT
 };
@@ -94,5 +104,6 @@ void	metrics_discarded_bytes(uint64_t n);
 /* The acceptor and the connection table. */
 void	metrics_conn_refused(enum conn_refusal why);
 void	metrics_conn_evicted(enum conn_eviction kind);
+void	metrics_proxy_protocol(enum proxy_metric result);
 
 #endif

@@ -81,6 +81,10 @@ const struct key config_keys[] = {
 	{ .sec = "listen", .name = "tls_key", .type = T_PATH, .store = S_STR,
 	    C(listen.tls_key), .def = "", .reload = R_SET_LIVE,
 	    .help = "PEM path of the private key" },
+	{ .sec = "listen", .name = "proxy_protocol", .type = T_BOOL,
+	    C(listen.proxy_protocol), .def = "no", .reload = R_RESTART,
+	    .help = "yes: peers in [trust] proxies send a PROXY v1/v2 "
+	    "header first" },
 
 	{ .sec = "linger", .name = "max_bytes", .type = T_SIZE,
 	    C(linger.max_bytes), .max = 1099511627776.0, .def = "256M",

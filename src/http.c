@@ -1,12 +1,14 @@
 /*
  * The public listener.  libmicrohttpd parses HTTP; the http module feeds
  * it sockets, tracks connections, and applies what LIBRARY-NOTES
- * measured.  It is three files:
+ * measured.  It is five files:
  *
  * - http.c (this one): the listen sockets, the daemons and their
  *   options, the TLS certificate callback, quiesce and stop;
  * - http_accept.c: the accept thread, which applies the connection
  *   limits before a request is read and hands sockets to the daemons;
+ * - http_pending.c: the accept thread's sockets that still owe their
+ *   PROXY protocol header ([listen] proxy_protocol);
  * - http_conn.c: per-connection state, the per-IP count, the socket
  *   duplicate for the linger, the whole-header deadline sweep;
  * - http_request.c: each request, from the raw request-target to the
@@ -177,6 +179,7 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 	srv->linger = lg;
 	srv->per_ip = cfg->listen.per_ip_connections;
 	srv->header_timeout = cfg->listen.header_timeout;
+	srv->proxy_protocol = cfg->listen.proxy_protocol;
 	/* Sweeps come every 100 ms: a tenth of header_timeout in sweeps. */
 	srv->probe_every = (unsigned)fmin(fmax(floor(srv->header_timeout),
 	    1), PROBE_EVERY_MAX);

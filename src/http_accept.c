@@ -14,6 +14,10 @@
  *   chooses); only when nothing can be evicted does the newcomer get the
  *   503.
  *
+ * With [listen] proxy_protocol, a trusted peer's socket first waits here
+ * for its PROXY header (http_pending.c), and the limits then apply to
+ * the client address the header carries.
+ *
  * libmicrohttpd's own limits (CONNECTION_LIMIT, PER_IP_CONNECTION_LIMIT)
  * close silently, so its connection limit is set above ours and never
  * reached.
@@ -44,6 +48,7 @@
 
 #define ACCEPT_BATCH	64		/* per listener per wakeup */
 #define STOP_TAG	UINT32_MAX	/* epoll tag of the stop eventfd */
+#define EVENTS_MAX	64		/* per epoll_wait */
 #define REFUSAL_MAX	2048
 
 static const char *
@@ -155,8 +160,12 @@ room_for_one(struct http_server *srv, unsigned mine)
 	return live < srv->max_conns;
 }
 
-static void
-accept_one(struct http_server *srv, size_t i, int fd,
+/*
+ * Apply the limits to the connection's peer (sa: the socket's, or the
+ * one its PROXY header names) and hand it to listener i's daemon.
+ */
+void
+accept_handover(struct http_server *srv, size_t i, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
 	struct netaddr	peer;
@@ -228,7 +237,12 @@ accept_batch(struct http_server *srv, size_t i)
 			accept_failed(srv, i, errno);
 			return;
 		}
-		accept_one(srv, i, fd, (struct sockaddr *)&ss, len);
+		if (srv->pending != NULL)
+			pending_accepted(srv, i, fd, (struct sockaddr *)&ss,
+			    len);
+		else
+			accept_handover(srv, i, fd, (struct sockaddr *)&ss,
+			    len);
 	}
 }
 
@@ -236,21 +250,31 @@ static void *
 acceptor(void *arg)
 {
 	struct http_server	*srv = arg;
-	struct epoll_event	 ev[LISTEN_MAX + 1];
+	struct epoll_event	 ev[EVENTS_MAX];
+	uint32_t		 tag;
 	int			 n, k;
 
 	for (;;) {
-		if ((n = epoll_wait(srv->epfd, ev, LISTEN_MAX + 1, -1)) < 0) {
+		n = epoll_wait(srv->epfd, ev, EVENTS_MAX,
+		    pending_wait_ms(srv));
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("accept: epoll_wait: %s", strerror(errno));
 			return NULL;
 		}
 		for (k = 0; k < n; k++) {
-			if (ev[k].data.u32 == STOP_TAG)
+			tag = ev[k].data.u32;
+			if (tag == STOP_TAG)
 				return NULL;
-			accept_batch(srv, ev[k].data.u32);
+			if (tag & PENDING_TAG)
+				pending_readable(srv, tag & ~PENDING_TAG,
+				    ev[k].events);
+			else
+				accept_batch(srv, tag);
 		}
+		if (srv->pending != NULL)
+			pending_expire(srv);
 	}
 }
 
@@ -262,6 +286,10 @@ accept_start(struct http_server *srv, char *err, size_t errlen)
 
 	if (rng_seed_random(&srv->accept_rng) != 0)
 		rng_seed(&srv->accept_rng, (uint64_t)(uintptr_t)srv);
+	if (srv->proxy_protocol && pending_new(srv) != 0) {
+		snprintf(err, errlen, "accept thread: out of memory");
+		return -1;
+	}
 	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		goto fail;
@@ -301,6 +329,7 @@ accept_stop(struct http_server *srv)
 		pthread_join(srv->acceptor, NULL);
 		srv->accepting = 0;
 	}
+	pending_free(srv);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->stopfd >= 0)

@@ -61,6 +61,10 @@ static counter		 refused[REFUSE__COUNT];
 static counter		 evicted[EVICT__COUNT];
 static const char	*refuse_names[REFUSE__COUNT] = { "per_ip", "full" };
 static const char	*evict_names[EVICT__COUNT] = { "idle", "slow_header" };
+static counter		 proxied[PPM__COUNT];
+static const char	*proxy_names[PPM__COUNT] = {
+	"ok", "local", "malformed", "timeout", "untrusted"
+};
 /* reload_total{what,result}: what = config, geoip, tls */
 static const char	*reload_what[] = { "config", "geoip", "tls" };
 static counter		 reloads[3][2];
@@ -315,6 +319,13 @@ metrics_conn_evicted(enum conn_eviction kind)
 		inc(&evicted[kind], 1);
 }
 
+void
+metrics_proxy_protocol(enum proxy_metric result)
+{
+	if ((unsigned)result < PPM__COUNT)
+		inc(&proxied[result], 1);
+}
+
 unsigned long long
 metrics_linger_count(enum linger_outcome o)
 {
@@ -495,6 +506,11 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 	for (i = 0; i < EVICT__COUNT; i++)
 		fprintf(f, "geo307_connections_evicted_total{kind=\"%s\"} "
 		    "%llu\n", evict_names[i], atomic_load(&evicted[i]));
+	header(f, "geo307_proxy_protocol_total", "counter",
+	    "PROXY protocol headers at accept, by result.");
+	for (i = 0; i < PPM__COUNT; i++)
+		fprintf(f, "geo307_proxy_protocol_total{result=\"%s\"} %llu\n",
+		    proxy_names[i], atomic_load(&proxied[i]));
 	header(f, "geo307_reload_total", "counter",
 	    "Reloads, by what was reloaded and the result.");
 	for (i = 0; i < 3; i++)

@@ -72,6 +72,7 @@ def restart_keys(t):
         ("listen", "shutdown_grace"): "5",
         ("listen", "tls_cert"): "cert.pem",
         ("listen", "tls_key"): "key.pem",
+        ("listen", "proxy_protocol"): "yes",
         ("admin", "address"): "127.0.0.1:%d" % g.free_port(),
         ("admin", "allow"): "127.0.0.0/8",
         ("redis", "url"): "redis://127.0.0.1:1/0",
