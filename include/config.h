@@ -85,6 +85,10 @@ struct config {
 	} listen;
 
 	struct {
+		char	*pid_file;	/* NULL = none */
+	} service;
+
+	struct {
 		uint64_t	max_bytes;
 		double		idle;
 		double		max_time;
@@ -160,6 +164,7 @@ struct config {
 		char	*access;	/* "stdout", a path, or NULL = off */
 		int	 format_json;	/* 1 json, 0 combined */
 		int	 log_query;
+		int	 log_health;	/* health_path requests logged */
 	} log;
 
 	struct {

@@ -432,14 +432,16 @@ decide(const struct runtime *rt, const struct request_view *rv,
 	}
 	if (cfg->listen.health_path != NULL &&
 	    path_is(t, tlen, cfg->listen.health_path)) {
+		/* The admin /healthz answers, from the same state. */
 		if (rv->draining)
 			set_text(a, 503, "draining");
-		else if ((f = runtime_fleet(rt)) != NULL && f->maintenance)
-			set_text(a, 503, "maintenance");
-		else if (f == NULL || fleet_routable(f, rv->now) == 0)
-			set_text(a, 503, "no routable upload server");
+		else if (rt->geo == NULL)
+			set_text(a, 503, "no GeoIP database");
+		else if ((f = runtime_fleet(rt)) == NULL)
+			set_text(a, 503, "no fleet snapshot");
 		else
-			set_text(a, 200, "ok");
+			set_text(a, 200, fleet_health(f, rv->now));
+		a->health = 1;
 		return;
 	}
 	if (cfg->lookup.prefix != NULL &&
