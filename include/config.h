@@ -66,6 +66,8 @@ struct server_conf {
 
 struct config {
 	char			*path;
+	char			*text;		/* the file as it was read */
+	size_t			 textlen;
 
 	struct {
 		struct listen_addr	*addrs;
@@ -200,6 +202,10 @@ struct config	*config_load(const char *path, char *err, size_t errlen);
  */
 struct config	*config_load_over(const char *path, const struct config *old,
 		    char *err, size_t errlen);
+/* The same from the text a config was read from (cfg->text). */
+struct config	*config_load_text(const char *path, const char *text,
+		    size_t len, const struct config *old, char *err,
+		    size_t errlen);
 void		 config_free(struct config *cfg);
 
 /* Every key: section, key, type, default, reload rule, help; TAB-separated. */

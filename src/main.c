@@ -255,7 +255,7 @@ log_changes(const struct config *cfg)
 /* 0 when the new runtime serves, -1 when the old one was kept. */
 static int
 reload(const char *path, struct linger *lg, struct redis_source *src,
-    const char *why)
+    const char *why, int geo_only)
 {
 	const struct runtime	*old;
 	struct runtime		*rt;
@@ -265,8 +265,9 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 
 	/* Only this thread publishes, so reading old here is safe. */
 	old = runtime_current();
-	if ((rt = runtime_load_over(path, old->cfg, err, sizeof(err),
-	    &what)) == NULL) {
+	rt = geo_only ? runtime_load_geoip(old, err, sizeof(err), &what) :
+	    runtime_load_over(path, old->cfg, err, sizeof(err), &what);
+	if (rt == NULL) {
 		log_err("reload (%s) failed, keeping the running config: %s",
 		    why, err);
 		metrics_reload(what, 0);
@@ -280,8 +281,13 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 	if (src != NULL && rt->cfg->redis.url != NULL)
 		atomic_store(&rt->fleet, redis_source_fleet(src, rt));
 	runtime_publish(rt);
-	metrics_reload("config", 1);
 	metrics_reload("geoip", 1);
+	if (geo_only) {
+		log_info("reloaded the GeoIP database only (%s); the config "
+		    "file is read on SIGHUP", why);
+		return 0;
+	}
+	metrics_reload("config", 1);
 	if (rt->tls != NULL) {
 		metrics_reload("tls", 1);
 		log_tls(rt->tls);
@@ -335,7 +341,7 @@ geoip_watch(const char *path, struct linger *lg, struct redis_source *src,
 	if (!runtime_geoip_changed(runtime_current(), &ts) ||
 	    (ts.tv_sec == refused->tv_sec && ts.tv_nsec == refused->tv_nsec))
 		return;
-	if (reload(path, lg, src, "GeoIP file changed") != 0)
+	if (reload(path, lg, src, "GeoIP file changed", 1) != 0)
 		*refused = ts;
 }
 
@@ -533,7 +539,7 @@ run(struct daemon *d)
 			break;
 		if (sig == SIGHUP) {
 			service_notify_reloading();
-			if (reload(d->path, d->lg, d->src, "SIGHUP") != 0)
+			if (reload(d->path, d->lg, d->src, "SIGHUP", 0) != 0)
 				geoip_refused(&geo_refused);
 			service_notify("READY=1");
 		} else if (sig == SIGUSR1)

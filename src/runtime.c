@@ -33,21 +33,17 @@ runtime_load(const char *path, char *err, size_t errlen, const char **what)
 	return runtime_load_over(path, NULL, err, errlen, what);
 }
 
-struct runtime *
-runtime_load_over(const char *path, const struct config *old, char *err,
+/*
+ * Everything but the config, which rt has.  tls: the identity to share
+ * (the GeoIP check), or NULL to load the configured files.
+ */
+static struct runtime *
+build(struct runtime *rt, struct tls_identity *tls, char *err,
     size_t errlen, const char **what)
 {
-	struct runtime	*rt;
 	struct fleet	*f;
 	size_t		 i;
 
-	*what = "config";
-	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if ((rt->cfg = config_load_over(path, old, err, errlen)) == NULL)
-		goto fail;
 	*what = "geoip";
 	(void)geo_mtime(rt->cfg->geoip.database, &rt->geo_mtime);
 	if ((rt->geo = geodb_open(rt->cfg->geoip.database, err, errlen)) ==
@@ -73,7 +69,9 @@ runtime_load_over(const char *path, const struct config *old, char *err,
 		rt->region_labels[i] =
 		    metrics_region_label(rt->rm->regions[i].name);
 	*what = "tls";
-	if (rt->cfg->listen.tls_cert != NULL &&
+	if (tls != NULL)
+		rt->tls = tls_identity_ref(tls);
+	else if (rt->cfg->listen.tls_cert != NULL &&
 	    (rt->tls = tls_identity_load(rt->cfg->listen.tls_cert,
 	    rt->cfg->listen.tls_key, err, errlen)) == NULL)
 		goto fail;
@@ -83,6 +81,43 @@ runtime_load_over(const char *path, const struct config *old, char *err,
 fail:
 	runtime_free(rt);
 	return NULL;
+}
+
+struct runtime *
+runtime_load_over(const char *path, const struct config *old, char *err,
+    size_t errlen, const char **what)
+{
+	struct runtime	*rt;
+
+	*what = "config";
+	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((rt->cfg = config_load_over(path, old, err, errlen)) == NULL) {
+		runtime_free(rt);
+		return NULL;
+	}
+	return build(rt, NULL, err, errlen, what);
+}
+
+struct runtime *
+runtime_load_geoip(const struct runtime *old, char *err, size_t errlen,
+    const char **what)
+{
+	struct runtime	*rt;
+
+	*what = "config";
+	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((rt->cfg = config_load_text(old->cfg->path, old->cfg->text,
+	    old->cfg->textlen, old->cfg, err, errlen)) == NULL) {
+		runtime_free(rt);
+		return NULL;
+	}
+	return build(rt, old->tls, err, errlen, what);
 }
 
 void

@@ -334,9 +334,45 @@ def health(t):
     d.wait(10)
 
 
+# ------------------------------------------------------------ GeoIP check
+
+def geoip_only(t):
+    import shutil
+    db = os.path.join(tmp(), "geo.mmdb")
+    shutil.copy(g.FIXTURE_DB, db)
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport, db=db)
+    d = g.Daemon(T, tmp(), c, "geoonly")
+    d.env = {"GEO307_GEOIP_CHECK_INTERVAL": "0.3"}
+    d.start()
+
+    def server():
+        r = g.raw_request(port, g.req("GET", "/u?x=1",
+                                      [("X-Forwarded-For", "81.2.69.142")]))
+        return r.header("X-Upload-Server")
+
+    first = server()
+    # an edit nobody signalled: eu-1 weight 0 would move GB elsewhere
+    edited = c.copy()
+    edited.set("server eu-1", "weight", 0)
+    d.write(edited)
+    st = os.stat(db)
+    os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))
+    said = g.wait_until(lambda: "reloaded the GeoIP database only" in
+                        d.stderr(), 5)
+    t.ok(said and first == "eu-1" and server() == "eu-1",
+         "the GeoIP mtime check reloads the database only: an unsignalled "
+         "config edit (eu-1 weight 0) is not applied", "%r %r\n%s"
+         % (first, server(), d.stderr()[-600:]))
+    d.sighup()
+    g.wait_until(lambda: server() != "eu-1", 5)
+    t.ok(server() != "eu-1", "... SIGHUP then applies it", server())
+    d.stop()
+
+
 def main():
     T.run([(10, second_instance), (4, handover), (3, notify), (6, check),
-           (5, health)])
+           (5, health), (2, geoip_only)])
 
 
 if __name__ == "__main__":
