@@ -1,26 +1,28 @@
 /*
  * fleetlog: every change of the fleet in use, logged once at info from
- * the signal loop (source, version, servers routable, and what changed:
+ * whichever thread puts it in use (source, version, servers routable, and what changed:
  * servers added, removed, state or weight changed, regions drained).
- * The fleet sources swap snapshots in silently; this keeps a summary of
- * the last one seen and compares, so the diff is computed in one place
- * whichever source (config, cache, Redis) the snapshot came from.
+ * It is called where a fleet is put in use (runtime_publish and
+ * runtime_swap_fleet), not polled, so no short-lived snapshot is missed;
+ * it keeps a summary of the last one and compares, so the diff is
+ * computed in one place whichever source (config, cache, Redis) the
+ * snapshot came from.
  */
 #ifndef GEO307_FLEETLOG_H
 #define GEO307_FLEETLOG_H
 
 #include <stddef.h>
 
-struct fleetlog;
+struct fleet;
 
-struct fleetlog	*fleetlog_new(void);
-void		 fleetlog_free(struct fleetlog *fl);
 /*
- * Look at the fleet in use (call outside an epoch: it enters one).
- * Returns 1 when it changed since the last call and writes a one-line
- * summary ("redis version 7, 3 of 4 servers routable") to status.
+ * A fleet was put in use (f must stay valid during the call): log it and
+ * send STATUS= when it differs from the last one noted.  Any thread.
  */
-int		 fleetlog_check(struct fleetlog *fl, char *status,
-		    size_t statuslen);
+void	fleetlog_note(const struct fleet *f);
+/* The last STATUS= line ("fleet from redis, version 7, ..."). */
+void	fleetlog_status(char *buf, size_t len);
+/* Forget the last summary (at exit). */
+void	fleetlog_reset(void);
 
 #endif

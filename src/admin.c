@@ -175,6 +175,8 @@ metrics(struct MHD_Connection *c, const struct runtime *rt)
 	g.geoip_build_epoch = rt->geo ? geodb_build_epoch(rt->geo) : 0;
 	g.redis_up = rt->cfg->redis.url ? metrics_redis_up() : -1;
 	g.per_server = rt->cfg->metrics.per_server;
+	g.fleet = f;
+	g.now = mono_now();
 	if ((page = metrics_render(&g, &len)) == NULL)
 		return MHD_NO;
 	return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", page,

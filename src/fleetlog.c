@@ -4,19 +4,19 @@
  * names) is all that is kept: the snapshot itself is freed by its source
  * after the next swap.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "epoch.h"
 #include "fleet.h"
 #include "fleetlog.h"
 #include "fleetrec.h"
 #include "log.h"
 #include "region.h"
-#include "runtime.h"
+#include "service.h"
 
 #define DIFF_MAX	768	/* bytes of "what changed" in one line */
 
@@ -28,8 +28,6 @@ struct fl_server {
 
 struct fl_snap {
 	int			 have;
-	const struct fleet	*ptr;		/* identity only, never read */
-	double			 taken_mono;
 	enum fleet_source	 source;
 	uint64_t		 version;
 	int			 maintenance;
@@ -37,10 +35,6 @@ struct fl_snap {
 	size_t			 n;
 	char			(*drained)[NAME_MAX_LEN + 1];
 	size_t			 ndrained;
-};
-
-struct fleetlog {
-	struct fl_snap	last;
 };
 
 struct diff {
@@ -65,8 +59,6 @@ snap_take(struct fl_snap *sn, const struct fleet *f)
 
 	memset(sn, 0, sizeof(*sn));
 	sn->have = 1;
-	sn->ptr = f;
-	sn->taken_mono = f->taken_mono;
 	sn->source = f->source;
 	sn->version = f->version;
 	sn->maintenance = f->maintenance;
@@ -180,69 +172,71 @@ diff_all(struct diff *d, const struct fl_snap *o, const struct fl_snap *n)
 			say(d, "; region %s undrained", o->drained[i]);
 }
 
-struct fleetlog *
-fleetlog_new(void)
-{
-	return calloc(1, sizeof(struct fleetlog));
-}
+static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fl_snap	 last;
+static char		 last_status[256] = "no fleet snapshot yet";
 
-void
-fleetlog_free(struct fleetlog *fl)
-{
-	if (fl == NULL)
-		return;
-	snap_free(&fl->last);
-	free(fl);
-}
-
-/* Inside an epoch: compare f with the last summary; 1 when logged. */
+/* Under lock: compare f with the last summary; 1 when logged. */
 static int
-check_one(struct fleetlog *fl, const struct fleet *f, char *status,
-    size_t statuslen)
+check_one(const struct fleet *f)
 {
 	struct fl_snap	 n;
 	struct diff	 d = { .len = 0 };
 	char		 more[48] = "";
 	size_t		 routable;
 
-	if (fl->last.have && fl->last.ptr == f &&
-	    fl->last.taken_mono == f->taken_mono)
-		return 0;
 	if (snap_take(&n, f) != 0)
 		return 0;
-	diff_all(&d, &fl->last, &n);
-	if (fl->last.have && d.items == 0 && fl->last.version == n.version) {
+	diff_all(&d, &last, &n);
+	if (last.have && d.items == 0 && last.version == n.version) {
 		/* A new snapshot of the same fleet (loads): nothing to say. */
-		snap_free(&fl->last);
-		fl->last = n;
+		snap_free(&last);
+		last = n;
 		return 0;
 	}
 	routable = fleet_routable(f, mono_now());
-	snprintf(status, statuslen, "fleet from %s, version %llu, %zu of %zu "
-	    "servers routable%s", fleet_source_name(f->source),
+	snprintf(last_status, sizeof(last_status), "fleet from %s, version "
+	    "%llu, %zu of %zu servers routable%s", fleet_source_name(f->source),
 	    (unsigned long long)f->version, routable, f->nservers,
 	    f->maintenance ? ", maintenance" : "");
 	if (d.left_out > 0)
 		snprintf(more, sizeof(more), "; and %zu more changes",
 		    d.left_out);
-	log_info("%s%s%s%s", status, fl->last.have ? "" : " (first snapshot)",
-	    d.buf, more);
-	snap_free(&fl->last);
-	fl->last = n;
+	log_info("%s%s%s%s", last_status, last.have ? "" :
+	    " (first snapshot)", d.buf, more);
+	snap_free(&last);
+	last = n;
 	return 1;
 }
 
-int
-fleetlog_check(struct fleetlog *fl, char *status, size_t statuslen)
+void
+fleetlog_note(const struct fleet *f)
 {
-	const struct runtime	*rt;
-	const struct fleet	*f;
-	int			 r = 0;
+	char	status[sizeof(last_status)];
+	int	said;
 
-	epoch_enter();
-	if ((rt = runtime_current()) != NULL &&
-	    (f = runtime_fleet(rt)) != NULL)
-		r = check_one(fl, f, status, statuslen);
-	epoch_exit();
-	return r;
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&lock);
+	if ((said = check_one(f)))
+		memcpy(status, last_status, sizeof(status));
+	pthread_mutex_unlock(&lock);
+	if (said)
+		service_notify("STATUS=%s", status);
+}
+
+void
+fleetlog_status(char *buf, size_t len)
+{
+	pthread_mutex_lock(&lock);
+	snprintf(buf, len, "%s", last_status);
+	pthread_mutex_unlock(&lock);
+}
+
+void
+fleetlog_reset(void)
+{
+	pthread_mutex_lock(&lock);
+	snap_free(&last);
+	pthread_mutex_unlock(&lock);
 }

@@ -282,6 +282,7 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 		atomic_store(&rt->fleet, redis_source_fleet(src, rt));
 	runtime_publish(rt);
 	metrics_reload("geoip", 1);
+	metrics_reload_succeeded();
 	if (geo_only) {
 		log_info("reloaded the GeoIP database only (%s); the config "
 		    "file is read on SIGHUP", why);
@@ -392,7 +393,6 @@ struct daemon {
 	struct http_server	*http;
 	struct admin		*ad;
 	struct redis_source	*src;
-	struct fleetlog		*fl;
 	sigset_t		 set;
 };
 
@@ -433,7 +433,7 @@ start_undo(struct daemon *d)
 	runtime_publish(NULL);
 	accesslog_stop();
 	pidfile_close(&d->pf);
-	fleetlog_free(d->fl);
+	fleetlog_reset();
 }
 
 /* Load, lock, bind, serve: 0, or -1 with everything undone. */
@@ -449,8 +449,7 @@ start(struct daemon *d, struct runtime *rt, char *err, size_t errlen)
 	}
 	if ((!d->replace && addresses_free(rt->cfg, err, errlen) != 0) ||
 	    raise_nofile(rt->cfg, err, errlen) != 0 ||
-	    accesslog_start(rt->cfg->log.access, err, errlen) != 0 ||
-	    (d->fl = fleetlog_new()) == NULL) {
+	    accesslog_start(rt->cfg->log.access, err, errlen) != 0) {
 		runtime_free(rt);
 		start_undo(d);
 		return -1;
@@ -480,16 +479,6 @@ start(struct daemon *d, struct runtime *rt, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
-}
-
-/* The fleet in use changed: one log line, and systemd's STATUS=. */
-static void
-fleet_watch(struct daemon *d)
-{
-	char	status[256];
-
-	if (fleetlog_check(d->fl, status, sizeof(status)))
-		service_notify("STATUS=%s", status);
 }
 
 /* Hand-over: the old instance is told to go once this one serves. */
@@ -546,7 +535,6 @@ run(struct daemon *d)
 			accesslog_reopen();
 		t = mono_now();
 		failopen_watch(&fw, t);
-		fleet_watch(d);
 		take_pidfile(d);
 		if (t >= next_geo_check) {
 			next_geo_check = t + geo_every;
@@ -588,7 +576,7 @@ stop(struct daemon *d)
 	redis_source_stop(d->src);
 	accesslog_stop();
 	runtime_publish(NULL);
-	fleetlog_free(d->fl);
+	fleetlog_reset();
 	log_info("stopped");
 	/* Last: a successor takes the lock only when all is let go. */
 	pidfile_close(&d->pf);
@@ -630,11 +618,11 @@ serve(const char *path, int replace)
 		return 1;
 	}
 	rt = (struct runtime *)runtime_current();
+	metrics_reload_succeeded();
 	if (rt->tls != NULL)
 		log_tls(rt->tls);
 	log_serving(rt->cfg);
-	if (!fleetlog_check(d.fl, status, sizeof(status)))
-		snprintf(status, sizeof(status), "no fleet snapshot yet");
+	fleetlog_status(status, sizeof(status));
 	service_notify("READY=1\nMAINPID=%ld\nSTATUS=%s", (long)getpid(),
 	    status);
 	replace_old(&d);

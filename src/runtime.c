@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "epoch.h"
+#include "fleetlog.h"
 #include "metrics.h"
 #include "runtime.h"
 
@@ -143,7 +144,11 @@ runtime_fleet(const struct runtime *rt)
 struct fleet *
 runtime_swap_fleet(struct runtime *rt, struct fleet *f)
 {
-	return atomic_exchange(&rt->fleet, f);
+	struct fleet	*old = atomic_exchange(&rt->fleet, f);
+
+	/* The caller made f and frees it only after a later swap. */
+	fleetlog_note(f);
+	return old;
 }
 
 const struct runtime *
@@ -158,6 +163,12 @@ runtime_publish(struct runtime *rt)
 	struct runtime	*old;
 
 	old = atomic_exchange(&current, rt);
+	if (rt != NULL) {
+		/* Its fleet may be swapped (and freed) by the Redis thread. */
+		epoch_enter();
+		fleetlog_note(runtime_fleet(rt));
+		epoch_exit();
+	}
 	epoch_wait();
 	runtime_free(old);
 }

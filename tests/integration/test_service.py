@@ -370,9 +370,115 @@ def geoip_only(t):
     d.stop()
 
 
+# ------------------------------------------------------------ Redis states
+
+def redis_states(t):
+    rs = g.RedisServer(T, tmp()).start()
+    r = rs.conn()
+    P = "svc:"
+    g.redis_write_fleet(r, P, g.redis_fleet_of())
+    g.redis_report(r, P, {sid: "0.1" for sid in g.SERVERS})
+    port, aport = g.free_port(), g.free_port()
+    c = g.redis_config(port, aport, rs.port, tmp(), prefix=P, refresh=0.2)
+    c.set("listen", "health_path", "/hz")
+    d = g.Daemon(T, tmp(), c, "rstates").start()
+
+    def state():
+        a = g.http_get(aport, "/healthz")
+        p = g.http_get(port, "/hz")
+        return (a[0], a[2].strip().decode()), (p[0], p[2].strip().decode())
+
+    def wait_state(body):
+        return g.wait_until(lambda: state()[0][1] == body, 5)
+
+    wait_state("ok")
+    t.ok(state() == ((200, "ok"), (200, "ok")), "Redis fleet, fresh "
+         "reports: 200 ok on both", "%r" % (state(),))
+    g.redis_op(r, P, [["SET", P + "maintenance", "30"]])
+    wait_state("maintenance")
+    m = g.scrape(aport)
+    t.ok(state() == ((200, "maintenance"), (200, "maintenance")) and
+         m.get("geo307_maintenance") == 1,
+         "maintenance: 200 \"maintenance\" (the 503s are for clients), "
+         "geo307_maintenance 1", "%r %r" % (state(), m.get(
+             "geo307_maintenance")))
+    g.redis_op(r, P, [["DEL", P + "maintenance"],
+                      ["HSET", P + "regions", "eu", "drain", "us", "drain",
+                       "ap", "drain"]])
+    wait_state("nothing routable")
+    m = g.scrape(aport)
+    t.ok(state() == ((200, "nothing routable"),) * 2 and
+         m.get("geo307_maintenance") == 0 and
+         m.get("geo307_server_routable", server="eu-1") == 0 and
+         m.has("geo307_server_routable"),
+         "every region drained: 200 \"nothing routable\", "
+         "geo307_server_routable{eu-1} 0", "%r" % (state(),))
+    log = d.stderr()
+    t.ok("region eu drained" in log and "maintenance on" in log and
+         "maintenance off" in log and "0 of 3 servers routable" in log,
+         "fleet changes logged at info: maintenance on/off, regions drained,"
+         " servers routable", log[-1200:])
+    g.redis_op(r, P, [["DEL", P + "regions"]])
+    g.redis_report(r, P, {sid: None for sid in g.SERVERS})
+    wait_state("stale")
+    m = g.scrape(aport)
+    t.ok(state() == ((200, "stale"),) * 2 and
+         m.get("geo307_server_routable", server="eu-1") == 1,
+         "no fresh load report (fail-open): 200 \"stale\", the servers "
+         "still routable", "%r" % (state(),))
+    d.stop()
+
+
+# ------------------------------------------------------------ metrics
+
+def metrics(t):
+    port, aport = g.free_port(), g.free_port()
+    c = conf(port, aport)
+    t0 = time.time()
+    d = g.Daemon(T, tmp(), c, "metrics").start()
+    m = g.scrape(aport)
+    ver = subprocess.run([g.BIN, "--version"], capture_output=True,
+                         text=True).stdout.split()[-1]
+    t.ok(m.get("geo307_build_info", version=ver) == 1 and
+         m.types.get("geo307_build_info") == "gauge",
+         "geo307_build_info{version=\"%s\"} 1" % ver)
+    fds = len(os.listdir("/proc/%d/fd" % d.pid))
+    rss = int(open("/proc/%d/statm" % d.pid).read().split()[1]) * \
+        os.sysconf("SC_PAGE_SIZE")
+    t.ok(abs(m.get("process_open_fds") - fds) <= 3 and
+         0.5 * rss < m.get("process_resident_memory_bytes") < 2 * rss and
+         m.types.get("process_cpu_seconds_total") == "counter" and
+         m.get("process_cpu_seconds_total") > 0,
+         "process_open_fds, process_resident_memory_bytes, "
+         "process_cpu_seconds_total match /proc (%d fds, %d bytes)"
+         % (fds, rss), m.text[-600:])
+    ts = m.get("geo307_last_reload_success_timestamp_seconds")
+    t.ok(t0 - 2 <= ts <= time.time() + 1,
+         "geo307_last_reload_success_timestamp_seconds = the start", ts)
+    t.ok(m.get("geo307_server_routable", server="eu-1") == 1 and
+         m.get("geo307_maintenance") == 0 and
+         m.get("geo307_log_dropped_total") == 0,
+         "geo307_server_routable{eu-1} 1, geo307_maintenance 0, "
+         "geo307_log_dropped_total 0")
+    time.sleep(1.1)
+    c.set("server eu-1", "weight", 0)
+    c.set("metrics", "per_server", "no")
+    d.write(c)
+    d.sighup()
+    m2 = g.wait_metric(aport, lambda x: x.get(
+        "geo307_last_reload_success_timestamp_seconds") > ts)
+    t.ok(m2.get("geo307_last_reload_success_timestamp_seconds") > ts and
+         not m2.has("geo307_server_routable") and
+         "geo307_server_routable" not in m2.types,
+         "after SIGHUP: the timestamp moves; per_server = no drops "
+         "geo307_server_routable", m2.text[-400:])
+    d.stop()
+
+
 def main():
     T.run([(10, second_instance), (4, handover), (3, notify), (6, check),
-           (5, health), (2, geoip_only)])
+           (5, health), (2, geoip_only), (5, redis_states),
+           (5, metrics)])
 
 
 if __name__ == "__main__":
