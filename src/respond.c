@@ -339,6 +339,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 
 	route_input_of(rt, rv, target, targetlen, a, &in, kbuf, sizeof(kbuf));
 	if (route_decide(rt, runtime_fleet(rt), &in, rng, &d) != 0) {
+		memcpy(a->country, d.geo.country, sizeof(a->country));
 		a->region_label = rt->region_labels[d.home];
 		a->region = rt->rm->regions[d.home].name;
 		route_failed(rt, &d, rng, a);
@@ -346,6 +347,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 	}
 	if (d.affinity != ROUTE_AFFINITY_OFF)
 		metrics_affinity(d.affinity);
+	memcpy(a->country, d.geo.country, sizeof(a->country));
 	s = d.server;
 	a->server_id = s->id;
 	a->server_label = s->label;
