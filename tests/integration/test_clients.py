@@ -113,6 +113,47 @@ def requests_(t):
          "status %r discarded %r sink %r" % (st, disc, got))
 
 
+HTTPX = """
+import sys, httpx
+url, kind, n = sys.argv[1], sys.argv[2], %d
+def gen():
+    for _ in range(n // 65536):
+        yield b"x" * 65536
+try:
+    r = httpx.post(url, content=gen() if kind == "gen" else b"x" * n,
+                   follow_redirects=True, timeout=20)
+    print("status", r.status_code)
+except Exception as e:
+    print("error", type(e).__name__)
+""" % N
+
+
+def httpx_python():
+    """A python3 that has httpx (Debian's python3-httpx), or None."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        if os.access(py, os.X_OK) and subprocess.run(
+                [py, "-c", "import httpx"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def httpx_(t):
+    py = httpx_python()
+    if py is None:
+        raise g.Skip("no httpx (python3-httpx)")
+    out = {}
+    for k in ("gen", "bytes"):
+        out[k] = measure(lambda: subprocess.run(
+            [py, "-c", HTTPX, S["url"], k], capture_output=True, text=True,
+            timeout=60).stdout.strip())
+    t.ok(out["gen"][0] == "error StreamConsumed" and out["gen"][2] == [],
+         "httpx with a generator body: StreamConsumed on the 307",
+         repr(out["gen"]))
+    t.ok(out["bytes"][0] == "status 201" and out["bytes"][2] == [N] and
+         out["bytes"][1] > 0, "httpx with bytes: follows, the body twice",
+         repr(out["bytes"]))
+
+
 def urllib_(t):
     def post():
         try:
@@ -158,7 +199,8 @@ def node(t):
 
 
 def main():
-    T.run([(2, curl), (2, requests_), (1, urllib_), (1, wget), (3, node)])
+    T.run([(2, curl), (2, requests_), (2, httpx_), (1, urllib_), (1, wget),
+           (3, node)])
 
 
 if __name__ == "__main__":
