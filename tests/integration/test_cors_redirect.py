@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The Origin a browser sends after a cross-origin 307 (README client
-guide): a page on one origin POSTs with fetch() (a non-simple header, so
+"""What a browser does around a 307 (README client guide).  A form
+upload larger than [linger] max_bytes: Chromium sends it again after the
+reset, every attempt cut at max_bytes, and it never reaches the upload
+server.  The Origin after a cross-origin 307: a page on one origin POSTs with fetch() (a non-simple header, so
 a preflight) to geo307 on another; geo307 answers the preflight and then
 307 to an upload server on a third origin.  Headless Chromium sends
 `Origin: null` on both the preflight and the request to the upload
@@ -113,8 +115,46 @@ def origins(t):
          "sends Origin: null too", "%r" % up.seen)
 
 
+def too_big(t):
+    import json
+    import time
+    exe = tb.chromium_path()
+    if exe is None:
+        raise g.Skip("no chromium on this host")
+    tmp = g.mkdtemp(T)
+    port, aport = g.free_port(), g.free_port()
+    size = 8 << 20
+    sink = g.Sink(pages={"/p": tb.PAGE % {
+        "action": "http://127.0.0.1:%d/up" % port, "size": size, "seed": 3}})
+    T.at_exit(sink.close)
+    log = os.path.join(tmp, "access.log")
+    c = g.base_config(port, aport, regions=False, servers=False)
+    c.set("redirect", "allow_http", "yes")
+    c.set("linger", "max_bytes", "1M")
+    c.set("log", "access", log)
+    c.set("region all", "location", "50.0, 8.0")
+    c.set("region all", "default", "yes")
+    c.set("server sink", "url", sink.base)
+    c.set("server sink", "region", "all")
+    d = g.Daemon(T, tmp, c, "toobig").start()
+    rc, dom, err = tb.run_chromium(exe, "http://127.0.0.1:%d/p" % sink.port,
+                                   os.path.join(tmp, "profile"))
+    time.sleep(0.5)
+    d.stop()
+    posts = [(x["linger"], x["linger_bytes"]) for x in
+             map(json.loads, open(log)) if x["method"] == "POST"]
+    T.diag("8 MiB form, max_bytes 1M: attempts at geo307 %r; at the sink "
+           "%r" % (posts, [r["length"] for r in sink.requests
+                          if r["method"] == "POST"]))
+    t.ok(len(posts) >= 2 and all(p == ("bytes", 1 << 20) for p in posts) and
+         not any(r["method"] == "POST" for r in sink.requests),
+         "a form body over max_bytes: Chromium sends it again after the reset "
+         "(%d attempts), each cut at max_bytes, none reaches the server"
+         % len(posts), "%r\n%s" % (posts, err[-600:]))
+
+
 def main():
-    T.run([(2, origins)])
+    T.run([(2, origins), (1, too_big)])
 
 
 if __name__ == "__main__":
