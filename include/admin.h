@@ -16,5 +16,7 @@ struct admin	*admin_start(const struct config *cfg, char *err,
 		    size_t errlen);
 void		 admin_set_draining(struct admin *ad);
 void		 admin_stop(struct admin *ad);
+/* Hand-over: new admin connections to this process. */
+int		 admin_steer_here(struct admin *ad);
 
 #endif

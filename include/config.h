@@ -67,6 +67,8 @@ struct server_conf {
 
 struct config {
 	char			*path;
+	char			*text;		/* the file as it was read */
+	size_t			 textlen;
 
 	struct {
 		struct listen_addr	*addrs;
@@ -85,6 +87,10 @@ struct config {
 		char			*tls_key;
 		int			 proxy_protocol;
 	} listen;
+
+	struct {
+		char	*pid_file;	/* NULL = none */
+	} service;
 
 	struct {
 		uint64_t	max_bytes;
@@ -162,6 +168,7 @@ struct config {
 		char	*access;	/* "stdout", a path, or NULL = off */
 		int	 format_json;	/* 1 json, 0 combined */
 		int	 log_query;
+		int	 log_health;	/* health_path requests logged */
 	} log;
 
 	struct {
@@ -197,6 +204,10 @@ struct config	*config_load(const char *path, char *err, size_t errlen);
  */
 struct config	*config_load_over(const char *path, const struct config *old,
 		    char *err, size_t errlen);
+/* The same from the text a config was read from (cfg->text). */
+struct config	*config_load_text(const char *path, const char *text,
+		    size_t len, const struct config *old, char *err,
+		    size_t errlen);
 void		 config_free(struct config *cfg);
 
 /* Every key: section, key, type, default, reload rule, help; TAB-separated. */

@@ -53,6 +53,8 @@ struct ld {
 	char		 label[NAME_MAX_LEN + 16];	/* "[region eu-west]" */
 	struct rawsec	*secs;
 	size_t		 nsecs;
+	const char	*text;		/* lex this instead of reading path */
+	size_t		 textlen;
 };
 
 /* ---- the key table */

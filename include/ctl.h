@@ -3,9 +3,12 @@
  * sections 3 and 5).  Private to the tool: every value is validated with
  * the daemon's own code (fleetrec, config, url), never with a copy.
  *
- * Exit codes: 0 done, 1 no such server (refused), 2 bad input, 3 Redis
- * unreachable, an error reply or a reply of the wrong shape.  Functions that fail print "geo307ctl: ..." on
- * stderr themselves and return the exit code to use.
+ * Exit codes: 0 done (a change that changes nothing included: it says
+ * so), 1 refused (bad input, no such server or region), 2 usage (the
+ * command line's form: unknown command or option, wrong arguments), 3
+ * Redis unreachable, an error reply or a reply of the wrong shape.
+ * Functions that fail print "geo307ctl: ..." on stderr themselves and
+ * return the exit code to use.
  */
 #ifndef GEO307_CTL_H
 #define GEO307_CTL_H
@@ -21,8 +24,11 @@
 #include "redisconn.h"
 
 #define CTL_OK		0
-#define CTL_FAIL	1	/* refused: no such server */
-#define CTL_USAGE	2	/* bad input */
+#define CTL_FAIL	1	/* refused: bad input, no such server */
+#define CTL_USAGE	2	/* the command line's form */
+#define CTL_NOOP	100	/* a check's "nothing to change" (never an
+				   exit status: ctl_write's caller says so
+				   and exits 0) */
 #define CTL_REDIS	3	/* Redis unreachable, failing or answering
 				   what it cannot (SPEC 5) */
 
@@ -120,7 +126,11 @@ void	ctl_records_free(struct ctl_records *rs);
 struct ctl_change {
 	char		 watch[3][CTL_KEY_MAX];	/* keys to WATCH besides */
 	size_t		 nwatch;		/* P version */
-	/* After WATCH: 0 to go on, or an exit code (message printed). */
+	/*
+	 * After WATCH: 0 to go on, CTL_NOOP when the change would change
+	 * nothing (no bump, no publish; *version is the current one), or
+	 * an exit code (message printed).
+	 */
 	int		(*check)(struct ctl *, void *);
 	/* Inside MULTI: queue the change with ctl_queue(); 0 or -1. */
 	int		(*queue)(struct ctl *, void *);

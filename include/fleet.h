@@ -125,6 +125,8 @@ size_t		 fleet_routable(const struct fleet *f, double now);
 const char	*fleet_server_why(const struct fleet *f,
 		    const struct fleet_server *s, double now);
 const char	*fleet_source_name(enum fleet_source s);
+/* "ok", "maintenance", "nothing routable" or "stale" (see fleet.c). */
+const char	*fleet_health(const struct fleet *f, double now);
 double		 mono_now(void);
 
 #endif

@@ -27,6 +27,9 @@ void		 http_sweep(struct http_server *srv);
 void		 http_set_draining(struct http_server *srv);
 /* Stop accepting; connections in flight go on. */
 void		 http_quiesce(struct http_server *srv);
+/* Hand-over: new connections to this process (service_steer_here). */
+int		 http_steer_here(struct http_server *srv, char *err,
+		    size_t errlen);
 /* Open connections (lingering ones are the linger module's). */
 unsigned	 http_connections(struct http_server *srv);
 /* Requests received and not yet answered. */

@@ -71,6 +71,7 @@ struct conn {
 	unsigned		 slot;		/* which sweep looks at it */
 	int			 killed;
 	struct tls_identity	*tls;		/* this handshake's, or NULL */
+	char			*logline;	/* json line awaiting its linger */
 };
 
 struct http_server {
@@ -138,7 +139,31 @@ double		 conn_pressure(const struct http_server *srv);
 void		 notify_connection(void *cls, struct MHD_Connection *c,
 		    void **sctx, enum MHD_ConnectionNotificationCode code);
 struct conn	*conn_of(struct MHD_Connection *c);
-void		 conn_keep_for_linger(struct conn *cn);
+/* 1: the socket will linger; 0: the linger refused it; -1: neither. */
+int		 conn_keep_for_linger(struct conn *cn);
+
+/* http_log.c: one request's access log line. */
+struct logreq {
+	const char	*method;
+	const char	*target;	/* raw, as sent; NULL: none */
+	size_t		 targetlen;
+	const char	*proto;		/* "HTTP/1.1" */
+	const char	*user_agent;
+	const char	*referer;
+	struct netaddr	 peer;
+	int		 has_peer;
+	int		 chunked;
+	unsigned long long length;	/* declared Content-Length, or 0 */
+	int		 expect;	/* Expect: 100-continue */
+	int		 linger_refused;
+	double		 duration;	/* seconds to the answer */
+};
+struct answer;
+struct config;
+void		 http_log(const struct config *cfg, struct conn *cn,
+		    const struct logreq *lr, const struct answer *a);
+void		 http_log_linger_done(struct conn *cn, int outcome,
+		    uint64_t bytes);
 
 /* http_request.c */
 void		*uri_logged(void *cls, const char *uri,

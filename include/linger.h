@@ -51,6 +51,11 @@ void		 linger_unreserve(struct linger *l, uint64_t ipkey);
  */
 void		 linger_adopt(struct linger *l, int fd, uint64_t ipkey,
 		    void (*done)(void *), void *arg);
+/*
+ * Inside a done() callback: how that socket's linger ended (enum
+ * linger_outcome) and the bytes it discarded; -1 and 0 elsewhere.
+ */
+void		 linger_last_outcome(int *outcome, uint64_t *bytes);
 unsigned	 linger_active(struct linger *l);
 /*
  * Stop: let lingering sockets run for at most grace seconds, then close

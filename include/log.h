@@ -22,6 +22,8 @@ int	accesslog_start(const char *target, char *err, size_t errlen);
 /* Append one line (without newline) from a request thread. */
 void	accesslog_write(const char *line, size_t len);
 int	accesslog_enabled(void);
+/* Lines dropped so far (geo307_log_dropped_total). */
+unsigned long	accesslog_dropped(void);
 /* Reopen the file (SIGUSR1, after rotation). */
 void	accesslog_reopen(void);
 /* Flush what is queued and stop the writer thread. */

@@ -7,8 +7,10 @@
 #define GEO307_METRICS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
+#include "fleet.h"
 #include "select.h"
 
 enum linger_outcome {
@@ -86,7 +88,14 @@ struct metrics_gauges {
 	unsigned long long geoip_build_epoch;
 	int		redis_up;		/* -1: no Redis configured */
 	int		per_server;		/* [metrics] per_server */
+	const struct fleet *fleet;		/* in use, or NULL */
+	double		now;			/* mono_now() */
 };
+
+/* The families read at scrape time (metrics_proc.c). */
+void	metrics_render_state(FILE *f, const struct metrics_gauges *g);
+/* A config and database loaded: at start and at each good reload. */
+void	metrics_reload_succeeded(void);
 
 /* The whole /metrics page, malloc'd; NULL on allocation failure. */
 char	*metrics_render(const struct metrics_gauges *g, size_t *len);

@@ -79,6 +79,8 @@ struct answer {
 	int			 synthetic;
 	int			 failopen;
 	int			 spill_from, spill_to;	/* labels, -1 = none */
+	int			 health;	/* the health_path answered */
+	char			 country[3];	/* ISO alpha-2 or "" */
 	char			 client[48];
 
 	/* Storage the headers point into. */

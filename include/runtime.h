@@ -44,6 +44,13 @@ struct runtime	*runtime_load(const char *path, char *err, size_t errlen,
 /* The same for a reload: restart-only keys keep old's values. */
 struct runtime	*runtime_load_over(const char *path, const struct config *old,
 		    char *err, size_t errlen, const char **what);
+/*
+ * The GeoIP file changed (the mtime check): old's config again, from the
+ * text it was read from, and old's TLS identity, with the new database.
+ * An edit of the config file that nobody signalled stays unapplied.
+ */
+struct runtime	*runtime_load_geoip(const struct runtime *old, char *err,
+		    size_t errlen, const char **what);
 void		 runtime_free(struct runtime *rt);
 
 /* rt's fleet (NULL: no snapshot yet); inside the same epoch as rt. */

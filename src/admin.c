@@ -43,6 +43,7 @@
 #include "route.h"
 #include "runtime.h"
 #include "select.h"
+#include "service.h"
 
 #define ADMIN_THREADS		4
 #define ADMIN_MAX_CONN		256	/* split between the threads */
@@ -155,11 +156,7 @@ healthz(struct admin *ad, struct MHD_Connection *c, const struct runtime *rt)
 		return reply_text(c, 503, "no GeoIP database");
 	if (f == NULL)
 		return reply_text(c, 503, "no fleet snapshot");
-	if (f->maintenance)
-		return reply_text(c, 503, "maintenance");
-	if (fleet_routable(f, mono_now()) == 0)
-		return reply_text(c, 503, "no routable upload server");
-	return reply_text(c, 200, "ok");
+	return reply_text(c, 200, fleet_health(f, mono_now()));
 }
 
 static enum MHD_Result
@@ -178,6 +175,8 @@ metrics(struct MHD_Connection *c, const struct runtime *rt)
 	g.geoip_build_epoch = rt->geo ? geodb_build_epoch(rt->geo) : 0;
 	g.redis_up = rt->cfg->redis.url ? metrics_redis_up() : -1;
 	g.per_server = rt->cfg->metrics.per_server;
+	g.fleet = f;
+	g.now = mono_now();
 	if ((page = metrics_render(&g, &len)) == NULL)
 		return MHD_NO;
 	return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", page,
@@ -502,6 +501,19 @@ admin_set_draining(struct admin *ad)
 {
 	if (ad != NULL)
 		atomic_store(&ad->draining, 1);
+}
+
+int
+admin_steer_here(struct admin *ad)
+{
+	const union MHD_DaemonInfo	*di;
+
+	if (ad == NULL)
+		return 0;
+	if ((di = MHD_get_daemon_info(ad->daemon,
+	    MHD_DAEMON_INFO_LISTEN_FD)) == NULL)
+		return -1;
+	return service_steer_here(di->listen_fd);
 }
 
 void

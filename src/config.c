@@ -511,10 +511,19 @@ struct config *
 config_load_over(const char *path, const struct config *old, char *err,
     size_t errlen)
 {
+	return config_load_text(path, NULL, 0, old, err, errlen);
+}
+
+struct config *
+config_load_text(const char *path, const char *text, size_t len,
+    const struct config *old, char *err, size_t errlen)
+{
 	struct ld	 ld;
 	struct config	*cfg;
 
 	memset(&ld, 0, sizeof(ld));
+	ld.text = text;
+	ld.textlen = len;
 	ld.path = path != NULL ? path : "(null)";
 	ld.err = err;
 	ld.errlen = errlen;
@@ -566,5 +575,6 @@ config_free(struct config *cfg)
 	free(cfg->regions);
 	free(cfg->servers);
 	free(cfg->path);
+	free(cfg->text);
 	free(cfg);
 }

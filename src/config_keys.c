@@ -86,6 +86,11 @@ const struct key config_keys[] = {
 	    .help = "yes: peers in [trust] proxies send a PROXY v1/v2 "
 	    "header first" },
 
+	{ .sec = "service", .name = "pid_file", .type = T_PATH, .store = S_STR,
+	    C(service.pid_file), .def = "", .reload = R_RESTART,
+	    .help = "e.g. /run/geo307/geo307.pid, locked while running; "
+	    "empty = none" },
+
 	{ .sec = "linger", .name = "max_bytes", .type = T_SIZE,
 	    C(linger.max_bytes), .max = 1099511627776.0, .def = "256M",
 	    .help = "the largest browser upload that can be redirected" },
@@ -213,6 +218,9 @@ const struct key config_keys[] = {
 	    .help = "json or combined" },
 	{ .sec = "log", .name = "log_query", .type = T_BOOL, C(log.log_query),
 	    .def = "no", .help = "queries often hold tokens" },
+	{ .sec = "log", .name = "log_health", .type = T_BOOL,
+	    C(log.log_health), .def = "no",
+	    .help = "health_path requests in the access log" },
 
 	{ .sec = "metrics", .name = "per_server", .type = T_BOOL,
 	    C(metrics.per_server), .def = "yes",

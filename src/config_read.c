@@ -364,19 +364,33 @@ out:
 	return -1;
 }
 
+/*
+ * The text is kept in the config (cfg->text): the GeoIP file's mtime
+ * check builds a runtime from the same text again, so that an edit of
+ * the file that nobody signalled is not applied with the new database.
+ */
 int
 lex_file(struct ld *ld)
 {
-	char	*buf;
+	char	*buf, *keep;
 	size_t	 len, skip = 0;
 	int	 rc;
 
-	if (read_file(ld, &buf, &len) == -1)
+	if (ld->text != NULL) {
+		if ((buf = malloc(ld->textlen + 1)) == NULL)
+			return oom(ld);
+		memcpy(buf, ld->text, ld->textlen);
+		buf[ld->textlen] = '\0';
+		len = ld->textlen;
+	} else if (read_file(ld, &buf, &len) == -1)
 		return -1;
+	if ((keep = realloc(buf, len + 1)) != NULL)
+		buf = keep;
+	ld->cfg->text = buf;
+	ld->cfg->textlen = len;
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		skip = 3;
 	rc = lex_lines(ld, buf + skip, buf + len);
-	free(buf);
 	return rc;
 }
 

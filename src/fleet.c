@@ -350,3 +350,33 @@ fleet_routable(const struct fleet *f, double now)
 	/* Stale servers serve only when nothing is fresh (fail-open). */
 	return fresh > 0 ? fresh : stale;
 }
+
+/*
+ * The fleet's state for health checks.  These are answers, not faults
+ * of this instance: a balancer that pulled every router during a
+ * maintenance would turn the intended 503 + Retry-After into connection
+ * errors.  "stale": something is routable, but only on reports older
+ * than stale_after (Redis or the agents silent), i.e. fail-open.
+ */
+const char *
+fleet_health(const struct fleet *f, double now)
+{
+	const struct fleet_server	*s;
+	size_t				 i, fresh = 0, stale = 0;
+
+	if (f->maintenance)
+		return "maintenance";
+	for (i = 0; i < f->nservers; i++) {
+		s = &f->servers[i];
+		if (s->state != SERVER_UP || s->weight == 0 ||
+		    s->region >= f->nregions || f->regions[s->region].drained)
+			continue;
+		if (fleet_server_fresh(f, s, now))
+			fresh++;
+		else
+			stale++;
+	}
+	if (fresh > 0)
+		return "ok";
+	return stale > 0 ? "stale" : "nothing routable";
+}

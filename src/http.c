@@ -31,6 +31,7 @@
 #include "conntrack.h"
 #include "epoch.h"
 #include "http.h"
+#include "service.h"
 #include "http_internal.h"
 #include "log.h"
 #include "respond.h"
@@ -271,6 +272,20 @@ http_quiesce(struct http_server *srv)
 		 */
 		shutdown(srv->fds[i], SHUT_RDWR);
 	}
+}
+
+int
+http_steer_here(struct http_server *srv, char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->n; i++)
+		if (service_steer_here(srv->fds[i]) != 0) {
+			snprintf(err, errlen, "SO_ATTACH_REUSEPORT_CBPF: %s",
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
 }
 
 unsigned

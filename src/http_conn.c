@@ -49,7 +49,13 @@ void
 conn_release(void *arg)
 {
 	struct conn	*cn = arg;
+	uint64_t	 bytes;
+	int		 outcome;
 
+	/* A json line waiting for its linger outcome is finished now. */
+	linger_last_outcome(&outcome, &bytes);
+	if (cn->logline != NULL)
+		http_log_linger_done(cn, outcome, bytes);
 	conntrack_release(cn->srv->ct, cn->ipkey);
 	tls_identity_unref(cn->tls);
 	free(cn);
@@ -149,17 +155,21 @@ conn_of(struct MHD_Connection *c)
  * Before answering a request whose body we will not read: keep a
  * duplicate of the socket so that MHD's close does not reset it.
  */
-void
+int
 conn_keep_for_linger(struct conn *cn)
 {
-	if (cn == NULL || cn->fd < 0 || cn->dupfd >= 0)
-		return;
+	if (cn == NULL || cn->fd < 0)
+		return -1;
+	if (cn->dupfd >= 0)
+		return 1;
 	if (linger_reserve(cn->srv->linger, cn->ipkey) != 0)
-		return;
+		return 0;
 	if ((cn->dupfd = fcntl(cn->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		log_warn("linger: dup: %s", strerror(errno));
 		linger_unreserve(cn->srv->linger, cn->ipkey);
+		return -1;
 	}
+	return 1;
 }
 
 /*

@@ -39,6 +39,8 @@ struct req {
 	int		 seen;		/* the first handler call happened */
 	int		 has_body;
 	int		 expect100;	/* Expect: 100-continue */
+	int		 chunked;	/* Transfer-Encoding */
+	unsigned long long length;	/* declared Content-Length */
 	size_t		 lines;		/* field lines */
 	int		 early_status;
 	int		 bad_target;	/* bytes MHD's string hides (NUL) */
@@ -267,6 +269,8 @@ examine_body(struct MHD_Connection *c, struct req *rq, const char *method,
 	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &bs);
 	rq->has_body = bs.te || (bs.cl_count > 0 && !bs.cl_bad && bs.cl > 0);
 	rq->expect100 = bs.expect100;
+	rq->chunked = bs.te;
+	rq->length = bs.cl_count > 0 && !bs.cl_bad ? bs.cl : 0;
 	if (bs.cl_bad || (bs.te && bs.cl_count > 0)) {
 		rq->early_status = 400;
 		rq->has_body = 1;	/* whatever follows is not a request */
@@ -346,171 +350,35 @@ thread_rng(const struct runtime *rt)
 	return &t_rng;
 }
 
-/*
- * An access log line.  Every client-supplied field is escaped (JSON
- * string escaping, or Apache's for combined) and capped at a length of
- * its own; the caps and the fixed text together stay under the buffer,
- * so a line is never cut: a field too long loses the end of its content
- * (never half an escape) and is still closed.
- */
-#define LOGLINE_MAX	16384
-#define LOGCAP_METHOD	256
-#define LOGCAP_TARGET	8192
-#define LOGCAP_HEADER	1024	/* User-Agent, Referer */
-#define LOGCAP_OURS	256	/* our own text: ids, names, time */
-
-struct logline {
-	char	buf[LOGLINE_MAX];
-	size_t	len;
-	int	json;
-};
-
-static void
-ll_raw(struct logline *l, const char *s)
-{
-	size_t	n = strlen(s);
-
-	if (n > sizeof(l->buf) - 1 - l->len)
-		n = sizeof(l->buf) - 1 - l->len;
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
-}
-
-/* The escaped content of one field, at most cap bytes. */
-static void
-ll_esc(struct logline *l, const char *s, size_t n, size_t cap)
-{
-	size_t	room = sizeof(l->buf) - l->len;
-
-	if (cap + 1 < room)
-		room = cap + 1;
-	if (l->json)
-		json_escape(l->buf + l->len, room, s, n);
-	else
-		log_escape(l->buf + l->len, room, s, n);
-	l->len += strlen(l->buf + l->len);
-}
-
-/* A JSON member "name":"value", or a combined field "value" ("-" if none). */
-static void
-ll_field(struct logline *l, const char *name, const char *s, size_t n,
-    size_t cap)
-{
-	if (l->json) {
-		ll_raw(l, l->len > 1 ? ",\"" : "\"");
-		ll_raw(l, name);
-		ll_raw(l, "\":\"");
-	} else
-		ll_raw(l, " \"");
-	if (s == NULL || (!l->json && n == 0))
-		ll_raw(l, l->json ? "" : "-");
-	else
-		ll_esc(l, s, n, cap);
-	ll_raw(l, "\"");
-}
-
-static void
-ll_str(struct logline *l, const char *name, const char *s, size_t cap)
-{
-	ll_field(l, name, s, s != NULL ? strlen(s) : 0, cap);
-}
-
-static void
-ll_json_num(struct logline *l, const char *name, double v)
-{
-	char	num[64];
-
-	snprintf(num, sizeof(num), ",\"%s\":%.0f", name, v);
-	ll_raw(l, num);
-}
-
-static void
-log_json(struct logline *l, const struct req *rq, size_t tlen,
-    const char *method, const struct answer *a, const char *ua, double dur)
-{
-	char		 ts[48], ms[8];
-	struct timespec	 now;
-	struct tm	 tm;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts) - 8, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ms, sizeof(ms), ".%03dZ", (int)(now.tv_nsec / 1000000));
-	strcat(ts, ms);
-	ll_raw(l, "{");
-	ll_str(l, "time", ts, LOGCAP_OURS);
-	ll_str(l, "client", a->client, LOGCAP_OURS);
-	ll_str(l, "method", method, LOGCAP_METHOD);
-	ll_field(l, "target", rq->target, tlen, LOGCAP_TARGET);
-	ll_json_num(l, "status", a->status);
-	ll_str(l, "server", a->server_id ? a->server_id : "", LOGCAP_OURS);
-	ll_str(l, "reason", reason_name(a->reason), LOGCAP_OURS);
-	ll_str(l, "region", a->region ? a->region : "", LOGCAP_OURS);
-	ll_str(l, "request_id", a->request_id, LOGCAP_OURS);
-	ll_json_num(l, "duration_us", dur * 1e6);
-	ll_str(l, "user_agent", ua ? ua : "", LOGCAP_HEADER);
-	ll_raw(l, "}");
-}
-
-/* Apache's combined format, then request id, server, reason, region. */
-static void
-log_combined(struct logline *l, const struct req *rq, size_t tlen,
-    const char *method, const struct answer *a, const char *ua,
-    const char *referer)
-{
-	char		 ts[64], num[48];
-	struct timespec	 now;
-	struct tm	 tm;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
-	ll_esc(l, a->client, strlen(a->client), LOGCAP_OURS);
-	ll_raw(l, " - - [");
-	ll_raw(l, ts);
-	ll_raw(l, "] \"");
-	ll_esc(l, method, strlen(method), LOGCAP_METHOD);
-	ll_raw(l, " ");
-	ll_esc(l, rq->target, tlen, LOGCAP_TARGET);
-	ll_raw(l, " ");
-	ll_esc(l, rq->version ? rq->version : "-",
-	    rq->version ? strlen(rq->version) : 1, LOGCAP_OURS);
-	if (a->bodylen > 0)
-		snprintf(num, sizeof(num), "\" %d %zu", a->status, a->bodylen);
-	else
-		snprintf(num, sizeof(num), "\" %d -", a->status);
-	ll_raw(l, num);
-	ll_str(l, NULL, referer, LOGCAP_HEADER);
-	ll_str(l, NULL, ua, LOGCAP_HEADER);
-	ll_str(l, NULL, a->request_id, LOGCAP_OURS);
-	ll_str(l, NULL, a->server_id, LOGCAP_OURS);
-	ll_str(l, NULL, reason_name(a->reason), LOGCAP_OURS);
-	ll_str(l, NULL, a->region, LOGCAP_OURS);
-}
-
+/* The access log line of an answered request (http_log.c). */
 static void
 access_log(const struct runtime *rt, struct MHD_Connection *c,
-    const char *method, const struct req *rq, const struct answer *a,
-    double dur)
+    struct conn *cn, const char *method, const struct req *rq,
+    const struct answer *a, double dur, int linger)
 {
-	static _Thread_local struct logline	 l;
-	const char				*q, *ua;
-	size_t					 tlen = rq->targetlen;
+	struct logreq	lr;
 
 	if (!accesslog_enabled() || rq->target == NULL)
 		return;
-	if (!rt->cfg->log.log_query && (q = memchr(rq->target, '?', tlen)))
-		tlen = q - rq->target;
-	l.len = 0;
-	l.json = rt->cfg->log.format_json;
-	ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
-	if (l.json)
-		log_json(&l, rq, tlen, method, a, ua, dur);
-	else
-		log_combined(&l, rq, tlen, method, a, ua,
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    "Referer"));
-	accesslog_write(l.buf, l.len);
+	memset(&lr, 0, sizeof(lr));
+	lr.method = method;
+	lr.target = rq->target;
+	lr.targetlen = rq->targetlen;
+	lr.proto = rq->version;
+	lr.user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "User-Agent");
+	lr.referer = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Referer");
+	if (cn != NULL) {
+		lr.peer = cn->peer;
+		lr.has_peer = 1;
+	}
+	lr.chunked = rq->chunked;
+	lr.length = rq->length;
+	lr.expect = rq->expect100;
+	lr.linger_refused = linger == 0;
+	lr.duration = dur;
+	http_log(rt->cfg, cn, &lr, a);
 }
 
 static void
@@ -566,6 +434,7 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	struct answer			 a;
 	enum MHD_Result			 ret;
 	double				 dur;
+	int				 linger;
 
 	memset(&rv, 0, sizeof(rv));
 	rv.method = method;
@@ -588,8 +457,7 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	rv.draining = atomic_load(&srv->draining);
 	rv.now = mono_now();
 
-	if (rv.has_body)
-		conn_keep_for_linger(cn);
+	linger = rv.has_body ? conn_keep_for_linger(cn) : -1;
 
 	epoch_enter();
 	rt = runtime_current();
@@ -607,7 +475,7 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	MHD_destroy_response(r);
 	dur = mono_now() - rq->start;
 	count(&a, dur);
-	access_log(rt, c, method, rq, &a, dur);
+	access_log(rt, c, cn, method, rq, &a, dur, linger);
 	epoch_exit();
 	answer_free(&a);
 	return ret;

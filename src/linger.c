@@ -209,6 +209,29 @@ wake(struct linger_state *l)
 		;
 }
 
+/* What done() may ask about (linger_last_outcome). */
+static _Thread_local int	done_outcome = -1;
+static _Thread_local uint64_t	done_bytes;
+
+static void
+call_done(void (*done)(void *), void *arg, int o, uint64_t bytes)
+{
+	if (done == NULL)
+		return;
+	done_outcome = o;
+	done_bytes = bytes;
+	done(arg);
+	done_outcome = -1;
+	done_bytes = 0;
+}
+
+void
+linger_last_outcome(int *outcome, uint64_t *bytes)
+{
+	*outcome = done_outcome;
+	*bytes = done_bytes;
+}
+
 /* The end of a lingering socket, from whatever cause. */
 static void
 lsock_finish(struct linger_state *l, struct lsock *ls, enum linger_outcome o)
@@ -227,8 +250,7 @@ lsock_finish(struct linger_state *l, struct lsock *ls, enum linger_outcome o)
 	metrics_linger_active(-1);
 	atomic_fetch_sub(&l->active, 1);
 	conntrack_release(l->ct, ls->ipkey);
-	if (ls->done != NULL)
-		ls->done(ls->arg);
+	call_done(ls->done, ls->arg, o, ls->bytes);
 	free(ls);
 }
 
@@ -586,8 +608,7 @@ linger_adopt(struct linger *h, int fd, uint64_t ipkey,
 	close(fd);
 	metrics_linger_outcome(o);
 	conntrack_release(l->ct, ipkey);
-	if (done != NULL)
-		done(arg);
+	call_done(done, arg, o, 0);
 }
 
 unsigned

@@ -220,6 +220,12 @@ accesslog_start(const char *target, char *err, size_t errlen)
 	return 0;
 }
 
+unsigned long
+accesslog_dropped(void)
+{
+	return atomic_load(&dropped);
+}
+
 void
 accesslog_reopen(void)
 {

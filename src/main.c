@@ -19,12 +19,14 @@
 
 #include "admin.h"
 #include "epoch.h"
+#include "fleetlog.h"
 #include "http.h"
 #include "linger.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_source.h"
 #include "runtime.h"
+#include "service.h"
 #include "tlsid.h"
 
 #define TICK_NS		(100 * 1000 * 1000)	/* header sweep period */
@@ -33,7 +35,7 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: geo307 -c FILE [--check]\n"
+	fprintf(f, "usage: geo307 -c FILE [--check] [--replace]\n"
 	    "       geo307 --print-keys | --version\n");
 }
 
@@ -99,8 +101,72 @@ log_tls(const struct tls_identity *id)
 		    tls_identity_subject(id), when);
 }
 
+/* --check: can a file this process will write be written? */
+static void
+check_writable(const char *what, const char *path, int *bad)
+{
+	char	*dir, *slash;
+
+	if (path == NULL || strcmp(path, "stdout") == 0)
+		return;
+	if (access(path, F_OK) == 0) {
+		if (access(path, W_OK) != 0) {
+			printf("error: %s %s: not writable: %s\n", what, path,
+			    strerror(errno));
+			*bad = 1;
+		}
+		return;
+	}
+	if ((dir = strdup(path)) == NULL)
+		return;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK) != 0) {
+		printf("error: %s %s: directory %s: %s\n", what, path, dir,
+		    strerror(errno));
+		*bad = 1;
+	}
+	free(dir);
+}
+
+/*
+ * What start would hit beyond the config and the database: files it
+ * writes, and addresses someone else holds (only a warning: the holder
+ * may be the instance a --replace takes over, or gone by then).
+ */
 static int
-check(const char *path)
+check_service(const struct config *cfg, int replace)
+{
+	char	err[256];
+	size_t	i;
+	int	bad = 0;
+
+	check_writable("[log] access", cfg->log.access, &bad);
+	check_writable("[redis] cache_file", cfg->redis.url != NULL ?
+	    cfg->redis.cache_file : NULL, &bad);
+	check_writable("[service] pid_file", cfg->service.pid_file, &bad);
+	if (replace)
+		return bad;
+	for (i = 0; i < cfg->listen.naddrs; i++)
+		if (service_addr_free((struct sockaddr *)
+		    &cfg->listen.addrs[i].sa, cfg->listen.addrs[i].salen,
+		    cfg->listen.addrs[i].text, err, sizeof(err)) != 0)
+			printf("warning: %s (a start would refuse; "
+			    "--replace hands over)\n", err);
+	if (cfg->admin.enabled && service_addr_free((struct sockaddr *)
+	    &cfg->admin.addr.sa, cfg->admin.addr.salen, cfg->admin.addr.text,
+	    err, sizeof(err)) != 0)
+		printf("warning: %s (a start would refuse; --replace hands "
+		    "over)\n", err);
+	return bad;
+}
+
+static int
+check(const char *path, int replace)
 {
 	struct runtime	*rt;
 	const char	*what;
@@ -108,7 +174,7 @@ check(const char *path)
 	int		 rc = 0;
 
 	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
-		fprintf(stderr, "geo307: %s\n", err);
+		log_err("%s", err);
 		return 1;
 	}
 	printf("%s: ok: %zu regions, %zu static servers; GeoIP %s (%s, "
@@ -117,9 +183,12 @@ check(const char *path)
 	    (unsigned long long)geodb_build_epoch(rt->geo));
 	if (rt->tls != NULL)
 		log_tls(rt->tls);
+	if (check_service(rt->cfg, replace) != 0)
+		rc = -1;
 	if (rt->cfg->redis.url != NULL) {
 		/* Records the config would reject are logged on stderr. */
-		rc = redis_source_check(rt, err, sizeof(err));
+		if (redis_source_check(rt, err, sizeof(err)) < 0)
+			rc = -1;
 		printf("%s\n", err);
 	}
 	runtime_free(rt);
@@ -186,7 +255,7 @@ log_changes(const struct config *cfg)
 /* 0 when the new runtime serves, -1 when the old one was kept. */
 static int
 reload(const char *path, struct linger *lg, struct redis_source *src,
-    const char *why)
+    const char *why, int geo_only)
 {
 	const struct runtime	*old;
 	struct runtime		*rt;
@@ -196,8 +265,9 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 
 	/* Only this thread publishes, so reading old here is safe. */
 	old = runtime_current();
-	if ((rt = runtime_load_over(path, old->cfg, err, sizeof(err),
-	    &what)) == NULL) {
+	rt = geo_only ? runtime_load_geoip(old, err, sizeof(err), &what) :
+	    runtime_load_over(path, old->cfg, err, sizeof(err), &what);
+	if (rt == NULL) {
 		log_err("reload (%s) failed, keeping the running config: %s",
 		    why, err);
 		metrics_reload(what, 0);
@@ -211,8 +281,14 @@ reload(const char *path, struct linger *lg, struct redis_source *src,
 	if (src != NULL && rt->cfg->redis.url != NULL)
 		atomic_store(&rt->fleet, redis_source_fleet(src, rt));
 	runtime_publish(rt);
-	metrics_reload("config", 1);
 	metrics_reload("geoip", 1);
+	metrics_reload_succeeded();
+	if (geo_only) {
+		log_info("reloaded the GeoIP database only (%s); the config "
+		    "file is read on SIGHUP", why);
+		return 0;
+	}
+	metrics_reload("config", 1);
 	if (rt->tls != NULL) {
 		metrics_reload("tls", 1);
 		log_tls(rt->tls);
@@ -266,7 +342,7 @@ geoip_watch(const char *path, struct linger *lg, struct redis_source *src,
 	if (!runtime_geoip_changed(runtime_current(), &ts) ||
 	    (ts.tv_sec == refused->tv_sec && ts.tv_nsec == refused->tv_nsec))
 		return;
-	if (reload(path, lg, src, "GeoIP file changed") != 0)
+	if (reload(path, lg, src, "GeoIP file changed", 1) != 0)
 		*refused = ts;
 }
 
@@ -308,129 +384,250 @@ log_serving(const struct config *cfg)
 	    cfg->nregions, cfg->nservers);
 }
 
-static int
-serve(const char *path)
-{
-	struct runtime		*rt;
+/* Everything serve() brings up, so that start, loop and stop are apart. */
+struct daemon {
+	const char		*path;
+	int			 replace;
+	struct pidfile		 pf;
 	struct linger		*lg;
 	struct http_server	*http;
 	struct admin		*ad;
-	struct redis_source	*src = NULL;
-	struct linger_limits	 lim;
+	struct redis_source	*src;
 	sigset_t		 set;
-	const char		*what;
-	char			 err[1024];
-	double			 next_geo_check, geo_every, t, grace_end;
-	struct timespec		 geo_refused = { 0, 0 };
-	struct failopen_watch	 fw = { 0 };
-	int			 sig;
+};
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	/* Threads started from here on inherit the mask. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+/*
+ * A second instance must not start beside the first by accident: with
+ * SO_REUSEPORT it would silently share the ports.  So, unless this is a
+ * hand-over, probe every address with a plain bind first.
+ */
+static int
+addresses_free(const struct config *cfg, char *err, size_t errlen)
+{
+	size_t	i;
 
-	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
-		fprintf(stderr, "geo307: %s\n", err);
-		return 1;
-	}
-	if (raise_nofile(rt->cfg, err, sizeof(err)) != 0 ||
-	    accesslog_start(rt->cfg->log.access, err, sizeof(err)) != 0) {
-		fprintf(stderr, "geo307: %s\n", err);
+	for (i = 0; i < cfg->listen.naddrs; i++)
+		if (service_addr_free((struct sockaddr *)
+		    &cfg->listen.addrs[i].sa, cfg->listen.addrs[i].salen,
+		    cfg->listen.addrs[i].text, err, errlen) != 0)
+			return -1;
+	if (cfg->admin.enabled && service_addr_free((struct sockaddr *)
+	    &cfg->admin.addr.sa, cfg->admin.addr.salen, cfg->admin.addr.text,
+	    err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+start_undo(struct daemon *d)
+{
+	if (d->ad != NULL)
+		admin_stop(d->ad);
+	if (d->http != NULL)
+		http_stop(d->http);
+	if (d->lg != NULL)
+		linger_stop(d->lg, 0);
+	if (d->http != NULL)
+		http_free(d->http);
+	redis_source_stop(d->src);
+	runtime_publish(NULL);
+	accesslog_stop();
+	pidfile_close(&d->pf);
+	fleetlog_reset();
+}
+
+/* Load, lock, bind, serve: 0, or -1 with everything undone. */
+static int
+start(struct daemon *d, struct runtime *rt, char *err, size_t errlen)
+{
+	struct linger_limits	lim;
+
+	if (pidfile_open(&d->pf, rt->cfg->service.pid_file, d->replace, err,
+	    errlen) != 0) {
 		runtime_free(rt);
-		return 1;
+		return -1;
+	}
+	if ((!d->replace && addresses_free(rt->cfg, err, errlen) != 0) ||
+	    raise_nofile(rt->cfg, err, errlen) != 0 ||
+	    accesslog_start(rt->cfg->log.access, err, errlen) != 0) {
+		runtime_free(rt);
+		start_undo(d);
+		return -1;
 	}
 	linger_limits_of(rt->cfg, &lim);
-	if ((lg = linger_start(&lim, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "geo307: %s\n", err);
+	if ((d->lg = linger_start(&lim, err, errlen)) == NULL) {
 		runtime_free(rt);
-		return 1;
+		start_undo(d);
+		return -1;
 	}
 	if (rt->cfg->redis.url != NULL) {
-		if ((src = redis_source_start(rt->cfg, err, sizeof(err))) ==
+		if ((d->src = redis_source_start(rt->cfg, err, errlen)) ==
 		    NULL) {
-			fprintf(stderr, "geo307: %s\n", err);
-			linger_stop(lg, 0);
 			runtime_free(rt);
-			return 1;
+			start_undo(d);
+			return -1;
 		}
 		/* A young cache routes until Redis answers. */
-		atomic_store(&rt->fleet, redis_source_fleet(src, rt));
+		atomic_store(&rt->fleet, redis_source_fleet(d->src, rt));
 	}
 	runtime_publish(rt);
-	if ((http = http_start(rt, lg, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "geo307: %s\n", err);
-		redis_source_stop(src);
-		linger_stop(lg, 0);
-		runtime_publish(NULL);
-		return 1;
-	}
 	err[0] = '\0';
-	if ((ad = admin_start(rt->cfg, err, sizeof(err))) == NULL &&
-	    err[0] != '\0') {
-		fprintf(stderr, "geo307: %s\n", err);
-		http_stop(http);
-		linger_stop(lg, 0);
-		http_free(http);
-		redis_source_stop(src);
-		runtime_publish(NULL);
-		return 1;
+	if ((d->http = http_start(rt, d->lg, err, errlen)) == NULL ||
+	    ((d->ad = admin_start(rt->cfg, err, errlen)) == NULL &&
+	    err[0] != '\0')) {
+		start_undo(d);
+		return -1;
 	}
-	if (rt->tls != NULL)
-		log_tls(rt->tls);
-	log_serving(rt->cfg);
+	return 0;
+}
+
+/* Hand-over: the old instance is told to go once this one serves. */
+static void
+replace_old(struct daemon *d)
+{
+	char	err[256] = "the admin listener";
+
+	if (d->pf.fd < 0 || d->pf.locked)
+		return;
+	if (http_steer_here(d->http, err, sizeof(err)) != 0 ||
+	    admin_steer_here(d->ad) != 0)
+		log_warn("hand-over: cannot steer new connections here (%s): "
+		    "the old instance may reset a few as it stops", err);
+	if (kill(d->pf.holder, SIGTERM) == 0)
+		log_info("hand-over: serving; sent SIGTERM to PID %ld",
+		    (long)d->pf.holder);
+	else
+		log_warn("hand-over: PID %ld: %s", (long)d->pf.holder,
+		    strerror(errno));
+}
+
+static void
+take_pidfile(struct daemon *d)
+{
+	if (d->pf.fd < 0 || d->pf.locked)
+		return;
+	if (pidfile_try_take(&d->pf))
+		log_info("hand-over: PID %ld let the pid file %s go; it is "
+		    "ours now", (long)d->pf.holder, d->pf.path);
+}
+
+static void
+run(struct daemon *d)
+{
+	double			next_geo_check, geo_every, t;
+	struct timespec		geo_refused = { 0, 0 };
+	struct failopen_watch	fw = { 0 };
+	int			sig;
 
 	geo_every = geoip_check_interval();
 	next_geo_check = mono_now() + geo_every;
 	for (;;) {
-		sig = wait_signal(&set);
-		http_sweep(http);
+		sig = wait_signal(&d->set);
+		http_sweep(d->http);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP) {
-			if (reload(path, lg, src, "SIGHUP") != 0)
+			service_notify_reloading();
+			if (reload(d->path, d->lg, d->src, "SIGHUP", 0) != 0)
 				geoip_refused(&geo_refused);
+			service_notify("READY=1");
 		} else if (sig == SIGUSR1)
 			accesslog_reopen();
 		t = mono_now();
 		failopen_watch(&fw, t);
+		take_pidfile(d);
 		if (t >= next_geo_check) {
 			next_geo_check = t + geo_every;
-			geoip_watch(path, lg, src, &geo_refused);
+			geoip_watch(d->path, d->lg, d->src, &geo_refused);
 		}
 	}
+}
 
-	/* SIGTERM: say "draining", keep serving, then stop accepting. */
-	rt = (struct runtime *)runtime_current();
+/* SIGTERM: say "draining", keep serving, then stop accepting. */
+static void
+stop(struct daemon *d)
+{
+	const struct runtime	*rt = runtime_current();
+	double			 t, grace_end;
+	int			 sig;
+
+	service_notify("STOPPING=1");
 	log_info("shutting down: draining for %.1fs, grace %.1fs",
 	    rt->cfg->listen.shutdown_delay, rt->cfg->listen.shutdown_grace);
-	http_set_draining(http);
-	admin_set_draining(ad);
+	http_set_draining(d->http);
+	admin_set_draining(d->ad);
 	t = mono_now() + rt->cfg->listen.shutdown_delay;
 	while (remaining(t) > 0) {
-		sig = wait_signal(&set);
-		http_sweep(http);
+		sig = wait_signal(&d->set);
+		http_sweep(d->http);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;		/* a second signal: no more delay */
 	}
 	grace_end = mono_now() + rt->cfg->listen.shutdown_grace;
-	http_quiesce(http);
-	while (http_inflight(http) > 0 && remaining(grace_end) > 0) {
-		(void)wait_signal(&set);
-		http_sweep(http);
+	http_quiesce(d->http);
+	while (http_inflight(d->http) > 0 && remaining(grace_end) > 0) {
+		(void)wait_signal(&d->set);
+		http_sweep(d->http);
 	}
-	http_stop(http);
-	linger_stop(lg, remaining(grace_end));
-	http_free(http);
-	admin_stop(ad);
-	redis_source_stop(src);
+	http_stop(d->http);
+	linger_stop(d->lg, remaining(grace_end));
+	http_free(d->http);
+	admin_stop(d->ad);
+	redis_source_stop(d->src);
 	accesslog_stop();
 	runtime_publish(NULL);
+	fleetlog_reset();
 	log_info("stopped");
+	/* Last: a successor takes the lock only when all is let go. */
+	pidfile_close(&d->pf);
+}
+
+static int
+serve(const char *path, int replace)
+{
+	struct daemon	 d;
+	struct runtime	*rt;
+	const char	*what;
+	char		 err[1024], status[256];
+
+	memset(&d, 0, sizeof(d));
+	d.pf.fd = -1;
+	d.path = path;
+	d.replace = replace;
+	sigemptyset(&d.set);
+	sigaddset(&d.set, SIGTERM);
+	sigaddset(&d.set, SIGINT);
+	sigaddset(&d.set, SIGHUP);
+	sigaddset(&d.set, SIGUSR1);
+	/* Threads started from here on inherit the mask. */
+	pthread_sigmask(SIG_BLOCK, &d.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rt = runtime_load(path, err, sizeof(err), &what)) == NULL) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (replace && rt->cfg->service.pid_file == NULL) {
+		log_err("--replace needs [service] pid_file: it names the "
+		    "instance to replace");
+		runtime_free(rt);
+		return 1;
+	}
+	if (start(&d, rt, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	rt = (struct runtime *)runtime_current();
+	metrics_reload_succeeded();
+	if (rt->tls != NULL)
+		log_tls(rt->tls);
+	log_serving(rt->cfg);
+	fleetlog_status(status, sizeof(status));
+	service_notify("READY=1\nMAINPID=%ld\nSTATUS=%s", (long)getpid(),
+	    status);
+	replace_old(&d);
+	run(&d);
+	stop(&d);
 	return 0;
 }
 
@@ -442,11 +639,12 @@ main(int argc, char *argv[])
 		{ "check", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "print-keys", no_argument, NULL, 'K' },
+		{ "replace", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*path = NULL;
-	int		 ch, do_check = 0;
+	int		 ch, do_check = 0, replace = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -455,6 +653,9 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			do_check = 1;
+			break;
+		case 'R':
+			replace = 1;
 			break;
 		case 'V':
 			printf("geo307 %s\n", PACKAGE_VERSION);
@@ -475,5 +676,5 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	return do_check ? check(path) : serve(path);
+	return do_check ? check(path, replace) : serve(path, replace);
 }

@@ -553,6 +553,7 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 		fprintf(f, "geo307_fleet_rejected_records_total{reason=\"%s\"} "
 		    "%llu\n", reject_names[i], atomic_load(&rejects[i]));
 	pthread_mutex_unlock(&label_lock);
+	metrics_render_state(f, g);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

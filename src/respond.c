@@ -339,6 +339,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 
 	route_input_of(rt, rv, target, targetlen, a, &in, kbuf, sizeof(kbuf));
 	if (route_decide(rt, runtime_fleet(rt), &in, rng, &d) != 0) {
+		memcpy(a->country, d.geo.country, sizeof(a->country));
 		a->region_label = rt->region_labels[d.home];
 		a->region = rt->rm->regions[d.home].name;
 		route_failed(rt, &d, rng, a);
@@ -346,6 +347,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 	}
 	if (d.affinity != ROUTE_AFFINITY_OFF)
 		metrics_affinity(d.affinity);
+	memcpy(a->country, d.geo.country, sizeof(a->country));
 	s = d.server;
 	a->server_id = s->id;
 	a->server_label = s->label;
@@ -432,14 +434,16 @@ decide(const struct runtime *rt, const struct request_view *rv,
 	}
 	if (cfg->listen.health_path != NULL &&
 	    path_is(t, tlen, cfg->listen.health_path)) {
+		/* The admin /healthz answers, from the same state. */
 		if (rv->draining)
 			set_text(a, 503, "draining");
-		else if ((f = runtime_fleet(rt)) != NULL && f->maintenance)
-			set_text(a, 503, "maintenance");
-		else if (f == NULL || fleet_routable(f, rv->now) == 0)
-			set_text(a, 503, "no routable upload server");
+		else if (rt->geo == NULL)
+			set_text(a, 503, "no GeoIP database");
+		else if ((f = runtime_fleet(rt)) == NULL)
+			set_text(a, 503, "no fleet snapshot");
 		else
-			set_text(a, 200, "ok");
+			set_text(a, 200, fleet_health(f, rv->now));
+		a->health = 1;
 		return;
 	}
 	if (cfg->lookup.prefix != NULL &&

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "epoch.h"
+#include "fleetlog.h"
 #include "metrics.h"
 #include "runtime.h"
 
@@ -33,21 +34,17 @@ runtime_load(const char *path, char *err, size_t errlen, const char **what)
 	return runtime_load_over(path, NULL, err, errlen, what);
 }
 
-struct runtime *
-runtime_load_over(const char *path, const struct config *old, char *err,
+/*
+ * Everything but the config, which rt has.  tls: the identity to share
+ * (the GeoIP check), or NULL to load the configured files.
+ */
+static struct runtime *
+build(struct runtime *rt, struct tls_identity *tls, char *err,
     size_t errlen, const char **what)
 {
-	struct runtime	*rt;
 	struct fleet	*f;
 	size_t		 i;
 
-	*what = "config";
-	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if ((rt->cfg = config_load_over(path, old, err, errlen)) == NULL)
-		goto fail;
 	*what = "geoip";
 	(void)geo_mtime(rt->cfg->geoip.database, &rt->geo_mtime);
 	if ((rt->geo = geodb_open(rt->cfg->geoip.database, err, errlen)) ==
@@ -73,7 +70,9 @@ runtime_load_over(const char *path, const struct config *old, char *err,
 		rt->region_labels[i] =
 		    metrics_region_label(rt->rm->regions[i].name);
 	*what = "tls";
-	if (rt->cfg->listen.tls_cert != NULL &&
+	if (tls != NULL)
+		rt->tls = tls_identity_ref(tls);
+	else if (rt->cfg->listen.tls_cert != NULL &&
 	    (rt->tls = tls_identity_load(rt->cfg->listen.tls_cert,
 	    rt->cfg->listen.tls_key, err, errlen)) == NULL)
 		goto fail;
@@ -83,6 +82,43 @@ runtime_load_over(const char *path, const struct config *old, char *err,
 fail:
 	runtime_free(rt);
 	return NULL;
+}
+
+struct runtime *
+runtime_load_over(const char *path, const struct config *old, char *err,
+    size_t errlen, const char **what)
+{
+	struct runtime	*rt;
+
+	*what = "config";
+	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((rt->cfg = config_load_over(path, old, err, errlen)) == NULL) {
+		runtime_free(rt);
+		return NULL;
+	}
+	return build(rt, NULL, err, errlen, what);
+}
+
+struct runtime *
+runtime_load_geoip(const struct runtime *old, char *err, size_t errlen,
+    const char **what)
+{
+	struct runtime	*rt;
+
+	*what = "config";
+	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((rt->cfg = config_load_text(old->cfg->path, old->cfg->text,
+	    old->cfg->textlen, old->cfg, err, errlen)) == NULL) {
+		runtime_free(rt);
+		return NULL;
+	}
+	return build(rt, old->tls, err, errlen, what);
 }
 
 void
@@ -108,7 +144,11 @@ runtime_fleet(const struct runtime *rt)
 struct fleet *
 runtime_swap_fleet(struct runtime *rt, struct fleet *f)
 {
-	return atomic_exchange(&rt->fleet, f);
+	struct fleet	*old = atomic_exchange(&rt->fleet, f);
+
+	/* The caller made f and frees it only after a later swap. */
+	fleetlog_note(f);
+	return old;
 }
 
 const struct runtime *
@@ -123,6 +163,12 @@ runtime_publish(struct runtime *rt)
 	struct runtime	*old;
 
 	old = atomic_exchange(&current, rt);
+	if (rt != NULL) {
+		/* Its fleet may be swapped (and freed) by the Redis thread. */
+		epoch_enter();
+		fleetlog_note(runtime_fleet(rt));
+		epoch_exit();
+	}
 	epoch_wait();
 	runtime_free(old);
 }

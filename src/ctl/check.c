@@ -21,11 +21,11 @@ ctl_check_id(const char *id)
 	if (name_is_valid(id))
 		return CTL_OK;
 	p = ctl_printable(id);
-	ctl_err(CTL_USAGE, "bad server id \"%s\" (a letter or digit, then "
+	ctl_err(CTL_FAIL, "bad server id \"%s\" (a letter or digit, then "
 	    "letters, digits, '.', '_' or '-'; at most %d)", p ? p : "",
 	    NAME_MAX_LEN);
 	free(p);
-	return CTL_USAGE;
+	return CTL_FAIL;
 }
 
 int
@@ -36,13 +36,13 @@ ctl_check_region(struct ctl *c, const char *region)
 
 	p = ctl_printable(region);
 	if (!name_is_valid(region))
-		rc = ctl_err(CTL_USAGE, "bad region name \"%s\" (a letter or "
+		rc = ctl_err(CTL_FAIL, "bad region name \"%s\" (a letter or "
 		    "digit, then letters, digits, '.', '_' or '-'; at most %d)",
 		    p ? p : "", NAME_MAX_LEN);
 	else if (c->cfg == NULL)
 		ctl_note_needs_config(c);
 	else if (config_region_index(c->cfg, region) < 0)
-		rc = ctl_err(CTL_USAGE, "unknown region \"%s\" (no [region %s] "
+		rc = ctl_err(CTL_FAIL, "unknown region \"%s\" (no [region %s] "
 		    "in %s)", p ? p : "", p ? p : "", c->cfgpath);
 	free(p);
 	return rc;

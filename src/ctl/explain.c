@@ -182,7 +182,7 @@ explain_args(int *argc, char **argv, struct route_input *in)
 	if (*argc != 2)
 		return ctl_usage_of(argv[0]);
 	if (fam != NULL && strcmp(fam, "4") != 0 && strcmp(fam, "6") != 0)
-		return ctl_err(CTL_USAGE, "--family takes 4 or 6");
+		return ctl_err(CTL_FAIL, "--family takes 4 or 6");
 	if (fam != NULL)
 		in->family = fam[0] == '4' ? FLEET_FAMILY_4 : FLEET_FAMILY_6;
 	if (key != NULL && key[0] != '\0') {
@@ -191,7 +191,7 @@ explain_args(int *argc, char **argv, struct route_input *in)
 	}
 	if (netaddr_parse(argv[1], &in->client) != 0) {
 		p = ctl_printable(argv[1]);
-		rc = ctl_err(CTL_USAGE, "bad IP address \"%s\"", p ? p : "");
+		rc = ctl_err(CTL_FAIL, "bad IP address \"%s\"", p ? p : "");
 		free(p);
 		return rc;
 	}
@@ -221,8 +221,7 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 		    "regions, url policy and [geoip] database)");
 	/* What a router builds from this file: config, database, regions. */
 	if ((rt = runtime_load(c->cfgpath, err, sizeof(err), &what)) == NULL)
-		return ctl_err(strcmp(what, "geoip") == 0 ? CTL_FAIL :
-		    CTL_USAGE, "%s", err);
+		return ctl_err(CTL_FAIL, "%s", err);
 	if ((rc = ctl_connect(c)) != CTL_OK ||
 	    (rc = ctl_fetch_all(c, &rs)) != CTL_OK)
 		goto out;

@@ -20,7 +20,7 @@ static const struct {
 } commands[] = {
 	{ "list",		cmd_list,	 "[--json]" },
 	{ "show",		cmd_show,	 "ID [--json]" },
-	{ "add",		cmd_add,	 "ID URL REGION [WEIGHT]" },
+	{ "add",		cmd_add,	 "ID URL REGION [WEIGHT] [--replace]" },
 	{ "weight",		cmd_weight,	 "ID N" },
 	{ "drain",		cmd_state,	 "ID" },
 	{ "undrain",		cmd_state,	 "ID" },
@@ -72,8 +72,8 @@ ctl_usage_of(const char *name)
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, name) == 0)
-			return ctl_err(CTL_USAGE, "usage: geo307ctl %s %s", name,
-			    commands[i].args);
+			return ctl_err(CTL_USAGE, "usage: geo307ctl %s %s (see "
+			    "geo307ctl --help)", name, commands[i].args);
 	return ctl_err(CTL_USAGE, "unknown command \"%s\"", name);
 }
 
@@ -83,12 +83,14 @@ usage(FILE *f)
 	size_t	i;
 
 	fprintf(f, "usage: geo307ctl [-c CONFIG] [--redis URL] [--prefix P] "
-	    "COMMAND [ARGS]\ncommands:\n");
+	    "COMMAND [ARGS]\n       geo307ctl --help | --version\n"
+	    "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].args);
 	fprintf(f, "Without -c and --redis: $%s, else %s; prefix %s.\n"
-	    "Exit status: 0 done, 1 Redis unreachable or failed, or no such "
-	    "server, 2 bad input.\n", CTL_URL_ENV, CTL_DEFAULT_URL,
+	    "Exit status: 0 done (also when nothing needed changing), 1 "
+	    "refused (bad input,\nno such server or region), 2 usage, 3 "
+	    "Redis unreachable or failing.\n", CTL_URL_ENV, CTL_DEFAULT_URL,
 	    DEFAULT_PREFIX);
 }
 
@@ -176,7 +178,7 @@ ctl_connect(struct ctl *c)
 		url = c->redis_url;
 	else if (c->cfg != NULL) {
 		if ((url = c->cfg->redis.url) == NULL)
-			return ctl_err(CTL_USAGE, "%s has no [redis] url: use "
+			return ctl_err(CTL_FAIL, "%s has no [redis] url: use "
 			    "--redis URL", c->cfgpath);
 		sentinels = &c->cfg->redis.sentinels;
 		master = c->cfg->redis.master;
@@ -187,7 +189,7 @@ ctl_connect(struct ctl *c)
 	memset(&t, 0, sizeof(t));
 	if (redis_target_parse(url, sentinels, master, CTL_TIMEOUT, &t, err,
 	    sizeof(err)) == -1)
-		return ctl_err(CTL_USAGE, "bad redis %s: %s", from, err);
+		return ctl_err(CTL_FAIL, "bad redis %s: %s", from, err);
 	/* Writes, and the reads they are WATCHed with, go to the master. */
 	c->rc = redis_connect(&t, REDIS_MASTER, NULL, err, sizeof(err));
 	redis_target_free(&t);
@@ -216,6 +218,7 @@ main(int argc, char *argv[])
 		{ "redis",	required_argument,	NULL, 'r' },
 		{ "prefix",	required_argument,	NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct ctl	 c;
@@ -240,34 +243,34 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(stdout);
 			return CTL_OK;
+		case 'V':
+			printf("geo307ctl %s\n", PACKAGE_VERSION);
+			return CTL_OK;
+		/* One line, not the whole page: it points at --help. */
 		case ':':
-			usage(stderr);
-			return ctl_err(CTL_USAGE, "option %s needs an argument",
-			    argv[optind - 1]);
+			return ctl_err(CTL_USAGE, "option %s needs an argument "
+			    "(see geo307ctl --help)", argv[optind - 1]);
 		default:
-			usage(stderr);
-			return ctl_err(CTL_USAGE, "unknown option %s",
-			    argv[optind - 1]);
+			return ctl_err(CTL_USAGE, "unknown option %s (see "
+			    "geo307ctl --help)", argv[optind - 1]);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		usage(stderr);
-		return CTL_USAGE;
-	}
+	if (argc < 1)
+		return ctl_err(CTL_USAGE, "no command (see geo307ctl --help)");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0]))
-		return ctl_err(CTL_USAGE, "unknown command \"%s\" (geo307ctl "
-		    "-h lists them)", argv[0]);
+		return ctl_err(CTL_USAGE, "unknown command \"%s\" (see "
+		    "geo307ctl --help)", argv[0]);
 	if (prefix != NULL && !prefix_ok(prefix))
-		return ctl_err(CTL_USAGE, "bad --prefix \"%s\" (printable, no "
+		return ctl_err(CTL_FAIL, "bad --prefix \"%s\" (printable, no "
 		    "blanks, at most %d bytes)", prefix, CTL_PREFIX_MAX);
 	if (c.cfgpath != NULL &&
 	    (c.cfg = config_load(c.cfgpath, err, sizeof(err))) == NULL)
-		return ctl_err(CTL_USAGE, "%s", err);
+		return ctl_err(CTL_FAIL, "%s", err);
 	c.prefix = prefix != NULL ? prefix : c.cfg != NULL &&
 	    c.cfg->redis.prefix != NULL ? c.cfg->redis.prefix : DEFAULT_PREFIX;
 	c.stale_after = c.cfg != NULL ? c.cfg->redis.stale_after :

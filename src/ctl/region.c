@@ -27,6 +27,33 @@ queue_switch(struct ctl *c, void *arg)
 	return ctl_queue(c, "DEL %s", s->key);
 }
 
+/* Inside the WATCH: is the switch already where it is to go? */
+static int
+check_switch(struct ctl *c, void *arg)
+{
+	struct sw	*s = arg;
+	redisReply	*r;
+	int		 same, a, b;
+
+	if (s->name != NULL)
+		r = ctl_command(c, "HGET %s %s", s->key, s->name);
+	else
+		r = ctl_command(c, "GET %s", s->key);
+	if (r == NULL)
+		return CTL_REDIS;
+	if (s->name != NULL)	/* a region missing from P regions is up */
+		same = fleetrec_region_state(r->type == REDIS_REPLY_STRING ?
+		    r->str : "up", &a) == 0 &&
+		    fleetrec_region_state(s->value, &b) == 0 && a == b;
+	else if (s->value == NULL)
+		same = r->type == REDIS_REPLY_NIL;
+	else
+		same = r->type == REDIS_REPLY_STRING &&
+		    strcmp(r->str, s->value) == 0;
+	freeReplyObject(r);
+	return same ? CTL_NOOP : CTL_OK;
+}
+
 static int
 write_switch(struct ctl *c, struct sw *s, uint64_t *version)
 {
@@ -36,6 +63,8 @@ write_switch(struct ctl *c, struct sw *s, uint64_t *version)
 	if ((rc = ctl_connect(c)) != CTL_OK)
 		return rc;
 	memset(&ch, 0, sizeof(ch));
+	ch.check = check_switch;
+	snprintf(ch.watch[ch.nwatch++], sizeof(ch.watch[0]), "%s", s->key);
 	ch.queue = queue_switch;
 	ch.arg = s;
 	return ctl_write(c, &ch, version);
@@ -60,7 +89,12 @@ cmd_region(struct ctl *c, int argc, char **argv)
 		return ctl_err(CTL_FAIL, "internal: region state %s", s.value);
 	if (ctl_key(c, s.key, sizeof(s.key), KEY_REGIONS, NULL) == -1)
 		return ctl_err(CTL_FAIL, "key too long");
-	if ((rc = write_switch(c, &s, &version)) != CTL_OK)
+	if ((rc = write_switch(c, &s, &version)) == CTL_NOOP) {
+		printf("region %s is already %s: nothing changed (version %"
+		    PRIu64 ")\n", argv[1], s.value, version);
+		return CTL_OK;
+	}
+	if (rc != CTL_OK)
 		return rc;
 	printf("region %s: %s (version %" PRIu64 ")\n", argv[1],
 	    drained ? "drain: new uploads go down its fallback list" : "up",
@@ -82,7 +116,7 @@ cmd_maintenance(struct ctl *c, int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "on") == 0) {
 		if (fleetrec_maintenance(argv[2], &secs) != 0) {
 			p = ctl_printable(argv[2]);
-			rc = ctl_err(CTL_USAGE, "bad maintenance Retry-After "
+			rc = ctl_err(CTL_FAIL, "bad maintenance Retry-After "
 			    "\"%s\" (whole seconds, 1..86400)", p ? p : "");
 			free(p);
 			return rc;
@@ -92,7 +126,13 @@ cmd_maintenance(struct ctl *c, int argc, char **argv)
 		return ctl_usage_of(argv[0]);
 	if (ctl_key(c, s.key, sizeof(s.key), KEY_MAINT, NULL) == -1)
 		return ctl_err(CTL_FAIL, "key too long");
-	if ((rc = write_switch(c, &s, &version)) != CTL_OK)
+	if ((rc = write_switch(c, &s, &version)) == CTL_NOOP) {
+		printf("maintenance is already %s: nothing changed (version %"
+		    PRIu64 ")\n", s.value != NULL ? "on with that Retry-After" :
+		    "off", version);
+		return CTL_OK;
+	}
+	if (rc != CTL_OK)
 		return rc;
 	if (s.value != NULL)
 		printf("maintenance on: every request gets 503, Retry-After %s "

@@ -19,7 +19,34 @@ struct srv {
 	const char	*value;
 	const char	*url, *region, *weight;	/* for add */
 	int		 existed;
+	int		 replace;		/* add --replace */
 };
+
+/*
+ * The field's value now, as the daemon reads it (a missing state is
+ * up, a missing weight 100): 1 when it already is s->value.
+ */
+static int
+field_is(struct ctl *c, struct srv *s, int *same)
+{
+	enum server_state	 a, b;
+	uint32_t		 wa, wb;
+	redisReply		*r;
+	const char		*now;
+
+	*same = 0;
+	if ((r = ctl_command(c, "HGET %s %s", s->hkey, s->field)) == NULL)
+		return CTL_REDIS;
+	now = r->type == REDIS_REPLY_STRING ? r->str : NULL;
+	if (strcmp(s->field, "state") == 0)
+		*same = fleetrec_state(now != NULL ? now : "up", &a) == 0 &&
+		    fleetrec_state(s->value, &b) == 0 && a == b;
+	else if (strcmp(s->field, "weight") == 0)
+		*same = fleetrec_weight(now != NULL ? now : "100", &wa) == 0 &&
+		    fleetrec_weight(s->value, &wb) == 0 && wa == wb;
+	freeReplyObject(r);
+	return CTL_OK;
+}
 
 static int
 srv_init(struct ctl *c, struct srv *s, const char *id, struct ctl_change *ch)
@@ -53,7 +80,11 @@ need_server(struct ctl *c, void *arg)
 		return rc;
 	if (!exists)
 		return ctl_err(CTL_FAIL, "no such server: %s", s->id);
-	return CTL_OK;
+	if (s->field == NULL)
+		return CTL_OK;
+	if ((rc = field_is(c, s, &exists)) != CTL_OK)
+		return rc;
+	return exists ? CTL_NOOP : CTL_OK;
 }
 
 static int
@@ -81,7 +112,12 @@ set_field(struct ctl *c, const char *id, const char *field,
 	watch_key(&ch, s.hkey);
 	ch.check = need_server;
 	ch.queue = queue_hset;
-	return ctl_write(c, &ch, version);
+	if ((rc = ctl_write(c, &ch, version)) == CTL_NOOP) {
+		printf("%s: %s is already %s: nothing changed (version %"
+		    PRIu64 ")\n", id, field, value, *version);
+		return CTL_NOOP;
+	}
+	return rc;
 }
 
 static int
@@ -90,7 +126,7 @@ bad_weight(const char *w)
 	char	*p = ctl_printable(w);
 	int	 rc;
 
-	rc = ctl_err(CTL_USAGE, "bad weight \"%s\" (an integer 0..1000000; "
+	rc = ctl_err(CTL_FAIL, "bad weight \"%s\" (an integer 0..1000000; "
 	    "0 = no new uploads)", p ? p : "");
 	free(p);
 	return rc;
@@ -100,8 +136,16 @@ static int
 note_existing(struct ctl *c, void *arg)
 {
 	struct srv	*s = arg;
+	int		 rc;
 
-	return ctl_exists(c, KEY_SERVER, s->id, &s->existed);
+	if ((rc = ctl_exists(c, KEY_SERVER, s->id, &s->existed)) != CTL_OK)
+		return rc;
+	/* A silent replace would undo a drain or a weight: say so. */
+	if (s->existed && !s->replace)
+		return ctl_err(CTL_FAIL, "server %s exists: add --replace "
+		    "replaces its whole record (state and weight included)",
+		    s->id);
+	return CTL_OK;
 }
 
 static int
@@ -130,8 +174,9 @@ cmd_add(struct ctl *c, int argc, char **argv)
 	uint64_t		 version;
 	uint32_t		 w;
 	char			 why[256];
-	int			 rc;
+	int			 rc, replace;
 
+	replace = ctl_flag(&argc, argv, "--replace");
 	ctl_dashdash(&argc, argv);
 	if (argc != 4 && argc != 5)
 		return ctl_usage_of(argv[0]);
@@ -149,7 +194,7 @@ cmd_add(struct ctl *c, int argc, char **argv)
 	memset(&rej, 0, sizeof(rej));
 	if (ctl_server_check(c, argv[1], fields, values, 4, &rec, &rej) != 0) {
 		ctl_reject_text(c, &rej, why, sizeof(why));
-		return ctl_err(CTL_USAGE, "%s: %s", argv[1], why);
+		return ctl_err(CTL_FAIL, "%s: %s", argv[1], why);
 	}
 	server_record_free(&rec);
 
@@ -159,6 +204,7 @@ cmd_add(struct ctl *c, int argc, char **argv)
 	s.url = values[0];
 	s.region = values[1];
 	s.weight = values[2];
+	s.replace = replace;
 	ch.check = note_existing;
 	ch.queue = queue_add;
 	watch_key(&ch, s.hkey);
@@ -186,7 +232,7 @@ cmd_weight(struct ctl *c, int argc, char **argv)
 		return bad_weight(argv[2]);
 	if ((rc = set_field(c, argv[1], "weight", argv[2], &version)) !=
 	    CTL_OK)
-		return rc;
+		return rc == CTL_NOOP ? CTL_OK : rc;
 	printf("%s: weight %s (version %" PRIu64 ")\n", argv[1], argv[2],
 	    version);
 	return CTL_OK;
@@ -216,13 +262,13 @@ cmd_state(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (fleetrec_state(value, &st) != 0) {
 		p = ctl_printable(value);
-		rc = ctl_err(CTL_USAGE, "bad state \"%s\" (up, drain or down)",
+		rc = ctl_err(CTL_FAIL, "bad state \"%s\" (up, drain or down)",
 		    p ? p : "");
 		free(p);
 		return rc;
 	}
 	if ((rc = set_field(c, argv[1], "state", value, &version)) != CTL_OK)
-		return rc;
+		return rc == CTL_NOOP ? CTL_OK : rc;
 	printf("%s: state %s (version %" PRIu64 ")\n", argv[1],
 	    server_state_name(st), version);
 	return CTL_OK;

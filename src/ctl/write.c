@@ -209,6 +209,8 @@ ctl_write(struct ctl *c, const struct ctl_change *ch, uint64_t *version)
 		if ((rc = watch(c, ch, vkey)) != CTL_OK ||
 		    (rc = read_version(c, vkey, &v)) != CTL_OK)
 			return rc;
+		/* CTL_NOOP: *version is the one that stays. */
+		*version = v;
 		if (ch->check != NULL && (rc = ch->check(c, ch->arg)) != 0) {
 			discard(c, "UNWATCH");
 			return rc;

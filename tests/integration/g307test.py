@@ -438,6 +438,7 @@ class Daemon:
         self.rc = None
         self.expect_failure = False
         self.env = {}           # extra environment for the process
+        self.args = []          # extra arguments (e.g. --replace)
         self.port = None
         self.aport = None
         self.conf_path = os.path.join(tmpdir, name + ".conf")
@@ -466,7 +467,7 @@ class Daemon:
         self.err = open(self.err_path, "ab")
         self.out = open(self.out_path, "ab")
         env = dict(os.environ, **self.env) if self.env else None
-        argv = [BIN, "-c", self.conf_path]
+        argv = [BIN, "-c", self.conf_path] + list(self.args)
         if VALGRIND:
             argv = valgrind_argv(self.vg_path) + argv
         self.proc = subprocess.Popen(argv,

@@ -224,12 +224,14 @@ def add_list_show(t):
 
     # Replace: fields of the older record do not survive.
     redis().cmd("HSET", P + "server:us-1", "families", "4")
-    res0 = ctl("add", "us-1", "https://us-1.up.example.net", "us")
+    res0 = ctl("add", "us-1", "https://us-1.up.example.net", "us",
+               "--replace")
     t.ok(res0.rc == 0 and "replaced" in res0.out and
          hgetall("us-1") == {"url": "https://us-1.up.example.net",
                              "region": "us", "weight": "100",
                              "state": "up"},
-         "add over an existing server replaces the whole hash", repr(res0))
+         "add --replace over an existing server replaces the whole hash",
+         repr(res0))
 
 
 # ------------------------------------------------------------------ writes
@@ -279,7 +281,8 @@ def protocol(t):
     names = [a[0].upper() for a in lines if a and
              a[0].upper() not in ("AUTH", "SELECT", "PING", "ROLE",
                                   "CLIENT", "INFO", "COMMAND", "HELLO")]
-    want = ["WATCH", "GET", "EXISTS", "MULTI", "HSET", "INCR", "XADD",
+    want = ["WATCH", "GET", "EXISTS", "HGET", "MULTI", "HSET", "INCR",
+            "XADD",
             "PUBLISH", "EXEC"]
     w = [a for a in lines if a and a[0].upper() == "WATCH"]
     x = [a for a in lines if a and a[0].upper() == "XADD"]
@@ -288,7 +291,8 @@ def protocol(t):
          P + "version" in w[0] and P + "server:m-1" in w[0] and x and
          x[0][1:] == [P + "changes", "MAXLEN", "~", "100000", "*",
                       "version", str(v), "ids", "m-1"],
-         "a write is WATCH P version P server:ID, GET, check, MULTI, "
+         "a write is WATCH P version P server:ID, GET, check (exists, "
+         "value now), MULTI, "
          "change, INCR, XADD P changes (version, ids), PUBLISH, EXEC",
          "%r\n%r" % (res, lines))
 
@@ -356,6 +360,7 @@ def report(t):
     pttl = r.cmd("PTTL", P + "load:r-1")
     t.ok(res.rc == 0 and 1500 < pttl <= 2500,
          "report --ttl=2.5: a fractional ttl (PX)", "%r pttl %r" % (res, pttl))
+    redis().cmd("SADD", P + "servers", "r-2")
     res = ctl("report", "r-2", "0.000001", conf=False, prefix=P)
     ttl = r.cmd("TTL", P + "load:r-2")
     t.ok(res.rc == 0 and r.cmd("GET", P + "load:r-2") == "0.000001" and
@@ -389,8 +394,8 @@ def regions(t):
     write_ok(t, "undrain-region eu: P regions eu = up",
              ["undrain-region", "eu"],
              lambda: r.cmd("HGET", P + "regions", "eu") == "up")
-    bad(t, "drain-region of a region not in the config: exit 2",
-        ["drain-region", "mars"], 2, "mars")
+    bad(t, "drain-region of a region not in the config: exit 1",
+        ["drain-region", "mars"], 1, "mars")
     write_ok(t, "maintenance on 30: P maintenance = 30",
              ["maintenance", "on", "30"],
              lambda: r.cmd("GET", P + "maintenance") == "30")
@@ -398,8 +403,8 @@ def regions(t):
              ["maintenance", "off"],
              lambda: r.cmd("EXISTS", P + "maintenance") == 0)
     for args in (["on", "0"], ["on", "abc"], ["on", "86401"], ["on", "1.5"]):
-        bad(t, "maintenance %s: exit 2" % " ".join(args),
-            ["maintenance"] + args, 2, "maintenance")
+        bad(t, "maintenance %s: exit 1" % " ".join(args),
+            ["maintenance"] + args, 1, "maintenance")
     bad(t, "maintenance with no argument: usage, exit 2", ["maintenance"], 2,
         "usage")
 
@@ -410,46 +415,46 @@ def bad_input(t):
     redis()
     ctl("add", "b-1", "https://b-1.up.example.net", "eu")
     for w in ("-1", "1000001", "abc", "", "1e3", " 5"):
-        bad(t, "weight %r: exit 2" % w, ["weight", "b-1", w], 2,
+        bad(t, "weight %r: exit 1" % w, ["weight", "b-1", w], 1,
             "bad weight")
-    bad(t, "state bogus: exit 2", ["state", "b-1", "bogus"], 2, "bad state")
+    bad(t, "state bogus: exit 1", ["state", "b-1", "bogus"], 1, "bad state")
     for load in ("1.5", "0.1234567", "-0", "2", ".5", "1.01", "abc"):
-        bad(t, "report load %r: exit 2" % load, ["report", "b-1", load], 2,
+        bad(t, "report load %r: exit 1" % load, ["report", "b-1", load], 1,
             "bad load")
     t.eq(redis().cmd("EXISTS", P + "load:b-1"), 0,
          "refused reports wrote nothing")
     for ttl in ("0", "-1", "abc", "86401"):
-        bad(t, "report --ttl %r: exit 2" % ttl,
-            ["report", "b-1", "0.5", "--ttl", ttl], 2, "ttl")
+        bad(t, "report --ttl %r: exit 1" % ttl,
+            ["report", "b-1", "0.5", "--ttl", ttl], 1, "ttl")
     for sid in ("bad id", "-x", "a" * 64, "x/y", "é"):
-        bad(t, "id %r: exit 2" % sid,
-            ["add", sid, "https://x.up.example.net", "eu"], 2,
+        bad(t, "id %r: exit 1" % sid,
+            ["add", sid, "https://x.up.example.net", "eu"], 1,
             "bad server id")
-    bad(t, "weight for a bad id: exit 2", ["weight", "a:b", "5"], 2,
+    bad(t, "weight for a bad id: exit 1", ["weight", "a:b", "5"], 1,
         "bad server id")
     res = ctl("add", "b-2", "https://user:hunter2@b-2.up.example.net", "eu")
-    t.ok(res.rc == 2 and "user or password" in res.err and
+    t.ok(res.rc == 1 and "user or password" in res.err and
          "hunter2" not in res.err + res.out,
-         "a url with userinfo: exit 2, the password not echoed", repr(res))
-    bad(t, "a url with a query: exit 2",
-        ["add", "b-2", "https://b-2.up.example.net/?x=1", "eu"], 2, "query")
-    bad(t, "a url with a fragment: exit 2",
-        ["add", "b-2", "https://b-2.up.example.net/#x", "eu"], 2, "fragment")
-    bad(t, "an http:// url without allow_http: exit 2",
-        ["add", "b-2", "http://b-2.up.example.net", "eu"], 2, "https")
-    bad(t, "a host outside allowed_hosts: exit 2",
-        ["add", "b-2", "https://b-2.elsewhere.example", "eu"], 2,
+         "a url with userinfo: exit 1, the password not echoed", repr(res))
+    bad(t, "a url with a query: exit 1",
+        ["add", "b-2", "https://b-2.up.example.net/?x=1", "eu"], 1, "query")
+    bad(t, "a url with a fragment: exit 1",
+        ["add", "b-2", "https://b-2.up.example.net/#x", "eu"], 1, "fragment")
+    bad(t, "an http:// url without allow_http: exit 1",
+        ["add", "b-2", "http://b-2.up.example.net", "eu"], 1, "https")
+    bad(t, "a host outside allowed_hosts: exit 1",
+        ["add", "b-2", "https://b-2.elsewhere.example", "eu"], 1,
         "allowed_hosts")
-    bad(t, "not a url: exit 2", ["add", "b-2", "b-2.up.example.net", "eu"],
-        2, "url")
-    bad(t, "a region not in the config: exit 2",
-        ["add", "b-2", "https://b-2.up.example.net", "mars"], 2,
+    bad(t, "not a url: exit 1", ["add", "b-2", "b-2.up.example.net", "eu"],
+        1, "url")
+    bad(t, "a region not in the config: exit 1",
+        ["add", "b-2", "https://b-2.up.example.net", "mars"], 1,
         "unknown region")
-    bad(t, "add with a bad weight: exit 2",
-        ["add", "b-2", "https://b-2.up.example.net", "eu", "-5"], 2,
+    bad(t, "add with a bad weight: exit 1",
+        ["add", "b-2", "https://b-2.up.example.net", "eu", "-5"], 1,
         "bad weight")
-    bad(t, "add with a bad region name: exit 2",
-        ["add", "b-2", "https://b-2.up.example.net", "e u"], 2, "region")
+    bad(t, "add with a bad region name: exit 1",
+        ["add", "b-2", "https://b-2.up.example.net", "e u"], 1, "region")
     t.eq(redis().cmd("EXISTS", P + "server:b-2"), 0,
          "refused adds wrote nothing")
 
@@ -466,10 +471,10 @@ def bad_input(t):
          "on stderr that region and allowed_hosts checks need -c",
          repr(res))
     bad(t, "without -c: a url with userinfo still fails",
-        ["add", "b-4", "https://u:p@b-4.example.org", "mars"], 2,
+        ["add", "b-4", "https://u:p@b-4.example.org", "mars"], 1,
         "user or password", conf=False, prefix=P)
     bad(t, "without -c: ftp:// fails",
-        ["add", "b-4", "ftp://b-4.example.org", "mars"], 2, "url",
+        ["add", "b-4", "ftp://b-4.example.org", "mars"], 1, "url",
         conf=False, prefix=P)
 
     # A record edited with redis-cli that the routers would skip.
@@ -492,7 +497,7 @@ def bad_input(t):
         "usage")
     bad(t, "an unknown command: exit 2", ["frobnicate"], 2, "unknown")
     bad(t, "an unknown option: exit 2", ["--bogus", "list"], 2, "option")
-    bad(t, "a bad --prefix: exit 2", ["list"], 2, "prefix",
+    bad(t, "a bad --prefix: exit 1", ["list"], 1, "prefix",
         prefix="has space")
 
 
@@ -505,8 +510,8 @@ def bad_config(t):
                        timeout=10 * g.SLACK)
     err = p.stderr.decode("utf-8", "replace")
     S["stderr"].append(err)
-    t.ok(p.returncode == 2 and "broken.conf" in err,
-         "a config that does not load: exit 2 naming the file", repr(err))
+    t.ok(p.returncode == 1 and "broken.conf" in err,
+         "a config that does not load: exit 1 naming the file", repr(err))
 
 
 # -------------------------------------------------------------- redis down
@@ -563,8 +568,8 @@ def url_from_env(t):
     t.ok(res.rc == 0, "--redis wins over GEO307_REDIS_URL", repr(res))
     res = ctl("list", conf=False, prefix=P,
               env={"GEO307_REDIS_URL": "http://x"})
-    t.ok(res.rc == 2 and "GEO307_REDIS_URL" in res.err,
-         "a bad GEO307_REDIS_URL: exit 2 naming the variable", repr(res))
+    t.ok(res.rc == 1 and "GEO307_REDIS_URL" in res.err,
+         "a bad GEO307_REDIS_URL: exit 1 naming the variable", repr(res))
 
 
 # ------------------------------------------------------------------ prefix
@@ -654,7 +659,7 @@ def explain(t):
          repr(res))
     bad(t, "explain without -c: exit 2", ["explain", GB], 2, "-c",
         conf=False)
-    bad(t, "explain of a bad address: exit 2", ["explain", "1.2.3"], 2,
+    bad(t, "explain of a bad address: exit 1", ["explain", "1.2.3"], 1,
         "address")
     for sid in ("eu-1", "us-1", "us-2"):
         ctl("remove", sid)
@@ -666,6 +671,70 @@ def sanitizers(t):
                                            g.SANITIZER_MARKS)]
     t.ok(not found, "no sanitizer report in any run (%d runs)"
          % len(S["stderr"]), "\n".join(found)[:3000])
+
+
+# ------------------------------------------------------------------ refusals
+
+def unchanged(t, desc, args, pattern):
+    """A change that changes nothing: exit 0, says so, no bump, nothing
+    published."""
+    s = sub()
+    s.drain()
+    v0 = version()
+    res = ctl(*args)
+    return t.ok(res.rc == 0 and re.search(pattern, res.out) and
+                "nothing changed" in res.out and version() == v0 and
+                s.next(0.05) is None, desc, repr(res))
+
+
+def refusals(t):
+    r = redis()
+    ctl("add", "x-1", "https://x-1.up.example.net", "eu")
+    ctl("drain", "x-1")
+    bad(t, "add of an existing id without --replace: exit 1, names "
+        "--replace", ["add", "x-1", "https://x-1.up.example.net", "eu"], 1,
+        "--replace")
+    t.eq(r.cmd("HGET", P + "server:x-1", "state"), "drain",
+         "... the drain it would have undone stays")
+    bad(t, "report for an id not in P servers: exit 1",
+        ["report", "ghost-1", "0.5"], 1, "no such server")
+    t.eq(r.cmd("EXISTS", P + "load:ghost-1"), 0, "... no load key written")
+    unchanged(t, "drain of a drained server: nothing changed, no bump",
+              ["drain", "x-1"], "state is already drain")
+    ctl("weight", "x-1", "50")
+    unchanged(t, "weight to the weight it has: nothing changed",
+              ["weight", "x-1", "50"], "weight is already 50")
+    ctl("add", "x-2", "https://x-2.up.example.net", "eu")
+    r.cmd("HDEL", P + "server:x-2", "state")
+    unchanged(t, "undrain of a server without a state field (up): nothing "
+              "changed", ["undrain", "x-2"], "state is already up")
+    ctl("drain-region", "ap")
+    unchanged(t, "drain-region of a drained region: nothing changed",
+              ["drain-region", "ap"], "already drain")
+    ctl("undrain-region", "ap")
+    unchanged(t, "undrain-region of a region not drained: nothing changed",
+              ["undrain-region", "ap"], "already up")
+    ctl("maintenance", "off")
+    unchanged(t, "maintenance off when off: nothing changed",
+              ["maintenance", "off"], "already off")
+    res = ctl("weight", "nope-9", "5")
+    t.ok(res.rc == 1 and "no such server" in res.err,
+         "weight of a missing server: exit 1", repr(res))
+    res = ctl("--version", conf=False)
+    t.ok(res.rc == 0 and re.match(r"^geo307ctl \d+\.\d+", res.out),
+         "--version", repr(res))
+    res = ctl("--help", conf=False)
+    t.ok(res.rc == 0 and "drain-region" in res.out and "3 Redis" in res.out,
+         "--help: the commands and the exit statuses", repr(res))
+    for args, what in (([], "no command"), (["--bogus", "list"],
+                                            "an unknown option"),
+                       (["weight", "x-1"], "a missing argument"),
+                       (["frob"], "an unknown command")):
+        res = ctl(*args, conf=False)
+        lines = res.err.strip().splitlines()
+        t.ok(res.rc == 2 and len(lines) == 1 and "--help" in lines[0] and
+             res.out == "", "%s: exit 2, one line pointing at --help" % what,
+             repr(res))
 
 
 def main():
@@ -684,6 +753,7 @@ def main():
         (5, url_from_env),
         (3, prefixes),
         (6, explain),
+        (17, refusals),
         (1, sanitizers),
     ], need_fixture=False)
 

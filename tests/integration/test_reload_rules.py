@@ -84,6 +84,7 @@ def restart_keys(t):
         ("redis", "cache_file"): "other.cache",
         ("redis", "cache_max_age"): "60",
         ("log", "access"): log2,
+        ("service", "pid_file"): os.path.join(tmp(), "other.pid"),
     }
     rows = table()
     want = [(s, k) for s, k, rule in rows if rule != "live"]
