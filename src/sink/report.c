@@ -34,8 +34,8 @@ sink_load_format(double load, char *buf, size_t len)
 	if (!(load > 0))
 		load = 0;
 	micro = lround(load * 1e6);
-	if (micro >= 1000000) {
-		snprintf(buf, len, "1");
+	if (micro >= 1000000 || micro <= 0) {
+		snprintf(buf, len, micro > 0 ? "1" : "0");
 		return;
 	}
 	snprintf(buf, len, "0.%06ld", micro);
