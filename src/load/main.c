@@ -199,6 +199,27 @@ fail(const char *msg)
 	return LOAD_EXIT_FAIL;
 }
 
+/* After the run: uploads finished, the prediction, the report. */
+static int
+report(const struct load_opts *o, struct load_pool *p,
+    struct load_stats *st)
+{
+	char	err[1024];
+	int	exitcode = 0;
+
+	load_follow_finish(load_now_ns() + (uint64_t)(o->timeout * 1e9));
+	if (o->admin != NULL && load_predict(o, p, st, err,
+	    sizeof(err)) == -1) {
+		load_log("no prediction: %s", err);
+		exitcode = LOAD_EXIT_FAIL;
+	}
+	load_report_text(o, st);
+	if (o->json != NULL && load_report_json(o, st, o->json, err,
+	    sizeof(err)) == -1)
+		exitcode = fail(err);
+	return exitcode;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -222,33 +243,27 @@ main(int argc, char *argv[])
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	histo_init(&st.redirect.lat);
 	histo_init(&st.upload.lat);
-	if (load_target_parse(o.url, &t, err, sizeof(err)) == -1)
+	if (load_target_parse(o.url, &t, err, sizeof(err)) == -1) {
+		free(t.target);
 		die_usage("%s", err);
+	}
 	if ((rc = load_pool_build(&o, o.seed ? o.seed : 307, &p, err,
 	    sizeof(err))) != 0) {
+		load_pool_free(&p);
+		free(t.target);
 		if (rc == -2)
 			die_usage("%s", err);
 		return fail(err);
 	}
-	if (load_target_probe(&t, err, sizeof(err)) == -1)
-		return fail(err);
-	if (o.admin != NULL && load_admin_check(o.admin, err,
-	    sizeof(err)) == -1)
-		return fail(err);
-	if (o.follow && load_follow_start(&o, &st, err, sizeof(err)) == -1)
-		return fail(err);
-	if (load_run(&o, &t, &p, &st) == -1)
-		return fail("cannot set up the client (out of memory?)");
-	load_follow_finish(load_now_ns() + (uint64_t)(o.timeout * 1e9));
-	if (o.admin != NULL && load_predict(&o, &p, &st, err,
-	    sizeof(err)) == -1) {
-		load_log("no prediction: %s", err);
-		exitcode = LOAD_EXIT_FAIL;
-	}
-	load_report_text(&o, &st);
-	if (o.json != NULL && load_report_json(&o, &st, o.json, err,
-	    sizeof(err)) == -1)
+	if (load_target_probe(&t, err, sizeof(err)) == -1 ||
+	    (o.admin != NULL && load_admin_check(o.admin, err,
+	    sizeof(err)) == -1) ||
+	    (o.follow && load_follow_start(&o, &st, err, sizeof(err)) == -1))
 		exitcode = fail(err);
+	else if (load_run(&o, &t, &p, &st) == -1)
+		exitcode = fail("cannot set up the client (out of memory?)");
+	else
+		exitcode = report(&o, &p, &st);
 	load_pool_free(&p);
 	free(t.target);
 	curl_global_cleanup();
