@@ -110,7 +110,7 @@ while read -r id region weight; do
 	    --redis "$redis" --prefix "$prefix" --capacity 8 \
 	    --report-every 1 2>>"$tmp/sinks.log" &
 	pids+=($!)
-	# The operator's change: MULTI, HSET, SADD, INCR, XADD, PUBLISH.
+	# The operator's change: MULTI, HSET, SADD, INCR version, PUBLISH.
 	for _ in $(seq 50); do
 		"$build/geo307ctl" -c "$tmp/geo307.conf" add "$id" \
 		    "http://127.0.0.1:$port" "$region" "$weight" \
