@@ -467,6 +467,27 @@ def t_sink_token(tap):
            for t, _ in cases]
     tap.eq(got, [w for _, w in cases],
            "token: valid 201; other server, method, expired, none: 403")
+    # With Expect, a bad token is refused before any body byte is sent.
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.settimeout(5 * g.SLACK)
+    sock.sendall(b"POST /u?g307=1.k1.x HTTP/1.1\r\nHost: s\r\n"
+                 b"Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n")
+    head = sock.recv(4096)
+    sock.close()
+    ok = head.startswith(b"HTTP/1.1 403")
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.settimeout(5 * g.SLACK)
+    t = token("t1", "POST", "/e", exp).encode()
+    sock.sendall(b"POST " + t + b" HTTP/1.1\r\nHost: s\r\nContent-Length:"
+                 b" 3\r\nExpect: 100-continue\r\n\r\n")
+    cont = sock.recv(4096)
+    sock.sendall(b"abc")
+    resp = sock.recv(4096)
+    sock.close()
+    tap.ok(ok and cont.startswith(b"HTTP/1.1 100") and
+           resp.startswith(b"HTTP/1.1 201"),
+           "Expect: a bad token gets 403 before the body, a good one 100 "
+           "Continue then 201", (head, cont, resp))
     s.stop()
 
 
@@ -500,4 +521,4 @@ def t_demo(tap):
 
 T.run([(5, t_flags), (3, t_clock), (2, t_stall), (4, t_shares),
        (5, t_follow), (2, t_faults), (2, t_sink_stream), (5, t_sink_report),
-       (1, t_sink_token), (2, t_demo)])
+       (2, t_sink_token), (2, t_demo)])
