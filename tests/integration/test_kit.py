@@ -10,7 +10,8 @@ upload server answering 500 or resetting (counted as status / reset);
 geo307-sink: a streamed 1 GiB (256 MiB under sanitizers) at flat RSS,
 load reports under concurrent uploads that go stale when its probe
 fails, stats counts, the g307 token; bad flags (exit 2, one line), an
-unreachable target and a refusing Redis (exit 1); ./setup demo shortened.
+unreachable target and a refusing Redis (exit 1); --via synthetic;
+./setup demo shortened.
 """
 
 import base64
@@ -314,6 +315,31 @@ def t_shares(tap):
     r.stop()
 
 
+def t_synthetic(tap):
+    d = tmp()
+    port, aport = g.free_port(), g.free_port()
+    c = g.base_config(port, aport, trust=None)
+    c.set("synthetic", "tokens", "s3cret")
+    dm = g.Daemon(T, d, c, name="kit-synth")
+    dm.start()
+    ips = os.path.join(d, "ips.txt")
+    with open(ips, "w") as f:
+        f.write("# GB\n81.2.69.1\n81.2.69.200\n")
+    url = "http://127.0.0.1:%d/u" % port
+    _, rep, out, err = run_load("--url", url, "--rate", 100, "--duration",
+                                0.5, "--ips", ips, "--via", "synthetic",
+                                "--token", "s3cret", "--method", "GET")
+    tap.ok(rep and list(rep["servers"]) == ["eu-1"] and
+           rep["servers"]["eu-1"]["requests"] == 50,
+           "--via synthetic: routed as the GB addresses", out + err)
+    _, rep, out, err = run_load("--url", url, "--rate", 100, "--duration",
+                                0.5, "--ips", ips, "--method", "GET")
+    tap.ok(rep and list(rep["servers"]) == ["us-1"],
+           "X-Forwarded-For from an untrusted peer: ignored (default "
+           "region)", out + err)
+    dm.stop()
+
+
 # ----------------------------------------------------------------- follow
 
 def follow_daemon(sinks):
@@ -519,6 +545,6 @@ def t_demo(tap):
            "demo: percentiles printed, no upload error", out)
 
 
-T.run([(5, t_flags), (3, t_clock), (2, t_stall), (4, t_shares),
+T.run([(5, t_flags), (3, t_clock), (2, t_stall), (4, t_shares), (2, t_synthetic),
        (5, t_follow), (2, t_faults), (2, t_sink_stream), (5, t_sink_report),
        (2, t_sink_token), (2, t_demo)])
