@@ -588,6 +588,48 @@ run_setup(struct run *r)
 	return 0;
 }
 
+/*
+ * Open every connection before the clock starts, as wrk does: a burst
+ * of connects can overflow a small listen backlog, and a SYN retried
+ * after a second would show as a stall of the server.  Connections that
+ * fail here are opened again when a request needs them.
+ */
+static void
+preconnect(struct run *r)
+{
+	struct epoll_event	ev[64];
+	uint64_t		until = load_now_ns() + 3000000000ULL;
+	unsigned		i, pending = 0;
+	int			n, k, soerr;
+	socklen_t		len;
+
+	for (i = 0; i < r->o->connections; i++)
+		if (conn_open(r, &r->c[i]) == 0)
+			pending++;
+	while (pending > 0 && load_now_ns() < until &&
+	    (n = epoll_wait(r->ep, ev, 64, 100)) >= 0)
+		for (k = 0; k < n; k++) {
+			struct conn *c = &r->c[ev[k].data.u32];
+
+			if (c->state != C_CONNECTING)
+				continue;
+			soerr = 0;
+			len = sizeof(soerr);
+			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+			if (soerr != 0 || (ev[k].events & (EPOLLERR | EPOLLHUP)))
+				conn_close(r, c);
+			else
+				want_write(r, c, 0);
+			c->state = C_FREE;
+			pending--;
+		}
+	for (i = 0; i < r->o->connections; i++)
+		if (r->c[i].state == C_CONNECTING) {
+			conn_close(r, &r->c[i]);
+			r->c[i].state = C_FREE;
+		}
+}
+
 int
 load_run(const struct load_opts *o, const struct load_target *t,
     struct load_pool *p, struct load_stats *st)
@@ -598,6 +640,7 @@ load_run(const struct load_opts *o, const struct load_target *t,
 
 	if (run_setup(&r) == -1)
 		return -1;
+	preconnect(&r);
 	st->asked = r.total;
 	r.t0 = load_now_ns();
 	next_tick = r.t0 + 1000000000ULL;
