@@ -22,6 +22,10 @@ PREFIX, SYSCONF = "/opt/g307", "/etc/g307test"
 WANT = [
     PREFIX + "/sbin/geo307",
     PREFIX + "/bin/geo307ctl",
+    PREFIX + "/bin/geo307-sink",
+    PREFIX + "/bin/geo307-load",
+    PREFIX + "/share/man/man1/geo307-sink.1",
+    PREFIX + "/share/man/man1/geo307-load.1",
     PREFIX + "/share/man/man8/geo307.8",
     PREFIX + "/share/man/man8/geo307ctl.8",
     PREFIX + "/share/man/man5/geo307.conf.5",
@@ -87,7 +91,8 @@ def man_pages(t):
         raise g.Skip("no install")
     if not shutil.which("man"):
         raise g.Skip("man not installed")
-    for page in ("man8/geo307.8", "man8/geo307ctl.8", "man5/geo307.conf.5"):
+    for page in ("man8/geo307.8", "man8/geo307ctl.8", "man5/geo307.conf.5",
+                 "man1/geo307-sink.1", "man1/geo307-load.1"):
         path = S["dest"] + PREFIX + "/share/man/" + page
         p = subprocess.run(["man", "--warnings", "-l", path],
                            capture_output=True, text=True,
@@ -166,7 +171,7 @@ def sample_check(t):
 
 
 def main():
-    T.run([(5, install), (4, man_pages), (2, unit_verify),
+    T.run([(5, install), (6, man_pages), (2, unit_verify),
            (2, sample_check)])
 
 
