@@ -128,6 +128,8 @@ struct config {
 		struct host_patterns	allowed_hosts;
 		int			has_allowed_hosts;
 		int			allow_http;
+		char			*sign_keys;	/* kid:base64 list */
+		double			 sign_ttl;
 	} redirect;
 
 	struct {

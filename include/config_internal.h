@@ -62,7 +62,7 @@ struct ld {
 enum ktype {
 	T_UINT, T_SIZE, T_DURATION, T_FRACTION, T_BOOL, T_CHOICE, T_PATH,
 	T_WORD, T_URLPATH, T_HEADER, T_URL, T_NAME, T_REDIS_URL, T_ACCESS,
-	T_ADMIN, T_LOCATION, T_SEED, T_LIST
+	T_ADMIN, T_LOCATION, T_SEED, T_LIST, T_SIGNKEYS
 };
 
 /* List items: what each one must be. */

@@ -154,5 +154,6 @@ int	cmd_region(struct ctl *, int, char **);	/* drain-/undrain-region */
 int	cmd_maintenance(struct ctl *, int, char **);
 int	cmd_report(struct ctl *, int, char **);
 int	cmd_explain(struct ctl *, int, char **);
+int	cmd_verify(struct ctl *, int, char **);
 
 #endif

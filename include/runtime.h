@@ -16,6 +16,7 @@
 #include "geo.h"
 #include "region.h"
 #include "select.h"
+#include "token.h"
 #include "tlsid.h"
 
 struct runtime {
@@ -31,6 +32,7 @@ struct runtime {
 	int			*region_labels;	/* metrics label per region */
 	struct select_params	 sel;
 	struct tls_identity	*tls;		/* [listen] tls_cert, or NULL */
+	struct token_keys	 sign;		/* [redirect] sign_keys; n 0: off */
 	struct timespec		 geo_mtime;	/* for the 60 s mtime check */
 };
 

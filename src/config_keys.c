@@ -160,6 +160,13 @@ const struct key config_keys[] = {
 	{ .sec = "redirect", .name = "allow_http", .type = T_BOOL,
 	    C(redirect.allow_http), .def = "no",
 	    .help = "allow http:// server URLs" },
+	{ .sec = "redirect", .name = "sign_keys", .type = T_SIGNKEYS,
+	    .store = S_STR, C(redirect.sign_keys), .def = "",
+	    .help = "kid:base64 list (keys of 32 bytes or more); the first "
+	    "signs, all verify; empty = no token" },
+	{ .sec = "redirect", .name = "sign_ttl", .type = T_DURATION,
+	    C(redirect.sign_ttl), .max = DAY, .def = "300", .flags = K_POSITIVE,
+	    .help = "how long a redirect token is valid" },
 
 	{ .sec = "selection", .name = "spill_below", .type = T_FRACTION,
 	    C(selection.spill_below), .def = "0.10",
@@ -465,6 +472,7 @@ type_name(const struct key *k)
 		[T_UINT] = "integer", [T_SIZE] = "size", [T_DURATION] =
 		"duration", [T_FRACTION] = "fraction", [T_BOOL] = "boolean",
 		[T_CHOICE] = "choice", [T_PATH] = "path", [T_WORD] = "string",
+		[T_SIGNKEYS] = "keys",
 		[T_URLPATH] = "url-path", [T_HEADER] = "header-name",
 		[T_URL] = "url", [T_NAME] = "name", [T_REDIS_URL] = "url",
 		[T_ACCESS] = "path", [T_ADMIN] = "address", [T_LOCATION] =

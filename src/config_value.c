@@ -18,6 +18,7 @@
 #include "countries.h"
 #include "netaddr.h"
 #include "strlist.h"
+#include "token.h"
 #include "url.h"
 
 #define DECIMAL_DIGITS		15	/* exact in a double */
@@ -394,6 +395,17 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 			return bad(ld, rk, line, "bad path", s,
 			    "control characters");
 		return (*out = abs_path(ld, s)) != NULL ? 0 : -1;
+	case T_SIGNKEYS: {
+		/* Never echo the value: it is the keys. */
+		struct token_keys	tk;
+		char			msg[256];
+
+		if (token_keys_parse(s, &tk, msg, sizeof(msg)) != 0)
+			return fail(ld, line, "%s %s: %s", ld->label, rk->name,
+			    msg);
+		token_keys_free(&tk);
+		break;
+	}
 	case T_WORD:
 		if (!is_visible_str(s) || strlen(s) > (size_t)k->max)
 			return bad(ld, rk, line, "bad value", s,

@@ -12,11 +12,13 @@
 #include <math.h>
 #include <stddef.h>
 #include <strings.h>
+#include <time.h>
 
 #include "escape.h"
 #include "metrics.h"
 #include "respond.h"
 #include "route.h"
+#include "token.h"
 
 /* What request_view.header returns for a header larger than buf. */
 const char	header_overflow[] = ",";
@@ -314,6 +316,34 @@ route_input_of(const struct runtime *rt, const struct request_view *rv,
 		    &in->keylen);
 }
 
+/*
+ * With [redirect] sign_keys: the g307 token after the Location's query,
+ * over the raw target as the client sent it.  A lookup's token is signed
+ * for POST, the upload the lookup prepares.  -1 when it does not fit.
+ */
+static int
+sign_location(const struct runtime *rt, const struct request_view *rv,
+    const struct fleet_server *s, const char *target, size_t targetlen,
+    int lookup, struct answer *a)
+{
+	char	suffix[TOKEN_SUFFIX_MAX], *raw;
+	size_t	len = strlen(a->location);
+	int	rc;
+
+	if (rt->sign.n == 0)
+		return 0;
+	if ((raw = strndup(target, targetlen)) == NULL)
+		return -1;
+	rc = token_sign(&rt->sign, s->id, (int64_t)time(NULL) +
+	    (int64_t)rt->cfg->redirect.sign_ttl, lookup ? "POST" : rv->method,
+	    raw, suffix, sizeof(suffix));
+	free(raw);
+	if (rc != 0 || len + strlen(suffix) >= sizeof(a->location))
+		return -1;
+	memcpy(a->location + len, suffix, strlen(suffix) + 1);
+	return 0;
+}
+
 static void
 route_failed(const struct runtime *rt, const struct route_decision *d,
     struct rng *rng, struct answer *a)
@@ -360,7 +390,8 @@ route(const struct runtime *rt, const struct request_view *rv,
 	}
 	a->reason = d.reason;
 	if (location_build(a->location, sizeof(a->location), s->base,
-	    s->baselen, target, targetlen) < 0) {
+	    s->baselen, target, targetlen) < 0 ||
+	    sign_location(rt, rv, s, target, targetlen, lookup, a) != 0) {
 		a->server_label = -1;
 		set_error(a, 414);
 		return;

@@ -76,6 +76,12 @@ build(struct runtime *rt, struct tls_identity *tls, char *err,
 	    (rt->tls = tls_identity_load(rt->cfg->listen.tls_cert,
 	    rt->cfg->listen.tls_key, err, errlen)) == NULL)
 		goto fail;
+	*what = "config";
+	/* Checked when the config was read: this cannot fail but for memory. */
+	if (rt->cfg->redirect.sign_keys != NULL &&
+	    token_keys_parse(rt->cfg->redirect.sign_keys, &rt->sign, err,
+	    errlen) != 0)
+		goto fail;
 	rt->sel.spill_below = rt->cfg->selection.spill_below;
 	rt->sel.slow_start = rt->cfg->selection.slow_start;
 	return rt;
@@ -132,6 +138,7 @@ runtime_free(struct runtime *rt)
 	config_free(rt->cfg);
 	free(rt->region_labels);
 	tls_identity_unref(rt->tls);
+	token_keys_free(&rt->sign);
 	free(rt);
 }
 

@@ -32,6 +32,7 @@ static const struct {
 	{ "maintenance",	cmd_maintenance, "on SECONDS | off" },
 	{ "report",		cmd_report,	 "ID LOAD [--ttl SECONDS]" },
 	{ "explain",		cmd_explain,	 "IP [--key K] [--family 4|6] [--json]" },
+	{ "verify",		cmd_verify,	 "METHOD URL SERVER-ID [--base PATH]" },
 };
 
 int

@@ -24,6 +24,7 @@ import html
 import http.client
 import http.server
 import os
+import random
 import re
 import resource
 import select
@@ -274,13 +275,32 @@ def _claim_port(port):
     return True
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(family=socket.AF_INET):
+    """A port nobody listens on, claimed against the other test programs,
+    and outside the kernel's ephemeral range: the load tests open
+    thousands of client connections, whose ephemeral local ports would
+    otherwise collide with a port handed out here before it is bound."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    for _ in range(1000):
+    lo, hi = _ephemeral_range()
+    pool = [p for p in range(10000, 65536) if not lo <= p <= hi]
+    rnd = random.Random(os.getpid() ^ int(time.time() * 1000))
+    for _ in range(2000):
+        port = rnd.choice(pool) if pool else 0
         s = socket.socket(family, socket.SOCK_STREAM)
         try:
-            s.bind((host, 0))
+            s.bind((host, port))
             port = s.getsockname()[1]
+        except OSError:
+            continue
         finally:
             s.close()
         if port not in _ports_given and _claim_port(port):

@@ -146,11 +146,13 @@ def too_big(t):
     T.diag("8 MiB form, max_bytes 1M: attempts at geo307 %r; at the sink "
            "%r" % (posts, [r["length"] for r in sink.requests
                           if r["method"] == "POST"]))
-    t.ok(len(posts) >= 2 and all(p == ("bytes", 1 << 20) for p in posts) and
+    # How often Chromium retries after the reset varies (1 to 3 attempts
+    # seen); what must hold is that none gets through and each is cut.
+    t.ok(len(posts) >= 1 and all(p == ("bytes", 1 << 20) for p in posts) and
          not any(r["method"] == "POST" for r in sink.requests),
-         "a form body over max_bytes: Chromium sends it again after the reset "
-         "(%d attempts), each cut at max_bytes, none reaches the server"
-         % len(posts), "%r\n%s" % (posts, err[-600:]))
+         "a form body over max_bytes: each of Chromium's attempts (%d) is "
+         "cut at max_bytes, none reaches the server" % len(posts),
+         "%r\n%s" % (posts, err[-600:]))
 
 
 def main():
