@@ -81,7 +81,7 @@ END {
 		exit 1
 	}
 	# Insertion sort: a few hundred short keys, and mawk has no asort().
-	# country_find() does a binary search, so the order matters.
+	# countries_find() does a binary search, so the order matters.
 	for (i = 2; i <= n; i++) {
 		k = key[i]
 		for (j = i - 1; j >= 1 && key[j] > k; j--)
@@ -93,13 +93,13 @@ END {
 	print ""
 	# Declared here as well as in countries.c so that the compiler checks
 	# the definitions below against the declarations the users see.
-	print "extern const struct country_info country_table[];"
-	print "extern const unsigned country_table_len;"
+	print "extern const struct country_info countries_table[];"
+	print "extern const unsigned countries_table_len;"
 	print ""
-	print "/* Sorted by code: country_find() does a binary search on it. */"
-	print "const struct country_info country_table[] = {"
+	print "/* Sorted by code: countries_find() does a binary search on it. */"
+	print "const struct country_info countries_table[] = {"
 	for (i = 1; i <= n; i++)
 		print row[key[i]]
 	print "};"
-	print "const unsigned country_table_len = " n ";"
+	print "const unsigned countries_table_len = " n ";"
 }

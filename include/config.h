@@ -219,12 +219,12 @@ void		 config_print_keys(FILE *f);
 int		 config_region_index(const struct config *cfg, const char *name);
 
 /* The grammar of server ids and region names: [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
-int		 name_is_valid(const char *s);
+int		 config_name_is_valid(const char *s);
 
 /* Value parsers, shared with geo307ctl and the Redis source. 0 = ok. */
-int	parse_duration(const char *s, double *out);	/* seconds, decimals */
-int	parse_size(const char *s, uint64_t *out);	/* bytes, K/M/G */
-int	parse_uint(const char *s, unsigned long long max, unsigned long long *out);
-int	parse_bool(const char *s, int *out);		/* yes/no/true/false/on/off/1/0 */
+int	config_parse_duration(const char *s, double *out);	/* seconds, decimals */
+int	config_parse_size(const char *s, uint64_t *out);	/* bytes, K/M/G */
+int	config_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+int	config_parse_bool(const char *s, int *out);		/* yes/no/true/false/on/off/1/0 */
 
 #endif

@@ -136,36 +136,36 @@ grow1(void *v, size_t n, size_t size)
 }
 
 /* config_read.c: messages, the lexer, and the raw model */
-const char	*quote(char *buf, size_t sz, const char *s);
-int		 fail(struct ld *ld, int line, const char *fmt, ...)
+const char	*config_quote(char *buf, size_t sz, const char *s);
+int		 config_fail(struct ld *ld, int line, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
-int		 oom(struct ld *ld);
-int		 bad(struct ld *ld, const struct rawkey *k, int line,
+int		 config_oom(struct ld *ld);
+int		 config_bad(struct ld *ld, const struct rawkey *k, int line,
 		    const char *what, const char *val, const char *hint);
-char		*xstrdup(struct ld *ld, const char *s);
-int		 lex_file(struct ld *ld);
-void		 raw_free(struct ld *ld);
-const struct rawsec *sec_at(const struct ld *ld, int line);
-const struct rawsec *sec_kind(const struct ld *ld, const char *kind);
-int		 key_line(const struct rawsec *rs, const char *name);
-int		 item_line(const struct rawsec *rs, const char *name,
+char		*config_xstrdup(struct ld *ld, const char *s);
+int		 config_lex_file(struct ld *ld);
+void		 config_raw_free(struct ld *ld);
+const struct rawsec *config_sec_at(const struct ld *ld, int line);
+const struct rawsec *config_sec_kind(const struct ld *ld, const char *kind);
+int		 config_key_line(const struct rawsec *rs, const char *name);
+int		 config_item_line(const struct rawsec *rs, const char *name,
 		    size_t idx);
-const char	*closest(const char *s, const char *const *v, size_t n,
+const char	*config_closest(const char *s, const char *const *v, size_t n,
 		    size_t stride);
 
 /* config_value.c: the value parsers and one driver per type */
-int		 parse_decimal(const char *s, int sign_ok, double *out);
-int		 value_set(struct ld *ld, const struct key *k, void *base,
+int		 config_parse_decimal(const char *s, int sign_ok, double *out);
+int		 config_value_set(struct ld *ld, const struct key *k, void *base,
 		    const struct rawkey *rk);
-int		 value_equal(const struct key *k, const void *a,
+int		 config_value_equal(const struct key *k, const void *a,
 		    const void *b);
-int		 value_copy(const struct key *k, void *dst, const void *src);
-void		 value_free(const struct key *k, void *base);
+int		 config_value_copy(const struct key *k, void *dst, const void *src);
+void		 config_value_free(const struct key *k, void *base);
 
 /* config_keys.c: every section of the file through the table */
-int		 load_all(struct ld *ld);
+int		 config_load_all(struct ld *ld);
 
 /* config.c: paths relative to the config file's directory */
-char		*abs_path(struct ld *ld, const char *p);
+char		*config_abs_path(struct ld *ld, const char *p);
 
 #endif

@@ -13,11 +13,11 @@ struct country_info {
 };
 
 /* The generated table (countries_table.c), sorted by code. */
-extern const struct country_info country_table[];
-extern const unsigned country_table_len;
+extern const struct country_info countries_table[];
+extern const unsigned countries_table_len;
 
 /* NULL when code is unknown.  code need not be NUL-terminated. */
-const struct country_info *country_find(const char *code);
-int	continent_is_valid(const char *code);
+const struct country_info *countries_find(const char *code);
+int	countries_continent_is_valid(const char *code);
 
 #endif

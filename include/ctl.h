@@ -21,7 +21,7 @@
 
 #include "config.h"
 #include "fleetrec.h"
-#include "redisconn.h"
+#include "redis_conn.h"
 
 #define CTL_OK		0
 #define CTL_FAIL	1	/* refused: bad input, no such server */
@@ -56,7 +56,7 @@ struct ctl {
 /* One server as read from Redis, before and after validation. */
 struct ctl_record {
 	char		*id;
-	int		 id_ok;		/* name_is_valid(id) */
+	int		 id_ok;		/* config_name_is_valid(id) */
 	int		 in_set;	/* a member of P servers */
 	size_t		 n;		/* hash fields */
 	char		**fields;

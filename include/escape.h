@@ -9,20 +9,20 @@
  * dstsz bytes including the NUL; returns the length the full result needs
  * (like snprintf), so a result >= dstsz means truncation.
  */
-size_t	html_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+size_t	escape_html(char *dst, size_t dstsz, const char *src, size_t srclen);
 
 /*
  * Escape a byte string as the inside of a JSON string (no quotes added):
  * " \ and control bytes; bytes >= 0x80 are written as \u00XX so the output
- * is always valid JSON.  Same return convention as html_escape.
+ * is always valid JSON.  Same return convention as escape_html.
  */
-size_t	json_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+size_t	escape_json(char *dst, size_t dstsz, const char *src, size_t srclen);
 
 /*
  * Escape a byte string for a quoted field of an Apache log line, as
  * Apache's ap_escape_logitem does: " and \ get a backslash, bytes below
  * 0x20 and from 0x7f up become \xHH.  Same return convention.
  */
-size_t	log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+size_t	escape_log(char *dst, size_t dstsz, const char *src, size_t srclen);
 
 #endif

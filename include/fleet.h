@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "region.h"
 
@@ -127,6 +128,5 @@ const char	*fleet_server_why(const struct fleet *f,
 const char	*fleet_source_name(enum fleet_source s);
 /* "ok", "maintenance", "nothing routable" or "stale" (see fleet.c). */
 const char	*fleet_health(const struct fleet *f, double now);
-double		 mono_now(void);
 
 #endif

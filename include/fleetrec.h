@@ -52,10 +52,10 @@ struct reject {
 	enum reject_reason	 reason;
 	const char		*field;
 	const char		*value;
-	const char		*why;		/* a bad url: server_url_parse's */
+	const char		*why;		/* a bad url: url_server_parse's */
 };
 
-const char *reject_reason_name(enum reject_reason r);
+const char *fleetrec_reject_reason_name(enum reject_reason r);
 
 /* Value grammars.  0 = valid. */
 int	fleetrec_weight(const char *s, uint32_t *out);	/* 0..1000000 */
@@ -70,18 +70,18 @@ int	fleetrec_families(const char *s, unsigned *out);
 const char *fleetrec_families_name(unsigned families);
 /* Maintenance value: whole seconds 1..86400. */
 int	fleetrec_maintenance(const char *s, double *out);
-const char *server_state_name(enum server_state s);
+const char *fleetrec_state_name(enum server_state s);
 
 /*
  * Validate one server hash given as n field/value pairs.  cfg supplies
  * the regions and the url policy ([redirect] allowed_hosts, allow_http,
  * [listen] public_names).  0 with *out filled (free with
- * server_record_free), or -1 with *rej saying why.
+ * fleetrec_record_free), or -1 with *rej saying why.
  */
 int	fleetrec_server(const struct config *cfg, const char *id,
 	    const char *const *fields, const char *const *values, size_t n,
 	    struct server_record *out, struct reject *rej);
-void	server_record_free(struct server_record *r);
+void	fleetrec_record_free(struct server_record *r);
 
 /*
  * A [server] section as the fields of a server hash, so that it goes
@@ -91,7 +91,7 @@ void	server_record_free(struct server_record *r);
 size_t	fleetrec_conf_fields(const struct server_conf *sc,
 	    const char *fields[4], const char *values[4], char wbuf[16]);
 
-/* The url policy the config implies (for server_url_parse). */
+/* The url policy the config implies (for url_server_parse). */
 void	fleetrec_url_policy(const struct config *cfg, struct url_policy *pol);
 
 /* "P" + suffix [+ id] into buf; -1 if it does not fit. */

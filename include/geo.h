@@ -22,13 +22,13 @@ struct geo_result {
 struct geodb;
 
 /* Open and sanity-check path.  NULL with a message in err on failure. */
-struct geodb	*geodb_open(const char *path, char *err, size_t errlen);
-void		 geodb_close(struct geodb *db);
+struct geodb	*geo_open(const char *path, char *err, size_t errlen);
+void		 geo_close(struct geodb *db);
 /* Fill *out; country centroid filled in when the DB has no location. */
-void		 geodb_lookup(const struct geodb *db, const struct netaddr *a,
+void		 geo_lookup(const struct geodb *db, const struct netaddr *a,
 		    struct geo_result *out);
-uint64_t	 geodb_build_epoch(const struct geodb *db);
-const char	*geodb_type(const struct geodb *db);
-const char	*geodb_path(const struct geodb *db);
+uint64_t	 geo_build_epoch(const struct geodb *db);
+const char	*geo_type(const struct geodb *db);
+const char	*geo_path(const struct geodb *db);
 
 #endif

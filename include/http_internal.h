@@ -113,34 +113,34 @@ struct http_server {
 struct pending_table;
 
 /* http_accept.c */
-int		 accept_start(struct http_server *srv, char *err,
+int		 http_accept_start(struct http_server *srv, char *err,
 		    size_t errlen);
-void		 accept_handover(struct http_server *srv, size_t i, int fd,
+void		 http_accept_handover(struct http_server *srv, size_t i, int fd,
 		    const struct sockaddr *sa, socklen_t salen);
-void		 accept_quiesce(struct http_server *srv, size_t i);
-void		 accept_stop(struct http_server *srv);
+void		 http_accept_quiesce(struct http_server *srv, size_t i);
+void		 http_accept_stop(struct http_server *srv);
 
 /* http_pending.c: called from the acceptor thread only. */
 #define PENDING_TAG	0x80000000u	/* epoll tag bit of a pending socket */
-int		 pending_new(struct http_server *srv);
-void		 pending_free(struct http_server *srv);
-void		 pending_accepted(struct http_server *srv, size_t i, int fd,
+int		 http_pending_new(struct http_server *srv);
+void		 http_pending_free(struct http_server *srv);
+void		 http_pending_accepted(struct http_server *srv, size_t i, int fd,
 		    const struct sockaddr *sa, socklen_t salen);
-void		 pending_readable(struct http_server *srv, uint32_t k,
+void		 http_pending_readable(struct http_server *srv, uint32_t k,
 		    uint32_t events);
-int		 pending_wait_ms(struct http_server *srv);
-void		 pending_expire(struct http_server *srv);
+int		 http_pending_wait_ms(struct http_server *srv);
+void		 http_pending_expire(struct http_server *srv);
 
 /* http_conn.c */
-void		 conn_release(void *cn);
-unsigned	 conn_evict(struct http_server *srv, unsigned want,
+void		 http_conn_release(void *cn);
+unsigned	 http_conn_evict(struct http_server *srv, unsigned want,
 		    unsigned mine);
-double		 conn_pressure(const struct http_server *srv);
-void		 notify_connection(void *cls, struct MHD_Connection *c,
+double		 http_conn_pressure(const struct http_server *srv);
+void		 http_conn_notify(void *cls, struct MHD_Connection *c,
 		    void **sctx, enum MHD_ConnectionNotificationCode code);
-struct conn	*conn_of(struct MHD_Connection *c);
+struct conn	*http_conn_of(struct MHD_Connection *c);
 /* 1: the socket will linger; 0: the linger refused it; -1: neither. */
-int		 conn_keep_for_linger(struct conn *cn);
+int		 http_conn_keep_for_linger(struct conn *cn);
 
 /* http_log.c: one request's access log line. */
 struct logreq {
@@ -166,11 +166,11 @@ void		 http_log_linger_done(struct conn *cn, int outcome,
 		    uint64_t bytes);
 
 /* http_request.c */
-void		*uri_logged(void *cls, const char *uri,
+void		*http_request_uri_logged(void *cls, const char *uri,
 		    struct MHD_Connection *c);
-void		 request_completed(void *cls, struct MHD_Connection *c,
+void		 http_request_completed(void *cls, struct MHD_Connection *c,
 		    void **req_cls, enum MHD_RequestTerminationCode toe);
-enum MHD_Result	 handle(void *cls, struct MHD_Connection *c, const char *url,
+enum MHD_Result	 http_request_handle(void *cls, struct MHD_Connection *c, const char *url,
 		    const char *method, const char *version,
 		    const char *upload_data, size_t *upload_data_size,
 		    void **req_cls);

@@ -18,15 +18,15 @@ void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Start the access log: target "stdout", a path, or NULL (off).
  * 0 on success, -1 with a message in err.
  */
-int	accesslog_start(const char *target, char *err, size_t errlen);
+int	log_access_start(const char *target, char *err, size_t errlen);
 /* Append one line (without newline) from a request thread. */
-void	accesslog_write(const char *line, size_t len);
-int	accesslog_enabled(void);
+void	log_access_write(const char *line, size_t len);
+int	log_access_enabled(void);
 /* Lines dropped so far (geo307_log_dropped_total). */
-unsigned long	accesslog_dropped(void);
+unsigned long	log_access_dropped(void);
 /* Reopen the file (SIGUSR1, after rotation). */
-void	accesslog_reopen(void);
+void	log_access_reopen(void);
 /* Flush what is queued and stop the writer thread. */
-void	accesslog_stop(void);
+void	log_access_stop(void);
 
 #endif

@@ -89,7 +89,7 @@ struct metrics_gauges {
 	int		redis_up;		/* -1: no Redis configured */
 	int		per_server;		/* [metrics] per_server */
 	const struct fleet *fleet;		/* in use, or NULL */
-	double		now;			/* mono_now() */
+	double		now;			/* clock_mono() */
 };
 
 /* The families read at scrape time (metrics_proc.c). */

@@ -40,21 +40,21 @@ const char *netaddr_str(const struct netaddr *a, char *buf, size_t len);
 int	netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 
 /* "10.0.0.0/8", "::1/128"; a bare address means /32 or /128. */
-int	cidr_parse(const char *s, struct cidr *out);
-int	cidr_contains(const struct cidr *c, const struct netaddr *a);
-int	cidr_list_contains(const struct cidr_list *l, const struct netaddr *a);
+int	netaddr_cidr_parse(const char *s, struct cidr *out);
+int	netaddr_cidr_contains(const struct cidr *c, const struct netaddr *a);
+int	netaddr_cidr_list_contains(const struct cidr_list *l, const struct netaddr *a);
 /* The same blocks in the same order (1), for "needs restart" checks. */
-int	cidr_list_equal(const struct cidr_list *a, const struct cidr_list *b);
+int	netaddr_cidr_list_equal(const struct cidr_list *a, const struct cidr_list *b);
 /*
  * Added for config.c and url.c, which both fill cidr_lists: append one
  * block (0 on success), and parse a config list ("a/8, b/16 c") into out
- * (overwritten; empty on failure).  cidr_list_parse returns 0, or -1 and
+ * (overwritten; empty on failure).  netaddr_cidr_list_parse returns 0, or -1 and
  * sets *bad (if non-NULL) to the index of the first bad item (SIZE_MAX
  * when out of memory).
  */
-int	cidr_list_push(struct cidr_list *l, const struct cidr *c);
-int	cidr_list_parse(const char *s, struct cidr_list *out, size_t *bad);
-void	cidr_list_free(struct cidr_list *l);
+int	netaddr_cidr_list_push(struct cidr_list *l, const struct cidr *c);
+int	netaddr_cidr_list_parse(const char *s, struct cidr_list *out, size_t *bad);
+void	netaddr_cidr_list_free(struct cidr_list *l);
 
 /*
  * The key that per-IP limits count under: the /32 of an IPv4 address or
@@ -63,7 +63,7 @@ void	cidr_list_free(struct cidr_list *l);
 uint64_t netaddr_limit_key(const struct netaddr *a);
 
 /* "host:port", "[v6]:port", "*:port"; fills a sockaddr for bind(). */
-int	sockaddr_parse_hostport(const char *s, struct sockaddr_storage *out,
+int	netaddr_parse_hostport(const char *s, struct sockaddr_storage *out,
 	    socklen_t *outlen);
 
 #endif

@@ -48,27 +48,27 @@ struct raw_fleet {
  */
 struct fleet_memory;
 
-struct fleet_memory *fleet_memory_new(void);
-void		 fleet_memory_free(struct fleet_memory *m);
+struct fleet_memory *rawfleet_memory_new(void);
+void		 rawfleet_memory_free(struct fleet_memory *m);
 
-void		 raw_fleet_free(struct raw_fleet *raw);
+void		 rawfleet_free(struct raw_fleet *raw);
 /*
  * Validate raw against rt (regions, url policy) and build a fleet for
  * rt's region map; stale_after sets how long its reports count as fresh.
  * Bad records are skipped, logged once and counted.  NULL only on
  * allocation failure.
  */
-struct fleet	*raw_fleet_build(const struct raw_fleet *raw,
+struct fleet	*rawfleet_build(const struct raw_fleet *raw,
 		    const struct runtime *rt, struct fleet_memory *mem);
 
 /* The cache file: JSON, written to a temporary file, fsync'd, renamed. */
-int		 raw_fleet_save(const struct raw_fleet *raw, const char *path,
+int		 rawfleet_save(const struct raw_fleet *raw, const char *path,
 		    char *err, size_t errlen);
 /*
  * Read a cache no older than max_age seconds.  NULL with a message when
  * it is missing, unreadable, malformed or too old.
  */
-struct raw_fleet *raw_fleet_load(const char *path, double max_age,
+struct raw_fleet *rawfleet_load(const char *path, double max_age,
 		    char *err, size_t errlen);
 
 #endif

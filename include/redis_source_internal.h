@@ -19,7 +19,7 @@
 #include <hiredis/hiredis.h>
 
 #include "rawfleet.h"
-#include "redisconn.h"
+#include "redis_conn.h"
 
 #define BACKOFF_MIN	0.1
 #define BACKOFF_MAX	5.0
@@ -47,33 +47,33 @@ struct redis_source {
 };
 
 /* redis_source.c */
-char	*key(const struct redis_source *src, const char *suffix,
+char	*redis_key(const struct redis_source *src, const char *suffix,
 	    const char *id);
-double	 recheck_every(const struct redis_source *src);
-double	 backoff_next(double b);
-void	 log_node(const char *doing, const struct redis_where *w);
+double	 redis_recheck_every(const struct redis_source *src);
+double	 redis_backoff_next(double b);
+void	 redis_log_node(const char *doing, const struct redis_where *w);
 
 /* redis_read.c */
-struct raw_fleet *read_full(redisContext *c, struct redis_source *src,
+struct raw_fleet *redis_read_full(redisContext *c, struct redis_source *src,
 	    char *err, size_t errlen);
-int	 read_loads(redisContext *c, struct redis_source *src,
+int	 redis_read_loads(redisContext *c, struct redis_source *src,
 	    uint64_t *version, char *err, size_t errlen);
-int	 read_version(redisContext *c, struct redis_source *src,
+int	 redis_read_version(redisContext *c, struct redis_source *src,
 	    uint64_t *version, char *err, size_t errlen);
-void	 warn_raw(struct redis_source *src, const struct raw_fleet *raw);
+void	 redis_warn_raw(struct redis_source *src, const struct raw_fleet *raw);
 /* Reply helpers the feed shares (redis_read.c says what each does). */
-int	 answer_kind(const redisReply *r, int type, int nil_ok);
-int	 parse_version(redisReply *r, uint64_t *v);
-int	 take_hash(redisReply *r, char ***fields, char ***values, size_t *n);
-int	 get_reply(redisContext *c, redisReply **r);
+int	 redis_answer_kind(const redisReply *r, int type, int nil_ok);
+int	 redis_parse_version(redisReply *r, uint64_t *v);
+int	 redis_take_hash(redisReply *r, char ***fields, char ***values, size_t *n);
+int	 redis_get_reply(redisContext *c, redisReply **r);
 
 /* redis_feed.c: the change feed (P changes) */
-int	 feed_tail(redisContext *c, struct redis_source *src,
+int	 redis_feed_tail(redisContext *c, struct redis_source *src,
 	    struct raw_fleet *raw, char *err, size_t errlen);
-int	 feed_catch_up(redisContext *c, struct redis_source *src,
+int	 redis_feed_catch_up(redisContext *c, struct redis_source *src,
 	    uint64_t want, char *err, size_t errlen);
 
 /* redis_subscriber.c: the subscriber thread */
-void	*subscribe_main(void *arg);
+void	*redis_subscribe_main(void *arg);
 
 #endif

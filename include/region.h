@@ -44,7 +44,7 @@ struct regionmap {
 	size_t		 n;
 	uint32_t	 default_region;
 	int16_t		 by_country[26 * 26];	/* region index or -1 */
-	/* per continent (index from continent_index()): candidates in file order */
+	/* per continent (index from region_continent_index()): candidates in file order */
 	uint32_t	*by_continent[7];
 	size_t		 nby_continent[7];
 	/*
@@ -57,18 +57,18 @@ struct regionmap {
 };
 
 /* Build from a validated config.  NULL with a message on failure. */
-struct regionmap *regionmap_build(const struct config *cfg, char *err,
+struct regionmap *region_map_build(const struct config *cfg, char *err,
 		    size_t errlen);
-void		 regionmap_free(struct regionmap *rm);
+void		 region_map_free(struct regionmap *rm);
 /* The home region for a lookup result, and the rule that matched. */
-uint32_t	 regionmap_home(const struct regionmap *rm,
+uint32_t	 region_map_home(const struct regionmap *rm,
 		    const struct geo_result *g, enum region_rule *rule);
-int		 regionmap_find(const struct regionmap *rm, const char *name);
+int		 region_map_find(const struct regionmap *rm, const char *name);
 const char	*region_rule_name(enum region_rule r);
 /* 0..6 for AF AN AS EU NA OC SA, or -1. */
-int		 continent_index(const char *code);
+int		 region_continent_index(const char *code);
 /* Great-circle distance in km (haversine on a 6371 km sphere). */
-double		 geo_distance_km(double lat1, double lon1, double lat2,
+double		 region_distance_km(double lat1, double lon1, double lat2,
 		    double lon2);
 
 #endif

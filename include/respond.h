@@ -30,7 +30,7 @@
 #define HEADER_LINE_BYTES	256
 #define HEADER_LINES_MIN	64
 
-extern const char	header_overflow[];
+extern const char	respond_header_overflow[];
 
 struct request_view {
 	const char	*method;
@@ -39,7 +39,7 @@ struct request_view {
 	struct netaddr	 peer;
 	/*
 	 * Every line of header name (case-insensitive) joined with ", " in
-	 * arrival order into buf; NULL when absent; header_overflow when
+	 * arrival order into buf; NULL when absent; respond_header_overflow when
 	 * buf is too small (it reads as one unparsable entry, ",", so a
 	 * caller that does not retry with a larger buf stays safe).  *count
 	 * (when not NULL) gets the number of lines.
@@ -66,7 +66,7 @@ struct answer {
 	struct answer_header	 headers[ANSWER_MAX_HEADERS];
 	size_t			 nheaders;
 	const char		*content_type;
-	char			*body;		/* malloc'd; answer_free */
+	char			*body;		/* malloc'd; respond_answer_free */
 	size_t			 bodylen;
 
 	/* What happened, for metrics and the access log. */
@@ -97,10 +97,10 @@ struct answer {
  */
 void	respond(const struct runtime *rt, const struct request_view *rv,
 	    int early_status, struct rng *rng, struct answer *ans);
-void	answer_free(struct answer *ans);
+void	respond_answer_free(struct answer *ans);
 size_t	respond_header_lines_max(size_t max_header_bytes);
 
 /* Constant-time comparison of a presented token against the configured. */
-int	token_matches(const struct strlist *tokens, const char *presented);
+int	respond_token_matches(const struct strlist *tokens, const char *presented);
 
 #endif

@@ -108,6 +108,6 @@ size_t	select_candidates(const struct fleet *f, uint32_t region,
 	    const struct select_params *p, double now, int failopen,
 	    struct select_candidate *out, size_t max);
 
-const char *reason_name(enum reason r);
+const char *select_reason_name(enum reason r);
 
 #endif

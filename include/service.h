@@ -27,15 +27,15 @@ struct pidfile {
  * 0 and pf->holder is its PID; without, -1 and a message naming the PID.
  * Free: the lock is ours and our PID is written.
  */
-int	pidfile_open(struct pidfile *pf, const char *path, int replace,
+int	service_pidfile_open(struct pidfile *pf, const char *path, int replace,
 	    char *err, size_t errlen);
 /*
  * Hand-over: take the lock once the old instance has let it go.  1 when
  * it is ours now, 0 not yet; never blocks.
  */
-int	pidfile_try_take(struct pidfile *pf);
+int	service_pidfile_try_take(struct pidfile *pf);
 /* Release; a file still ours is removed. */
-void	pidfile_close(struct pidfile *pf);
+void	service_pidfile_close(struct pidfile *pf);
 
 /*
  * 0 when nothing listens on sa; -1 with "ADDR is already in use" (or the

@@ -24,17 +24,17 @@ struct tls_identity;
  * Read and check a certificate chain and its key: both parse, the key
  * belongs to the first certificate.  NULL with "path: what is wrong".
  */
-struct tls_identity	*tls_identity_load(const char *cert_path,
+struct tls_identity	*tlsid_load(const char *cert_path,
 			    const char *key_path, char *err, size_t errlen);
-struct tls_identity	*tls_identity_ref(struct tls_identity *id);
-void			 tls_identity_unref(struct tls_identity *id);
+struct tls_identity	*tlsid_ref(struct tls_identity *id);
+void			 tlsid_unref(struct tls_identity *id);
 
 /* What a gnutls_certificate_retrieve_function2 returns. */
-void	 tls_identity_get(const struct tls_identity *id,
+void	 tlsid_get(const struct tls_identity *id,
 	    gnutls_pcert_st **pcert, unsigned int *npcert,
 	    gnutls_privkey_t *key);
 /* The first certificate's subject DN and expiry, for logs. */
-const char	*tls_identity_subject(const struct tls_identity *id);
-time_t		 tls_identity_expires(const struct tls_identity *id);
+const char	*tlsid_subject(const struct tls_identity *id);
+time_t		 tlsid_expires(const struct tls_identity *id);
 
 #endif

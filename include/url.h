@@ -37,28 +37,28 @@ struct url_policy {
  * reason in *why ("scheme", "host", "userinfo", "query", "fragment",
  * "port", "not_allowed", "loop", "syntax").
  */
-int	server_url_parse(const char *s, const struct url_policy *pol,
+int	url_server_parse(const char *s, const struct url_policy *pol,
 	    struct server_url *out, const char **why);
-void	server_url_free(struct server_url *u);
+void	url_server_free(struct server_url *u);
 
 /* Does host (lower-case, no brackets) match the patterns? */
-int	host_patterns_match(const struct host_patterns *p, const char *host);
+int	url_host_patterns_match(const struct host_patterns *p, const char *host);
 /* Parse an allowed_hosts list ("a.example", "*.example.com", "10.0.0.0/8"). */
-int	host_patterns_parse(const char *s, struct host_patterns *out);
-void	host_patterns_free(struct host_patterns *p);
+int	url_host_patterns_parse(const char *s, struct host_patterns *out);
+void	url_host_patterns_free(struct host_patterns *p);
 
 /*
  * The request-target rule of SPEC section 1: first byte '/', every other
  * byte 0x21-0x7E and not '#'.  Returns 200 when acceptable, 414 when
  * longer than TARGET_MAX, 400 otherwise.  target may be NULL (400).
  */
-int	target_check(const char *target, size_t len);
+int	url_target_check(const char *target, size_t len);
 
 /*
  * base + target into buf (NUL-terminated).  Returns the length, or -1 if
  * the result would exceed LOCATION_MAX bytes (the caller answers 414).
  */
-int	location_build(char *buf, size_t bufsz, const char *base,
+int	url_location_build(char *buf, size_t bufsz, const char *base,
 	    size_t baselen, const char *target, size_t targetlen);
 
 #endif

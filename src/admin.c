@@ -82,7 +82,7 @@ allowed(void *cls, const struct sockaddr *sa, socklen_t len)
 
 	(void)len;
 	return netaddr_from_sockaddr(sa, &a) == 0 &&
-	    cidr_list_contains(&ad->allow, &a) ? MHD_YES : MHD_NO;
+	    netaddr_cidr_list_contains(&ad->allow, &a) ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result
@@ -156,7 +156,7 @@ healthz(struct admin *ad, struct MHD_Connection *c, const struct runtime *rt)
 		return reply_text(c, 503, "no GeoIP database");
 	if (f == NULL)
 		return reply_text(c, 503, "no fleet snapshot");
-	return reply_text(c, 200, fleet_health(f, mono_now()));
+	return reply_text(c, 200, fleet_health(f, clock_mono()));
 }
 
 static enum MHD_Result
@@ -170,13 +170,13 @@ metrics(struct MHD_Connection *c, const struct runtime *rt)
 	if (f != NULL) {
 		g.fleet_servers = f->nservers;
 		g.fleet_version = f->version;
-		g.fleet_age_seconds = mono_now() - f->taken_mono;
+		g.fleet_age_seconds = clock_mono() - f->taken_mono;
 	}
-	g.geoip_build_epoch = rt->geo ? geodb_build_epoch(rt->geo) : 0;
+	g.geoip_build_epoch = rt->geo ? geo_build_epoch(rt->geo) : 0;
 	g.redis_up = rt->cfg->redis.url ? metrics_redis_up() : -1;
 	g.per_server = rt->cfg->metrics.per_server;
 	g.fleet = f;
-	g.now = mono_now();
+	g.now = clock_mono();
 	if ((page = metrics_render(&g, &len)) == NULL)
 		return MHD_NO;
 	return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", page,
@@ -198,7 +198,7 @@ route(struct MHD_Connection *c, const struct runtime *rt)
 
 	memset(&in, 0, sizeof(in));
 	in.synthetic_region = -1;
-	in.now = mono_now();
+	in.now = clock_mono();
 	ip = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ip");
 	fam = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "family");
 	key = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
@@ -241,15 +241,15 @@ fleet(struct admin *ad, struct MHD_Connection *c, const struct runtime *rt)
 		atomic_fetch_sub(&ad->fleet_streams, 1);
 		return reply_busy(c);
 	}
-	if ((fs = fleet_stream_new(f, mono_now())) == NULL) {
+	if ((fs = admin_fleet_stream_new(f, clock_mono())) == NULL) {
 		atomic_fetch_sub(&ad->fleet_streams, 1);
 		return reply_text(c, 503, "out of memory");
 	}
-	fleet_stream_on_free(fs, fleet_stream_released, ad);
+	admin_fleet_stream_on_free(fs, fleet_stream_released, ad);
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
-	    fleet_stream_read, fs, fleet_stream_free);
+	    admin_fleet_stream_read, fs, admin_fleet_stream_free);
 	if (r == NULL) {
-		fleet_stream_free(fs);
+		admin_fleet_stream_free(fs);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", "application/json");
@@ -334,7 +334,7 @@ completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	(void)req_cls;
 	(void)toe;
-	set_due(cls, c, mono_now() + ADMIN_REQUEST_TIME);
+	set_due(cls, c, clock_mono() + ADMIN_REQUEST_TIME);
 }
 
 static void
@@ -353,7 +353,7 @@ conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
 		ci = MHD_get_connection_info(c,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		cn->fd = ci ? ci->connect_fd : -1;
-		cn->due = mono_now() + ADMIN_REQUEST_TIME;
+		cn->due = clock_mono() + ADMIN_REQUEST_TIME;
 		pthread_mutex_lock(&ad->lock);
 		if ((cn->next = ad->conns) != NULL)
 			cn->next->prev = cn;
@@ -391,7 +391,7 @@ sweeper(void *arg)
 
 	pthread_mutex_lock(&ad->lock);
 	while (!ad->stopping) {
-		now = mono_now();
+		now = clock_mono();
 		for (cn = ad->conns; cn != NULL; cn = cn->next)
 			if (!cn->killed && cn->fd >= 0 && cn->due > 0 &&
 			    now > cn->due) {

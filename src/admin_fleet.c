@@ -57,7 +57,7 @@ put_str(struct fleet_stream *fs, const char *s)
 }
 
 struct fleet_stream *
-fleet_stream_new(const struct fleet *f, double now)
+admin_fleet_stream_new(const struct fleet *f, double now)
 {
 	const struct fleet_server	*s;
 	struct fleet_stream		*fs;
@@ -74,7 +74,7 @@ fleet_stream_new(const struct fleet *f, double now)
 	fs->rows = calloc(f->nservers ? f->nservers : 1, sizeof(*fs->rows));
 	fs->strs = malloc(need ? need : 1);
 	if (fs->rows == NULL || fs->strs == NULL) {
-		fleet_stream_free(fs);
+		admin_fleet_stream_free(fs);
 		return NULL;
 	}
 	fs->source = f->source;
@@ -101,21 +101,21 @@ fleet_stream_new(const struct fleet *f, double now)
 }
 
 size_t
-fleet_stream_size(const struct fleet_stream *fs)
+admin_fleet_stream_size(const struct fleet_stream *fs)
 {
 	return sizeof(*fs) + fs->nrows * sizeof(*fs->rows) + fs->strslen +
 	    fs->outcap;
 }
 
 void
-fleet_stream_on_free(struct fleet_stream *fs, void (*fn)(void *), void *arg)
+admin_fleet_stream_on_free(struct fleet_stream *fs, void (*fn)(void *), void *arg)
 {
 	fs->on_free = fn;
 	fs->on_free_arg = arg;
 }
 
 void
-fleet_stream_free(void *cls)
+admin_fleet_stream_free(void *cls)
 {
 	struct fleet_stream	*fs = cls;
 
@@ -274,7 +274,7 @@ refill(struct fleet_stream *fs)
 }
 
 ssize_t
-fleet_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+admin_fleet_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct fleet_stream	*fs = cls;
 	size_t			 n;

@@ -44,7 +44,7 @@ walk_bad(struct walk *w)
 static void
 walk_addr(struct walk *w, const struct netaddr *a)
 {
-	if (!cidr_list_contains(w->proxies, a)) {
+	if (!netaddr_cidr_list_contains(w->proxies, a)) {
 		w->stop = STOP_UNTRUSTED;
 		w->stop_addr = *a;
 		return;
@@ -310,7 +310,7 @@ clientip_resolve(const struct netaddr *peer, const char *header,
 	}
 	*out = *peer;
 	if (header == NULL || blank(header) ||
-	    !cidr_list_contains(proxies, peer))
+	    !netaddr_cidr_list_contains(proxies, peer))
 		return CLIENTIP_PEER;
 	memset(&w, 0, sizeof(w));
 	w.proxies = proxies;

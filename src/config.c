@@ -68,15 +68,15 @@ make_dir(struct ld *ld)
 
 	slash = strrchr(ld->path, '/');
 	if (slash == ld->path)
-		return (ld->dir = xstrdup(ld, "/")) != NULL ? 0 : -1;
+		return (ld->dir = config_xstrdup(ld, "/")) != NULL ? 0 : -1;
 	dlen = slash != NULL ? (size_t)(slash - ld->path) : 0;
 	if (dlen > 0 && ld->path[0] == '/') {
 		if ((ld->dir = strndup(ld->path, dlen)) == NULL)
-			return oom(ld);
+			return config_oom(ld);
 		return 0;
 	}
 	if ((cwd = getcwd(NULL, 0)) == NULL)
-		return fail(ld, 0, "cannot resolve relative paths: getcwd: %s",
+		return config_fail(ld, 0, "cannot resolve relative paths: getcwd: %s",
 		    strerror(errno));
 	if (dlen == 0 || (dlen == 1 && ld->path[0] == '.'))
 		dir = strdup(cwd);
@@ -85,18 +85,18 @@ make_dir(struct ld *ld)
 		dir = NULL;
 	free(cwd);
 	if (dir == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	ld->dir = dir;
 	return 0;
 }
 
 char *
-abs_path(struct ld *ld, const char *p)
+config_abs_path(struct ld *ld, const char *p)
 {
 	char	*out;
 
 	if (p[0] == '/')
-		return xstrdup(ld, p);
+		return config_xstrdup(ld, p);
 	if (ld->dir == NULL && make_dir(ld) == -1)
 		return NULL;
 	while (p[0] == '.' && p[1] == '/')
@@ -104,7 +104,7 @@ abs_path(struct ld *ld, const char *p)
 			;
 	if (asprintf(&out, "%s%s%s", ld->dir,
 	    strcmp(ld->dir, "/") == 0 ? "" : "/", p) == -1) {
-		oom(ld);
+		config_oom(ld);
 		return NULL;
 	}
 	return out;
@@ -120,7 +120,7 @@ check_defaults(struct ld *ld)
 	size_t			 i, n = 0, first = 0;
 
 	if (cfg->nregions == 0)
-		return fail(ld, 0, "no [region] sections: at least one is "
+		return config_fail(ld, 0, "no [region] sections: at least one is "
 		    "needed");
 	for (i = 0; i < cfg->nregions; i++) {
 		if (!cfg->regions[i].is_default)
@@ -129,15 +129,15 @@ check_defaults(struct ld *ld)
 			first = i;
 			continue;
 		}
-		a = sec_at(ld, cfg->regions[first].line);
-		b = sec_at(ld, cfg->regions[i].line);
-		return fail(ld, key_line(b, "default"), "[region %s] default: "
+		a = config_sec_at(ld, cfg->regions[first].line);
+		b = config_sec_at(ld, cfg->regions[i].line);
+		return config_fail(ld, config_key_line(b, "default"), "[region %s] default: "
 		    "a second default region; [region %s] says so at line %d "
 		    "(exactly one may)", cfg->regions[i].name,
-		    cfg->regions[first].name, key_line(a, "default"));
+		    cfg->regions[first].name, config_key_line(a, "default"));
 	}
 	if (n == 0)
-		return fail(ld, 0, "no region has \"default = yes\" (exactly "
+		return config_fail(ld, 0, "no region has \"default = yes\" (exactly "
 		    "one must: it serves clients whose location is unknown)");
 	cfg->default_region = first;
 	return 0;
@@ -158,14 +158,14 @@ check_countries(struct ld *ld)
 				for (j = 0; j < o->countries.n; j++)
 					if (strcmp(o->countries.v[j],
 					    r->countries.v[i]) == 0)
-						return fail(ld, item_line(
-						    sec_at(ld, r->line),
+						return config_fail(ld, config_item_line(
+						    config_sec_at(ld, r->line),
 						    "countries", i),
 						    "[region %s] countries: "
 						    "\"%s\" is also in [region "
 						    "%s] at line %d", r->name,
 						    r->countries.v[i], o->name,
-						    item_line(sec_at(ld,
+						    config_item_line(config_sec_at(ld,
 						    o->line), "countries", j));
 			}
 	}
@@ -183,7 +183,7 @@ check_fallbacks(struct ld *ld)
 		r = &cfg->regions[ri];
 		for (i = 0; i < r->fallback.n; i++)
 			if (config_region_index(cfg, r->fallback.v[i]) < 0)
-				return fail(ld, item_line(sec_at(ld, r->line),
+				return config_fail(ld, config_item_line(config_sec_at(ld, r->line),
 				    "fallback", i), "[region %s] fallback: "
 				    "unknown region \"%s\"", r->name,
 				    r->fallback.v[i]);
@@ -236,25 +236,25 @@ check_servers(struct ld *ld)
 
 	for (i = 0; i < cfg->nservers; i++) {
 		s = &cfg->servers[i];
-		rs = sec_at(ld, s->line);
+		rs = config_sec_at(ld, s->line);
 		n = fleetrec_conf_fields(s, fields, values, wbuf);
 		if (fleetrec_server(cfg, s->id, fields, values, n, &rec,
 		    &rej) == 0) {
-			server_record_free(&rec);
+			fleetrec_record_free(&rec);
 			continue;
 		}
 		if (rej.reason == REJECT_REGION)
-			return fail(ld, key_line(rs, "region"), "[server %s] "
+			return config_fail(ld, config_key_line(rs, "region"), "[server %s] "
 			    "region: unknown region \"%s\"", s->id, s->region);
 		if (rej.reason == REJECT_URL)
-			return fail(ld, key_line(rs, "url"), "[server %s] url: "
+			return config_fail(ld, config_key_line(rs, "url"), "[server %s] url: "
 			    "bad url \"%s\" (%s)", s->id,
-			    quote(q, sizeof(q), s->url), url_reason(rej.why));
-		return fail(ld, rej.field ? key_line(rs, rej.field) : s->line,
+			    config_quote(q, sizeof(q), s->url), url_reason(rej.why));
+		return config_fail(ld, rej.field ? config_key_line(rs, rej.field) : s->line,
 		    "[server %s] %s: bad value \"%s\" (%s)", s->id,
 		    rej.field ? rej.field : "id",
-		    quote(q, sizeof(q), rej.value ? rej.value : ""),
-		    reject_reason_name(rej.reason));
+		    config_quote(q, sizeof(q), rej.value ? rej.value : ""),
+		    fleetrec_reject_reason_name(rej.reason));
 	}
 	return 0;
 }
@@ -263,32 +263,32 @@ static int
 check_redis(struct ld *ld)
 {
 	struct config		*cfg = ld->cfg;
-	const struct rawsec	*redis = sec_kind(ld, "redis");
+	const struct rawsec	*redis = config_sec_kind(ld, "redis");
 
 	if (cfg->redis.url != NULL && cfg->nservers > 0)
-		return fail(ld, cfg->servers[0].line, "[server %s]: [server] "
+		return config_fail(ld, cfg->servers[0].line, "[server %s]: [server] "
 		    "sections cannot be used with a [redis] url (line %d): "
 		    "the fleet comes from one or the other",
-		    cfg->servers[0].id, key_line(redis, "url"));
+		    cfg->servers[0].id, config_key_line(redis, "url"));
 	if (cfg->redis.url == NULL && cfg->nservers == 0)
-		return fail(ld, 0, "nothing to route to: add [server] "
+		return config_fail(ld, 0, "nothing to route to: add [server] "
 		    "sections or a [redis] url");
 	if (cfg->redis.url != NULL && !cfg->redirect.has_allowed_hosts)
-		return fail(ld, key_line(redis, "url"), "[redis] url: "
+		return config_fail(ld, config_key_line(redis, "url"), "[redis] url: "
 		    "[redirect] allowed_hosts is required with Redis (server "
 		    "URLs in Redis must match it)");
 	if (cfg->redis.sentinels.n > 0 && cfg->redis.master == NULL)
-		return fail(ld, key_line(redis, "sentinels"), "[redis] "
+		return config_fail(ld, config_key_line(redis, "sentinels"), "[redis] "
 		    "sentinels: needs [redis] master too");
 	if (cfg->redis.master != NULL && cfg->redis.sentinels.n == 0)
-		return fail(ld, key_line(redis, "master"), "[redis] master: "
+		return config_fail(ld, config_key_line(redis, "master"), "[redis] master: "
 		    "needs [redis] sentinels too");
 	if (cfg->redis.sentinels.n > 0 && cfg->redis.url == NULL)
-		return fail(ld, key_line(redis, "sentinels"), "[redis] "
+		return config_fail(ld, config_key_line(redis, "sentinels"), "[redis] "
 		    "sentinels: needs [redis] url too (where this router "
 		    "reads, e.g. a local replica)");
 	if (cfg->redis.full_resync < cfg->redis.refresh)
-		return fail(ld, key_line(redis, "full_resync"), "[redis] "
+		return config_fail(ld, config_key_line(redis, "full_resync"), "[redis] "
 		    "full_resync: shorter than refresh");
 	return 0;
 }
@@ -325,21 +325,21 @@ static int
 check_listen(struct ld *ld)
 {
 	struct config		*cfg = ld->cfg;
-	const struct rawsec	*ls = sec_kind(ld, "listen");
+	const struct rawsec	*ls = config_sec_kind(ld, "listen");
 	size_t			 i;
 
 	if ((cfg->listen.tls_cert == NULL) != (cfg->listen.tls_key == NULL))
-		return fail(ld, key_line(ls, cfg->listen.tls_cert != NULL ?
+		return config_fail(ld, config_key_line(ls, cfg->listen.tls_cert != NULL ?
 		    "tls_cert" : "tls_key"), "[listen] %s: needs %s too "
 		    "(both or neither)", cfg->listen.tls_cert != NULL ?
 		    "tls_cert" : "tls_key", cfg->listen.tls_cert != NULL ?
 		    "tls_key" : "tls_cert");
 	if (cfg->listen.max_connections < cfg->listen.naddrs)
-		return fail(ld, key_line(ls, "max_connections"), "[listen] "
+		return config_fail(ld, config_key_line(ls, "max_connections"), "[listen] "
 		    "max_connections: fewer than the addresses");
 	for (i = 0; cfg->admin.enabled && i < cfg->listen.naddrs; i++)
 		if (addr_overlap(&cfg->admin.addr, &cfg->listen.addrs[i]))
-			return fail(ld, key_line(sec_kind(ld, "admin"),
+			return config_fail(ld, config_key_line(config_sec_kind(ld, "admin"),
 			    "address"), "[admin] address: \"%s\" overlaps "
 			    "[listen] address \"%s\" (admin pages would be "
 			    "public)", cfg->admin.addr.text,
@@ -393,7 +393,7 @@ note(struct ld *ld, struct strlist *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return strlist_push(l, buf) == -1 ? oom(ld) : 0;
+	return strlist_push(l, buf) == -1 ? config_oom(ld) : 0;
 }
 
 /* The keys of one section instance that differ between a and b. */
@@ -405,7 +405,7 @@ diff_keys(struct ld *ld, const char *kind, const char *label,
 
 	for (i = 0; i < config_nkeys; i++)
 		if (strcmp(config_keys[i].sec, kind) == 0 &&
-		    !value_equal(&config_keys[i], a, b) &&
+		    !config_value_equal(&config_keys[i], a, b) &&
 		    note(ld, &ld->cfg->changed, "%s %s changed", label,
 		    config_keys[i].name) == -1)
 			return -1;
@@ -484,7 +484,7 @@ carry(struct ld *ld, const struct config *old)
 	for (i = 0; i < config_nkeys; i++) {
 		k = &config_keys[i];
 		if (strcmp(k->sec, "region") == 0 ||
-		    strcmp(k->sec, "server") == 0 || value_equal(k, old, cfg))
+		    strcmp(k->sec, "server") == 0 || config_value_equal(k, old, cfg))
 			continue;
 		snprintf(label, sizeof(label), "[%s] %s", k->sec, k->name);
 		restart = k->reload == R_RESTART || (k->reload == R_SET_LIVE &&
@@ -493,8 +493,8 @@ carry(struct ld *ld, const struct config *old)
 		if (note(ld, restart ? &cfg->restart : &cfg->changed,
 		    restart ? "%s" : "%s changed", label) == -1)
 			return -1;
-		if (restart && value_copy(k, cfg, old) == -1)
-			return oom(ld);
+		if (restart && config_value_copy(k, cfg, old) == -1)
+			return config_oom(ld);
 	}
 	if (diff_named(ld, old, 0) == -1 || diff_named(ld, old, 1) == -1)
 		return -1;
@@ -530,22 +530,22 @@ config_load_text(const char *path, const char *text, size_t len,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (path == NULL || path[0] == '\0') {
-		fail(&ld, 0, "no config file named");
+		config_fail(&ld, 0, "no config file named");
 		return NULL;
 	}
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
 	    (cfg->path = strdup(path)) == NULL) {
 		free(cfg);
-		oom(&ld);
+		config_oom(&ld);
 		return NULL;
 	}
 	ld.cfg = cfg;
-	if (lex_file(&ld) == -1 || load_all(&ld) == -1 ||
+	if (config_lex_file(&ld) == -1 || config_load_all(&ld) == -1 ||
 	    (old != NULL && carry(&ld, old) == -1) || check_all(&ld) == -1) {
 		config_free(cfg);
 		cfg = NULL;
 	}
-	raw_free(&ld);
+	config_raw_free(&ld);
 	free(ld.dir);
 	return cfg;
 }
@@ -563,12 +563,12 @@ config_free(struct config *cfg)
 		k = &config_keys[i];
 		if (strcmp(k->sec, "region") == 0)
 			for (j = 0; j < cfg->nregions; j++)
-				value_free(k, &cfg->regions[j]);
+				config_value_free(k, &cfg->regions[j]);
 		else if (strcmp(k->sec, "server") == 0)
 			for (j = 0; j < cfg->nservers; j++)
-				value_free(k, &cfg->servers[j]);
+				config_value_free(k, &cfg->servers[j]);
 		else
-			value_free(k, cfg);
+			config_value_free(k, cfg);
 	}
 	strlist_free(&cfg->changed);
 	strlist_free(&cfg->restart);

@@ -293,7 +293,7 @@ set_label(struct ld *ld, const char *kind, const char *name)
 
 	if (name != NULL)
 		snprintf(ld->label, sizeof(ld->label), "[%s %s]", kind,
-		    quote(q, sizeof(q), name));
+		    config_quote(q, sizeof(q), name));
 	else
 		snprintf(ld->label, sizeof(ld->label), "[%s]", kind);
 }
@@ -304,10 +304,10 @@ unknown_key(struct ld *ld, size_t first, size_t end, const struct rawkey *rk)
 	const char	*near;
 	char		 q[QBUF];
 
-	near = closest(rk->name, &config_keys[first].name, end - first,
+	near = config_closest(rk->name, &config_keys[first].name, end - first,
 	    sizeof(config_keys[0]));
-	return fail(ld, rk->segs[0].line, "%s unknown key \"%s\"%s%s%s",
-	    ld->label, quote(q, sizeof(q), rk->name), near != NULL ?
+	return config_fail(ld, rk->segs[0].line, "%s unknown key \"%s\"%s%s%s",
+	    ld->label, config_quote(q, sizeof(q), rk->name), near != NULL ?
 	    " (did you mean \"" : "", near != NULL ? near : "",
 	    near != NULL ? "\"?)" : "");
 }
@@ -334,16 +334,16 @@ load_keys(struct ld *ld, const char *kind, void *base,
 		rk = &rs->keys[i];
 		for (j = 0; j < i; j++)
 			if (strcmp(rs->keys[j].name, rk->name) == 0)
-				return fail(ld, rk->segs[0].line, "%s duplicate "
+				return config_fail(ld, rk->segs[0].line, "%s duplicate "
 				    "key \"%s\" (first at line %d)", ld->label,
-				    quote(q, sizeof(q), rk->name),
+				    config_quote(q, sizeof(q), rk->name),
 				    rs->keys[j].segs[0].line);
 		for (j = first; j < end; j++)
 			if (strcmp(config_keys[j].name, rk->name) == 0)
 				break;
 		if (j == end)
 			return unknown_key(ld, first, end, rk);
-		if (value_set(ld, &config_keys[j], base, rk) == -1)
+		if (config_value_set(ld, &config_keys[j], base, rk) == -1)
 			return -1;
 		seen[j - first] = 1;
 	}
@@ -352,7 +352,7 @@ load_keys(struct ld *ld, const char *kind, void *base,
 		if (seen[j - first])
 			continue;
 		if (k->flags & K_REQUIRED)
-			return fail(ld, rs != NULL ? rs->line : 0, "%s missing "
+			return config_fail(ld, rs != NULL ? rs->line : 0, "%s missing "
 			    "required key \"%s\"", ld->label, k->name);
 		if (k->def == NULL)
 			continue;
@@ -361,7 +361,7 @@ load_keys(struct ld *ld, const char *kind, void *base,
 		dk.name = (char *)(uintptr_t)k->name;
 		dk.segs = &dseg;
 		dk.nsegs = 1;
-		if (value_set(ld, k, base, &dk) == -1)
+		if (config_value_set(ld, k, base, &dk) == -1)
 			return -1;
 	}
 	return 0;
@@ -381,14 +381,14 @@ add_named(struct ld *ld, const struct rawsec *rs, void **base)
 		    rs->name) == 0)
 			line = srv ? cfg->servers[i].line : cfg->regions[i].line;
 	if (line != 0)
-		return fail(ld, rs->line, "duplicate %s (first at line %d)",
+		return config_fail(ld, rs->line, "duplicate %s (first at line %d)",
 		    ld->label, line);
 	if (!srv && n >= REGIONS_MAX)
-		return fail(ld, rs->line, "%s: more than %d [region] sections",
+		return config_fail(ld, rs->line, "%s: more than %d [region] sections",
 		    ld->label, REGIONS_MAX);
 	if (srv) {
 		if ((v = grow1(cfg->servers, n, sizeof(*cfg->servers))) == NULL)
-			return oom(ld);
+			return config_oom(ld);
 		cfg->servers = v;
 		memset(&cfg->servers[n], 0, sizeof(cfg->servers[n]));
 		memcpy(cfg->servers[n].id, rs->name, strlen(rs->name) + 1);
@@ -397,7 +397,7 @@ add_named(struct ld *ld, const struct rawsec *rs, void **base)
 		return 0;
 	}
 	if ((v = grow1(cfg->regions, n, sizeof(*cfg->regions))) == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	cfg->regions = v;
 	memset(&cfg->regions[n], 0, sizeof(cfg->regions[n]));
 	memcpy(cfg->regions[n].name, rs->name, strlen(rs->name) + 1);
@@ -415,24 +415,24 @@ load_section(struct ld *ld, const struct rawsec *rs, int *plain_line)
 
 	set_label(ld, rs->kind, rs->name);
 	if (sec_keys(rs->kind, &first, &end) == -1)
-		return fail(ld, rs->line, "unknown section %s", ld->label);
+		return config_fail(ld, rs->line, "unknown section %s", ld->label);
 	if (!named(rs->kind)) {
 		if (rs->name != NULL)
-			return fail(ld, rs->line, "%s: [%s] takes no name",
+			return config_fail(ld, rs->line, "%s: [%s] takes no name",
 			    ld->label, rs->kind);
 		if (plain_line[first] != 0)
-			return fail(ld, rs->line, "duplicate section %s (first "
+			return config_fail(ld, rs->line, "duplicate section %s (first "
 			    "at line %d)", ld->label, plain_line[first]);
 		plain_line[first] = rs->line;
 	} else {
 		if (rs->name == NULL)
-			return fail(ld, rs->line, "%s needs a name: [%s NAME]",
+			return config_fail(ld, rs->line, "%s needs a name: [%s NAME]",
 			    ld->label, rs->kind);
-		if (!name_is_valid(rs->name))
-			return fail(ld, rs->line, "%s: bad name \"%s\" "
+		if (!config_name_is_valid(rs->name))
+			return config_fail(ld, rs->line, "%s: bad name \"%s\" "
 			    "(letters, digits, '.', '_', '-', not first; at "
 			    "most 63)", ld->label,
-			    quote(q, sizeof(q), rs->name));
+			    config_quote(q, sizeof(q), rs->name));
 		if (add_named(ld, rs, &base) == -1)
 			return -1;
 	}
@@ -440,14 +440,14 @@ load_section(struct ld *ld, const struct rawsec *rs, int *plain_line)
 }
 
 int
-load_all(struct ld *ld)
+config_load_all(struct ld *ld)
 {
 	int	*plain_line;
 	size_t	 i;
 	int	 rc = 0;
 
 	if ((plain_line = calloc(config_nkeys, sizeof(int))) == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	for (i = 0; i < ld->nsecs && rc == 0; i++)
 		rc = load_section(ld, &ld->secs[i], plain_line);
 	/* The sections the file does not have: all their defaults. */

@@ -61,7 +61,7 @@
  * values cut.
  */
 const char *
-quote(char *buf, size_t sz, const char *s)
+config_quote(char *buf, size_t sz, const char *s)
 {
 	size_t	o = 0, i;
 	unsigned char c;
@@ -84,7 +84,7 @@ quote(char *buf, size_t sz, const char *s)
 }
 
 int __attribute__((format(printf, 3, 4)))
-fail(struct ld *ld, int line, const char *fmt, ...)
+config_fail(struct ld *ld, int line, const char *fmt, ...)
 {
 	va_list	ap;
 	int	n;
@@ -107,30 +107,30 @@ fail(struct ld *ld, int line, const char *fmt, ...)
 }
 
 int
-oom(struct ld *ld)
+config_oom(struct ld *ld)
 {
-	return fail(ld, 0, "out of memory");
+	return config_fail(ld, 0, "out of memory");
 }
 
 /* "[listen] max_header_bytes: bad size "16Q" (hint)" */
 int
-bad(struct ld *ld, const struct rawkey *k, int line, const char *what,
+config_bad(struct ld *ld, const struct rawkey *k, int line, const char *what,
     const char *val, const char *hint)
 {
 	char	q[QBUF];
 
-	return fail(ld, line, "%s %s: %s \"%s\"%s%s%s", ld->label, k->name,
-	    what, quote(q, sizeof(q), val), hint != NULL ? " (" : "",
+	return config_fail(ld, line, "%s %s: %s \"%s\"%s%s%s", ld->label, k->name,
+	    what, config_quote(q, sizeof(q), val), hint != NULL ? " (" : "",
 	    hint != NULL ? hint : "", hint != NULL ? ")" : "");
 }
 
 char *
-xstrdup(struct ld *ld, const char *s)
+config_xstrdup(struct ld *ld, const char *s)
 {
 	char	*p;
 
 	if ((p = strdup(s)) == NULL)
-		oom(ld);
+		config_oom(ld);
 	return p;
 }
 
@@ -169,10 +169,10 @@ add_seg(struct ld *ld, struct rawkey *k, const char *s, const char *e,
 	e = scan(s, e, 0);
 	trim(&s, &e);
 	if ((text = strndup(s, e - s)) == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	if ((v = grow1(k->segs, k->nsegs, sizeof(*v))) == NULL) {
 		free(text);
-		return oom(ld);
+		return config_oom(ld);
 	}
 	k->segs = v;
 	k->segs[k->nsegs].text = text;
@@ -213,9 +213,9 @@ lex_section(struct ld *ld, const char *s, const char *e, int line)
 	if (close == NULL || (after < e && *after != ';' && *after != '#') ||
 	    k == close) {
 		if ((text = strndup(s, e - s)) == NULL)
-			return oom(ld);
-		fail(ld, line, "bad section header \"%s\" (expected "
-		    "[section] or [section name])", quote(q, sizeof(q), text));
+			return config_oom(ld);
+		config_fail(ld, line, "bad section header \"%s\" (expected "
+		    "[section] or [section name])", config_quote(q, sizeof(q), text));
 		free(text);
 		return -1;
 	}
@@ -225,14 +225,14 @@ lex_section(struct ld *ld, const char *s, const char *e, int line)
 	ne = close;
 	trim(&n, &ne);
 	if ((rs = grow1(ld->secs, ld->nsecs, sizeof(*rs))) == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	ld->secs = rs;
 	rs = &ld->secs[ld->nsecs++];
 	memset(rs, 0, sizeof(*rs));
 	rs->line = line;
 	if ((rs->kind = strndup(k, ke - k)) == NULL ||
 	    (n < ne && (rs->name = strndup(n, ne - n)) == NULL))
-		return oom(ld);
+		return config_oom(ld);
 	return 0;
 }
 
@@ -245,7 +245,7 @@ lex_key(struct ld *ld, const char *s, const char *e, int line, int indented)
 	char		 n[QBUF], q[QBUF];
 
 	if (sep == e || *sep == ';')
-		return fail(ld, line, indented ? "syntax error: an indented "
+		return config_fail(ld, line, indented ? "syntax error: an indented "
 		    "line continues a list only directly below it (a blank "
 		    "line ends a value); expected \"key = value\"" :
 		    "syntax error: expected \"key = value\", \"[section]\" or "
@@ -253,17 +253,17 @@ lex_key(struct ld *ld, const char *s, const char *e, int line, int indented)
 	trim(&s, &ne);
 	if (ld->nsecs == 0) {
 		snprintf(n, sizeof(n), "%.*s", (int)(ne - s), s);
-		return fail(ld, line, "key \"%s\" before any [section]",
-		    quote(q, sizeof(q), n));
+		return config_fail(ld, line, "key \"%s\" before any [section]",
+		    config_quote(q, sizeof(q), n));
 	}
 	rs = &ld->secs[ld->nsecs - 1];
 	if ((k = grow1(rs->keys, rs->nkeys, sizeof(*k))) == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	rs->keys = k;
 	k = &rs->keys[rs->nkeys++];
 	memset(k, 0, sizeof(*k));
 	if ((k->name = strndup(s, ne - s)) == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	return add_seg(ld, k, sep + 1, e, line);
 }
 
@@ -314,23 +314,23 @@ read_file(struct ld *ld, char **out, size_t *outlen)
 	*out = NULL;
 	*outlen = 0;
 	if ((fd = open(ld->path, O_RDONLY | O_CLOEXEC)) == -1)
-		return fail(ld, 0, "%s", strerror(errno));
+		return config_fail(ld, 0, "%s", strerror(errno));
 	if (fstat(fd, &st) == -1) {
-		fail(ld, 0, "%s", strerror(errno));
+		config_fail(ld, 0, "%s", strerror(errno));
 		goto out;
 	}
 	/* Pipes are fine ("--check -c <(...)"); the read below is bounded. */
 	if (S_ISDIR(st.st_mode)) {
-		fail(ld, 0, "%s", strerror(EISDIR));
+		config_fail(ld, 0, "%s", strerror(EISDIR));
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > CONFIG_MAX_BYTES) {
-		fail(ld, 0, "too large (more than %d bytes)", CONFIG_MAX_BYTES);
+		config_fail(ld, 0, "too large (more than %d bytes)", CONFIG_MAX_BYTES);
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
 	if ((buf = malloc(CONFIG_MAX_BYTES + 2)) == NULL) {
-		oom(ld);
+		config_oom(ld);
 		goto out;
 	}
 	while (len <= CONFIG_MAX_BYTES &&
@@ -338,20 +338,20 @@ read_file(struct ld *ld, char **out, size_t *outlen)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			fail(ld, 0, "%s", strerror(errno));
+			config_fail(ld, 0, "%s", strerror(errno));
 			goto out;
 		}
 		len += (size_t)n;
 	}
 	if (len > CONFIG_MAX_BYTES) {
-		fail(ld, 0, "too large (more than %d bytes)", CONFIG_MAX_BYTES);
+		config_fail(ld, 0, "too large (more than %d bytes)", CONFIG_MAX_BYTES);
 		goto out;
 	}
 	buf[len] = '\0';
 	if ((nul = memchr(buf, '\0', len)) != NULL) {
 		for (line = 1; nul > buf; nul--)
 			line += nul[-1] == '\n';
-		fail(ld, line, "NUL byte: not a text file");
+		config_fail(ld, line, "NUL byte: not a text file");
 		goto out;
 	}
 	close(fd);
@@ -370,7 +370,7 @@ out:
  * the file that nobody signalled is not applied with the new database.
  */
 int
-lex_file(struct ld *ld)
+config_lex_file(struct ld *ld)
 {
 	char	*buf, *keep;
 	size_t	 len, skip = 0;
@@ -378,7 +378,7 @@ lex_file(struct ld *ld)
 
 	if (ld->text != NULL) {
 		if ((buf = malloc(ld->textlen + 1)) == NULL)
-			return oom(ld);
+			return config_oom(ld);
 		memcpy(buf, ld->text, ld->textlen);
 		buf[ld->textlen] = '\0';
 		len = ld->textlen;
@@ -395,7 +395,7 @@ lex_file(struct ld *ld)
 }
 
 void
-raw_free(struct ld *ld)
+config_raw_free(struct ld *ld)
 {
 	struct rawsec	*rs;
 	size_t		 i, j, s;
@@ -420,7 +420,7 @@ raw_free(struct ld *ld)
 /* ---- raw model look-ups, for messages found after reading */
 
 const struct rawsec *
-sec_at(const struct ld *ld, int line)
+config_sec_at(const struct ld *ld, int line)
 {
 	size_t	i;
 
@@ -431,7 +431,7 @@ sec_at(const struct ld *ld, int line)
 }
 
 const struct rawsec *
-sec_kind(const struct ld *ld, const char *kind)
+config_sec_kind(const struct ld *ld, const char *kind)
 {
 	size_t	i;
 
@@ -454,7 +454,7 @@ sec_key(const struct rawsec *rs, const char *name)
 
 /* Line of a key, else of its section, else 0 (the file as a whole). */
 int
-key_line(const struct rawsec *rs, const char *name)
+config_key_line(const struct rawsec *rs, const char *name)
 {
 	const struct rawkey	*k;
 
@@ -465,7 +465,7 @@ key_line(const struct rawsec *rs, const char *name)
 
 /* The line holding the idx-th item of a list value. */
 int
-item_line(const struct rawsec *rs, const char *name, size_t idx)
+config_item_line(const struct rawsec *rs, const char *name, size_t idx)
 {
 	const struct rawkey	*k;
 	struct strlist		 items;
@@ -495,7 +495,7 @@ item_line(const struct rawsec *rs, const char *name, size_t idx)
  * stride bytes apart (an array of structs or of pointers).
  */
 const char *
-closest(const char *s, const char *const *v, size_t n, size_t stride)
+config_closest(const char *s, const char *const *v, size_t n, size_t stride)
 {
 	size_t		 i, a, b, la, lb, d, best = SIZE_MAX, ties = 0;
 	size_t		 m[3][64];

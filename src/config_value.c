@@ -70,7 +70,7 @@ is_token(const char *s)
  * by an exact power of ten gives the correctly rounded double.
  */
 int
-parse_decimal(const char *s, int sign_ok, double *out)
+config_parse_decimal(const char *s, int sign_ok, double *out)
 {
 	static const double	pow10[] = {
 		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -112,13 +112,13 @@ parse_decimal(const char *s, int sign_ok, double *out)
 }
 
 int
-parse_duration(const char *s, double *out)
+config_parse_duration(const char *s, double *out)
 {
-	return parse_decimal(s, 0, out);
+	return config_parse_decimal(s, 0, out);
 }
 
 int
-parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+config_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
 	unsigned long long	v = 0;
 	unsigned		d;
@@ -140,7 +140,7 @@ parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 }
 
 int
-parse_size(const char *s, uint64_t *out)
+config_parse_size(const char *s, uint64_t *out)
 {
 	unsigned long long	v;
 	uint64_t		mult = 1;
@@ -164,14 +164,14 @@ parse_size(const char *s, uint64_t *out)
 	}
 	if (mult != 1)
 		buf[len - 1] = '\0';
-	if (parse_uint(buf, UINT64_MAX / mult, &v) == -1)
+	if (config_parse_uint(buf, UINT64_MAX / mult, &v) == -1)
 		return -1;
 	*out = (uint64_t)v * mult;
 	return 0;
 }
 
 int
-parse_bool(const char *s, int *out)
+config_parse_bool(const char *s, int *out)
 {
 	static const char	*yes[] = { "yes", "true", "on", "1" };
 	static const char	*no[] = { "no", "false", "off", "0" };
@@ -193,7 +193,7 @@ parse_bool(const char *s, int *out)
 }
 
 int
-name_is_valid(const char *s)
+config_name_is_valid(const char *s)
 {
 	size_t	i;
 
@@ -229,8 +229,8 @@ origin_valid(const char *s)
 	if (rest[0] == '\0' || strpbrk(rest, "/?#@") != NULL ||
 	    asprintf(&url, "https://%s", rest) == -1)
 		return 0;
-	ok = server_url_parse(url, NULL, &u, &why) == 0;
-	server_url_free(&u);
+	ok = url_server_parse(url, NULL, &u, &why) == 0;
+	url_server_free(&u);
 	free(url);
 	return ok;
 }
@@ -241,7 +241,7 @@ static const char *
 scalar(struct ld *ld, const struct rawkey *rk)
 {
 	if (rk->nsegs > 1) {
-		fail(ld, rk->segs[1].line, "%s %s: only lists may continue on "
+		config_fail(ld, rk->segs[1].line, "%s %s: only lists may continue on "
 		    "an indented line", ld->label, rk->name);
 		return NULL;
 	}
@@ -251,7 +251,7 @@ scalar(struct ld *ld, const struct rawkey *rk)
 static int
 empty(struct ld *ld, const struct rawkey *rk, const char *hint)
 {
-	return fail(ld, rk->segs[0].line, "%s %s: must not be empty (%s)",
+	return config_fail(ld, rk->segs[0].line, "%s %s: must not be empty (%s)",
 	    ld->label, rk->name, hint);
 }
 
@@ -260,7 +260,7 @@ static const char *
 hint_near(char *buf, size_t sz, const char *hint, const char *s,
     const char *const *v, size_t n)
 {
-	const char	*c = closest(s, v, n, sizeof(*v));
+	const char	*c = config_closest(s, v, n, sizeof(*v));
 
 	if (c == NULL)
 		return hint;
@@ -291,33 +291,33 @@ set_number(struct ld *ld, const struct key *k, void *f, const char *s,
 
 	switch (k->type) {
 	case T_UINT:
-		ok = parse_uint(s, (unsigned long long)k->max, &u) == 0 &&
+		ok = config_parse_uint(s, (unsigned long long)k->max, &u) == 0 &&
 		    u >= k->min;
 		snprintf(hint, sizeof(hint), "%.0f..%.0f", k->min, k->max);
 		if (ok)
 			store_uint(f, k->size, u);
-		return ok ? 0 : bad(ld, rk, rk->segs[0].line, "bad integer", s,
+		return ok ? 0 : config_bad(ld, rk, rk->segs[0].line, "bad integer", s,
 		    hint);
 	case T_SIZE:
-		ok = parse_size(s, &z) == 0 && z >= k->min && z <= k->max;
+		ok = config_parse_size(s, &z) == 0 && z >= k->min && z <= k->max;
 		snprintf(hint, sizeof(hint), "bytes with an optional K, M or "
 		    "G; %.0f..%.0f", k->min, k->max);
 		if (ok)
 			store_uint(f, k->size, z);
-		return ok ? 0 : bad(ld, rk, rk->segs[0].line, "bad size", s,
+		return ok ? 0 : config_bad(ld, rk, rk->segs[0].line, "bad size", s,
 		    hint);
 	case T_FRACTION:
-		if (parse_decimal(s, 0, &d) == -1 || d >= 1)
-			return bad(ld, rk, rk->segs[0].line, "bad fraction", s,
+		if (config_parse_decimal(s, 0, &d) == -1 || d >= 1)
+			return config_bad(ld, rk, rk->segs[0].line, "bad fraction", s,
 			    "at least 0 and less than 1, like 0.10");
 		break;
 	default:
-		if (parse_duration(s, &d) == -1 || d < k->min || d > k->max ||
+		if (config_parse_duration(s, &d) == -1 || d < k->min || d > k->max ||
 		    ((k->flags & K_POSITIVE) && d <= k->min)) {
 			snprintf(hint, sizeof(hint), "seconds, like 10 or 0.5; "
 			    "%s %g, at most %g", (k->flags & K_POSITIVE) ?
 			    "more than" : "at least", k->min, k->max);
-			return bad(ld, rk, rk->segs[0].line, "bad duration", s,
+			return config_bad(ld, rk, rk->segs[0].line, "bad duration", s,
 			    hint);
 		}
 	}
@@ -338,19 +338,19 @@ set_choice(struct ld *ld, const struct key *k, void *f, const char *s,
 	int		 v;
 
 	if (k->type == T_BOOL) {
-		if (parse_bool(s, &v) == 0) {
+		if (config_parse_bool(s, &v) == 0) {
 			memcpy(f, &v, sizeof(v));
 			return 0;
 		}
 		hint = hint_near(buf, sizeof(buf), "yes, no, true, false, on, "
 		    "off, 1 or 0", s, bools, 6);
-		return bad(ld, rk, rk->segs[0].line, "bad boolean", s, hint);
+		return config_bad(ld, rk, rk->segs[0].line, "bad boolean", s, hint);
 	}
 	for (i = 0; k->choices[i] != NULL; i++) {
 		if (strcmp(s, k->choices[i]) == 0) {
 			if (k->values != NULL)
 				memcpy(f, &k->values[i], sizeof(int));
-			else if ((*(char **)f = xstrdup(ld, s)) == NULL)
+			else if ((*(char **)f = config_xstrdup(ld, s)) == NULL)
 				return -1;
 			return 0;
 		}
@@ -360,7 +360,7 @@ set_choice(struct ld *ld, const struct key *k, void *f, const char *s,
 	hint = is_digit((unsigned char)k->choices[0][0]) ? all :
 	    hint_near(buf, sizeof(buf), all, s, k->choices, i);
 	snprintf(what, sizeof(what), "bad %s", k->name);
-	return bad(ld, rk, rk->segs[0].line, what, s, hint);
+	return config_bad(ld, rk, rk->segs[0].line, what, s, hint);
 }
 
 static int
@@ -385,66 +385,66 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 			return 0;
 		/* "stderr" would quietly become a file of that name. */
 		if (strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0)
-			return bad(ld, rk, line, "bad value", s,
+			return config_bad(ld, rk, line, "bad value", s,
 			    "stdout, off or a path");
 		if (strcmp(s, "stdout") == 0)
 			break;
 		/* FALLTHROUGH */
 	case T_PATH:
 		if (has_control(s))
-			return bad(ld, rk, line, "bad path", s,
+			return config_bad(ld, rk, line, "bad path", s,
 			    "control characters");
-		return (*out = abs_path(ld, s)) != NULL ? 0 : -1;
+		return (*out = config_abs_path(ld, s)) != NULL ? 0 : -1;
 	case T_SIGNKEYS: {
 		/* Never echo the value: it is the keys. */
 		struct token_keys	tk;
 		char			msg[256];
 
 		if (token_keys_parse(s, &tk, msg, sizeof(msg)) != 0)
-			return fail(ld, line, "%s %s: %s", ld->label, rk->name,
+			return config_fail(ld, line, "%s %s: %s", ld->label, rk->name,
 			    msg);
 		token_keys_free(&tk);
 		break;
 	}
 	case T_WORD:
 		if (!is_visible_str(s) || strlen(s) > (size_t)k->max)
-			return bad(ld, rk, line, "bad value", s,
+			return config_bad(ld, rk, line, "bad value", s,
 			    "printable, no blanks, not too long");
 		break;
 	case T_URLPATH:
 		if (s[0] != '/' || s[strlen(s) - 1] == '/' ||
 		    !is_visible_str(s) || strpbrk(s, "?#") != NULL ||
 		    strlen(s) > 256)
-			return bad(ld, rk, line, "bad path", s, "empty, or "
+			return config_bad(ld, rk, line, "bad path", s, "empty, or "
 			    "starting with '/' and not ending with '/'; no '?' "
 			    "or '#'");
 		break;
 	case T_HEADER:
 		if (!is_token(s) || strlen(s) > 128)
-			return bad(ld, rk, line, "bad header name", s,
+			return config_bad(ld, rk, line, "bad header name", s,
 			    "an HTTP token like x-forwarded-for");
 		break;
 	case T_NAME:
-		if (!name_is_valid(s))
-			return bad(ld, rk, line, "bad region name", s,
+		if (!config_name_is_valid(s))
+			return config_bad(ld, rk, line, "bad region name", s,
 			    "letters, digits, '.', '_', '-'; at most 63");
 		memcpy(f, s, strlen(s) + 1);
 		return 0;
 	case T_REDIS_URL:
 		/* hiredis 0.14 has no TLS: rediss:// would mean plain text. */
 		if (strncasecmp(s, "rediss://", 9) == 0)
-			return bad(ld, rk, line, "bad url", s, "no TLS with "
+			return config_bad(ld, rk, line, "bad url", s, "no TLS with "
 			    "hiredis 0.14: use a private network or stunnel");
 		if (!is_visible_str(s) || !((strncasecmp(s, "redis://", 8) ==
 		    0 && s[8] != '\0' && s[8] != '/') ||
 		    (strncasecmp(s, "unix:", 5) == 0 && s[5] == '/')))
-			return bad(ld, rk, line, "bad url", s,
+			return config_bad(ld, rk, line, "bad url", s,
 			    "redis://host:port/db or unix:/path/to/redis.sock");
 		break;
 	default:
 		break;
 	}
-	if ((*out = xstrdup(ld, s)) == NULL)
+	if ((*out = config_xstrdup(ld, s)) == NULL)
 		return -1;
 	if (k->type == T_HEADER)
 		str_lower(*out);
@@ -455,11 +455,11 @@ static int
 parse_hostport(struct ld *ld, const struct rawkey *rk, int line,
     const char *s, struct listen_addr *out)
 {
-	if (sockaddr_parse_hostport(s, &out->sa, &out->salen) == -1)
-		return bad(ld, rk, line, "bad address", s,
+	if (netaddr_parse_hostport(s, &out->sa, &out->salen) == -1)
+		return config_bad(ld, rk, line, "bad address", s,
 		    "IP:port, [IPv6]:port or *:port; no host names");
 	if (strlen(s) >= sizeof(out->text))
-		return bad(ld, rk, line, "bad address", s, "too long");
+		return config_bad(ld, rk, line, "bad address", s, "too long");
 	memcpy(out->text, s, strlen(s) + 1);
 	return 0;
 }
@@ -484,21 +484,21 @@ set_special(struct ld *ld, const struct key *k, void *base, const char *s,
 	if (k->type == T_SEED) {
 		if (s[0] == '\0')
 			return 0;
-		if (parse_uint(s, UINT64_MAX, &u) == -1)
-			return bad(ld, rk, rk->segs[0].line, "bad seed", s,
+		if (config_parse_uint(s, UINT64_MAX, &u) == -1)
+			return config_bad(ld, rk, rk->segs[0].line, "bad seed", s,
 			    "an integer 0..18446744073709551615, or empty");
 		cfg->selection.has_seed = 1;
 		cfg->selection.seed = (uint64_t)u;
 		return 0;
 	}
 	if (strlist_split(s, &l) == -1)
-		return oom(ld);
-	ok = l.n == 2 && parse_decimal(l.v[0], 1, &r->lat) == 0 &&
-	    parse_decimal(l.v[1], 1, &r->lon) == 0 && r->lat >= -90 &&
+		return config_oom(ld);
+	ok = l.n == 2 && config_parse_decimal(l.v[0], 1, &r->lat) == 0 &&
+	    config_parse_decimal(l.v[1], 1, &r->lon) == 0 && r->lat >= -90 &&
 	    r->lat <= 90 && r->lon >= -180 && r->lon <= 180;
 	strlist_free(&l);
 	if (!ok)
-		return bad(ld, rk, rk->segs[0].line, "bad location", s,
+		return config_bad(ld, rk, rk->segs[0].line, "bad location", s,
 		    "latitude, longitude in degrees: -90..90, -180..180");
 	r->has_location = 1;
 	return 0;
@@ -546,41 +546,41 @@ item_ok(const struct key *k, const void *base, const char *s,
 	*hint = NULL;
 	switch (k->item) {
 	case I_CIDR:
-		return cidr_parse(s, &c);
+		return netaddr_cidr_parse(s, &c);
 	case I_ORIGIN:
 		return origin_valid(s) ? 0 : -1;
 	case I_TOKEN:
 		return is_token(s) ? 0 : -1;
 	case I_CONTINENT:
-		return continent_is_valid(s) ? 0 : -1;
+		return countries_continent_is_valid(s) ? 0 : -1;
 	case I_REGION:
-		if (name_is_valid(s) && strcmp(s,
+		if (config_name_is_valid(s) && strcmp(s,
 		    ((const struct region_conf *)base)->name) == 0)
 			*hint = "a region cannot fall back to itself";
-		return name_is_valid(s) && *hint == NULL ? 0 : -1;
+		return config_name_is_valid(s) && *hint == NULL ? 0 : -1;
 	case I_HOSTPAT:
-		if (host_patterns_parse(s, &hp) == -1)
+		if (url_host_patterns_parse(s, &hp) == -1)
 			return -1;
-		host_patterns_free(&hp);
+		url_host_patterns_free(&hp);
 		return 0;
 	case I_SENTINEL:
 		colon = strrchr(s, ':');
-		return colon == NULL || colon == s || parse_uint(colon + 1,
+		return colon == NULL || colon == s || config_parse_uint(colon + 1,
 		    65535, &port) == -1 || port == 0 || !is_visible_str(s) ?
 		    -1 : 0;
 	case I_HOSTNAME:
 		if (strpbrk(s, "/?#@") != NULL ||
 		    asprintf(&url, "https://%s", s) == -1)
 			return -1;
-		ok = server_url_parse(url, NULL, &u, &why) == 0;
-		server_url_free(&u);
+		ok = url_server_parse(url, NULL, &u, &why) == 0;
+		url_server_free(&u);
 		free(url);
 		return ok ? 0 : -1;
 	case I_COUNTRY:
 		if (strlen(s) != 2 || !is_upper((unsigned char)s[0]) ||
 		    !is_upper((unsigned char)s[1]))
 			return -1;
-		if (country_find(s) != NULL)
+		if (countries_find(s) != NULL)
 			return 0;
 		*hint = "not an ISO 3166 code";
 		for (i = 0; i < sizeof(country_alias) /
@@ -612,7 +612,7 @@ get_items(struct ld *ld, const struct rawkey *rk, struct strlist *out,
 	*lines = NULL;
 	for (i = 0; i < rk->nsegs; i++) {
 		if (strlist_split(rk->segs[i].text, &one) == -1)
-			goto fail;
+			goto config_fail;
 		for (j = 0; j < one.n; j++) {
 			if ((v = grow1(*lines, out->n, sizeof(*v))) == NULL)
 				break;
@@ -624,14 +624,14 @@ get_items(struct ld *ld, const struct rawkey *rk, struct strlist *out,
 		ok = j == one.n;
 		strlist_free(&one);
 		if (!ok)
-			goto fail;
+			goto config_fail;
 	}
 	return 0;
-fail:
+config_fail:
 	strlist_free(out);
 	free(*lines);
 	*lines = NULL;
-	return oom(ld);
+	return config_oom(ld);
 }
 
 /* Items joined with sep: a header value, or a list for another parser. */
@@ -644,7 +644,7 @@ join(struct ld *ld, const struct strlist *l, const char *sep)
 	for (i = 0; i < l->n; i++)
 		len += strlen(l->v[i]) + strlen(sep);
 	if ((s = malloc(len)) == NULL) {
-		oom(ld);
+		config_oom(ld);
 		return NULL;
 	}
 	s[0] = '\0';
@@ -666,10 +666,10 @@ store_listen(struct ld *ld, struct config *cfg, const struct strlist *l,
 	if (l->n == 0)
 		return empty(ld, rk, "at least one IP:port");
 	if (l->n > LISTEN_MAX)
-		return fail(ld, lines[LISTEN_MAX], "%s %s: more than %d "
+		return config_fail(ld, lines[LISTEN_MAX], "%s %s: more than %d "
 		    "addresses", ld->label, rk->name, LISTEN_MAX);
 	if ((cfg->listen.addrs = a = calloc(l->n, sizeof(*a))) == NULL)
-		return oom(ld);
+		return config_oom(ld);
 	for (i = 0; i < l->n; i++) {
 		cfg->listen.naddrs = i + 1;
 		if (parse_hostport(ld, rk, lines[i], l->v[i], &a[i]) == -1)
@@ -677,7 +677,7 @@ store_listen(struct ld *ld, struct config *cfg, const struct strlist *l,
 		for (j = 0; j < i; j++)
 			if (a[i].salen == a[j].salen &&
 			    memcmp(&a[i].sa, &a[j].sa, a[i].salen) == 0)
-				return bad(ld, rk, lines[i],
+				return config_bad(ld, rk, lines[i],
 				    items[I_LISTEN].twice, l->v[i], NULL);
 	}
 	return 0;
@@ -702,14 +702,14 @@ store_list(struct ld *ld, const struct key *k, void *base,
 		return (*(char **)f = join(ld, l, ", ")) != NULL ? 0 : -1;
 	case S_CIDRS:
 		for (i = 0; i < l->n && rc == 0; i++)
-			if (cidr_parse(l->v[i], &c) == -1 ||
-			    cidr_list_push(f, &c) == -1)
-				rc = oom(ld);
+			if (netaddr_cidr_parse(l->v[i], &c) == -1 ||
+			    netaddr_cidr_list_push(f, &c) == -1)
+				rc = config_oom(ld);
 		return rc;
 	case S_HOSTS:
 		if ((all = join(ld, l, " ")) == NULL)
 			return -1;
-		rc = host_patterns_parse(all, f) == -1 ? oom(ld) : 0;
+		rc = url_host_patterns_parse(all, f) == -1 ? config_oom(ld) : 0;
 		free(all);
 		return rc;
 	default:
@@ -735,16 +735,16 @@ set_list(struct ld *ld, const struct key *k, void *base,
 		/* Never echo a secret: the message names the line only. */
 		if (k->item == I_SECRET && (!is_visible_str(l.v[i]) ||
 		    strlen(l.v[i]) > 256))
-			rc = fail(ld, lines[i], "%s %s: bad token (printable "
+			rc = config_fail(ld, lines[i], "%s %s: bad token (printable "
 			    "ASCII, at most 256 bytes)", ld->label, rk->name);
 		else if (item_ok(k, base, l.v[i], &hint, buf, sizeof(buf)))
-			rc = bad(ld, rk, lines[i], hint != NULL &&
+			rc = config_bad(ld, rk, lines[i], hint != NULL &&
 			    k->item == I_REGION ? hint : items[k->item].what,
 			    l.v[i], hint != NULL && k->item != I_REGION ? hint :
 			    items[k->item].hint);
 		for (j = 0; rc == 0 && (k->flags & K_UNIQUE) && j < i; j++)
 			if (strcmp(l.v[i], l.v[j]) == 0)
-				rc = bad(ld, rk, lines[i], items[k->item].twice,
+				rc = config_bad(ld, rk, lines[i], items[k->item].twice,
 				    l.v[i], NULL);
 	}
 	if (rc == 0)
@@ -755,7 +755,7 @@ set_list(struct ld *ld, const struct key *k, void *base,
 }
 
 int
-value_set(struct ld *ld, const struct key *k, void *base,
+config_value_set(struct ld *ld, const struct key *k, void *base,
     const struct rawkey *rk)
 {
 	const char	*s;
@@ -785,7 +785,7 @@ same_str(const char *a, const char *b)
 }
 
 int
-value_equal(const struct key *k, const void *a, const void *b)
+config_value_equal(const struct key *k, const void *a, const void *b)
 {
 	const struct config		*ca = a, *cb = b;
 	const struct host_patterns	*ha, *hb;
@@ -800,13 +800,13 @@ value_equal(const struct key *k, const void *a, const void *b)
 	case S_LIST:
 		return strlist_equal(fa, fb);
 	case S_CIDRS:
-		return cidr_list_equal(fa, fb);
+		return netaddr_cidr_list_equal(fa, fb);
 	case S_HOSTS:
 		ha = fa;
 		hb = fb;
 		return strlist_equal(&ha->names, &hb->names) &&
 		    strlist_equal(&ha->suffixes, &hb->suffixes) &&
-		    cidr_list_equal(&ha->cidrs, &hb->cidrs);
+		    netaddr_cidr_list_equal(&ha->cidrs, &hb->cidrs);
 	default:
 		if (ca->listen.naddrs != cb->listen.naddrs)
 			return 0;
@@ -835,14 +835,14 @@ copy_cidrs(struct cidr_list *d, const struct cidr_list *s)
 	size_t	i;
 
 	for (i = 0; i < s->n; i++)
-		if (cidr_list_push(d, &s->v[i]) == -1)
+		if (netaddr_cidr_list_push(d, &s->v[i]) == -1)
 			return -1;
 	return 0;
 }
 
 /* dst's field becomes a copy of src's.  -1: out of memory. */
 int
-value_copy(const struct key *k, void *dst, const void *src)
+config_value_copy(const struct key *k, void *dst, const void *src)
 {
 	struct config			*cd = dst;
 	const struct config		*cs = src;
@@ -852,7 +852,7 @@ value_copy(const struct key *k, void *dst, const void *src)
 	const void			*fs = FIELD(src, k);
 	const char			*s;
 
-	value_free(k, dst);
+	config_value_free(k, dst);
 	switch (k->store) {
 	case S_MEM:
 		memcpy(fd, fs, k->size);
@@ -882,7 +882,7 @@ value_copy(const struct key *k, void *dst, const void *src)
 }
 
 void
-value_free(const struct key *k, void *base)
+config_value_free(const struct key *k, void *base)
 {
 	void	*f = FIELD(base, k);
 
@@ -897,10 +897,10 @@ value_free(const struct key *k, void *base)
 		strlist_free(f);
 		break;
 	case S_CIDRS:
-		cidr_list_free(f);
+		netaddr_cidr_list_free(f);
 		break;
 	case S_HOSTS:
-		host_patterns_free(f);
+		url_host_patterns_free(f);
 		break;
 	default:
 		free(((struct config *)base)->listen.addrs);

@@ -11,8 +11,8 @@
 #include "countries.h"
 
 /* Defined in the generated countries_table.c. */
-extern const struct country_info country_table[];
-extern const unsigned country_table_len;
+extern const struct country_info countries_table[];
+extern const unsigned countries_table_len;
 
 /* Not isupper(): the locale must not change what a country code is. */
 static int
@@ -27,7 +27,7 @@ is_upper(char c)
  * of larger buffers as well as C strings.
  */
 const struct country_info *
-country_find(const char *code)
+countries_find(const char *code)
 {
 	unsigned	lo, hi, mid;
 	int		cmp;
@@ -35,12 +35,12 @@ country_find(const char *code)
 	if (code == NULL || !is_upper(code[0]) || !is_upper(code[1]))
 		return NULL;
 	lo = 0;
-	hi = country_table_len;
+	hi = countries_table_len;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		cmp = memcmp(code, country_table[mid].code, 2);
+		cmp = memcmp(code, countries_table[mid].code, 2);
 		if (cmp == 0)
-			return &country_table[mid];
+			return &countries_table[mid];
 		if (cmp < 0)
 			hi = mid;
 		else
@@ -51,12 +51,12 @@ country_find(const char *code)
 
 /*
  * A NUL-terminated continent code as MaxMind writes them.  Unlike
- * country_find() this wants the whole string: it validates what came out
+ * countries_find() this wants the whole string: it validates what came out
  * of a database or a config file, where "EUR" or "eu" is an error, not
  * a prefix match.
  */
 int
-continent_is_valid(const char *code)
+countries_continent_is_valid(const char *code)
 {
 	static const char	continents[][3] = {
 		"AF", "AN", "AS", "EU", "NA", "OC", "SA"

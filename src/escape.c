@@ -35,7 +35,7 @@ finish(struct out *o)
 }
 
 size_t
-html_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+escape_html(char *dst, size_t dstsz, const char *src, size_t srclen)
 {
 	struct out	 o = { dst, dst != NULL ? dstsz : 0, 0, 0, 0 };
 	const char	*rep;
@@ -59,7 +59,7 @@ html_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
 }
 
 size_t
-json_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+escape_json(char *dst, size_t dstsz, const char *src, size_t srclen)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	struct out		 o = { dst, dst != NULL ? dstsz : 0, 0, 0, 0 };
@@ -93,7 +93,7 @@ json_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
 }
 
 size_t
-log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+escape_log(char *dst, size_t dstsz, const char *src, size_t srclen)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	struct out		 o = { dst, dst != NULL ? dstsz : 0, 0, 0, 0 };

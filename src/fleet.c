@@ -18,15 +18,6 @@
 
 #include <xxhash.h>
 
-double
-mono_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 const char *
 fleet_server_why(const struct fleet *f, const struct fleet_server *s,
     double now)
@@ -170,7 +161,7 @@ fleet_build(struct fleet_server *servers, size_t n,
 	f->version = 0;
 	f->fresh_until = INFINITY;
 	f->taken_wall = time(NULL);
-	f->taken_mono = mono_now();
+	f->taken_mono = clock_mono();
 	if ((f->regions = calloc(rm->n ? rm->n : 1, sizeof(*f->regions))) ==
 	    NULL)
 		goto fail;
@@ -222,7 +213,7 @@ server_of_conf(const struct config *cfg, const struct regionmap *rm,
 
 	n = fleetrec_conf_fields(sc, fields, values, wbuf);
 	if (fleetrec_server(cfg, sc->id, fields, values, n, &rec, &rej) != 0 ||
-	    (idx = regionmap_find(rm, rec.region)) < 0) {
+	    (idx = region_map_find(rm, rec.region)) < 0) {
 		/* Not reached after config_load: it ran the same check. */
 		snprintf(err, errlen, "%s:%d: server %s: bad %s \"%.100s\"%s%s%s",
 		    cfg->path ? cfg->path : "config", sc->line, sc->id,
@@ -242,7 +233,7 @@ server_of_conf(const struct config *cfg, const struct regionmap *rm,
 	s->weight = rec.weight;
 	s->state = rec.state;
 	s->families = rec.families;
-	server_record_free(&rec);
+	fleetrec_record_free(&rec);
 	if (s->base == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -122,14 +122,14 @@ diff_servers(struct diff *d, const struct fl_snap *o, const struct fl_snap *n)
 		}
 		if (c > 0) {
 			say(d, "; added %s (%s)", n->s[j].id,
-			    server_state_name(n->s[j].state));
+			    fleetrec_state_name(n->s[j].state));
 			j++;
 			continue;
 		}
 		if (o->s[i].state != n->s[j].state)
 			say(d, "; %s state %s -> %s", n->s[j].id,
-			    server_state_name(o->s[i].state),
-			    server_state_name(n->s[j].state));
+			    fleetrec_state_name(o->s[i].state),
+			    fleetrec_state_name(n->s[j].state));
 		if (o->s[i].weight != n->s[j].weight) {
 			snprintf(ow, sizeof(ow), "%u", o->s[i].weight);
 			snprintf(nw, sizeof(nw), "%u", n->s[j].weight);
@@ -194,7 +194,7 @@ check_one(const struct fleet *f)
 		last = n;
 		return 0;
 	}
-	routable = fleet_routable(f, mono_now());
+	routable = fleet_routable(f, clock_mono());
 	snprintf(last_status, sizeof(last_status), "fleet from %s, version "
 	    "%llu, %zu of %zu servers routable%s", fleet_source_name(f->source),
 	    (unsigned long long)f->version, routable, f->nservers,

@@ -9,7 +9,7 @@
  *
  * Decisions where the contract leaves room:
  * - weight and maintenance: leading zeros are fine ("007" = 7), as in
- *   the config's own [server] weight (parse_uint); a sign, blanks or an
+ *   the config's own [server] weight (config_parse_uint); a sign, blanks or an
  *   empty string are not.
  * - A server hash with a field the schema does not know ("wieght") is
  *   rejected whole (REJECT_FIELD): skipping it silently would give the
@@ -32,7 +32,7 @@
 
 
 const char *
-reject_reason_name(enum reject_reason r)
+fleetrec_reject_reason_name(enum reject_reason r)
 {
 	switch (r) {
 	case REJECT_ID:
@@ -58,7 +58,7 @@ reject_reason_name(enum reject_reason r)
 }
 
 const char *
-server_state_name(enum server_state s)
+fleetrec_state_name(enum server_state s)
 {
 	switch (s) {
 	case SERVER_UP:
@@ -76,7 +76,7 @@ fleetrec_weight(const char *s, uint32_t *out)
 {
 	unsigned long long	v;
 
-	if (parse_uint(s, WEIGHT_MAX, &v) == -1)
+	if (config_parse_uint(s, WEIGHT_MAX, &v) == -1)
 		return -1;
 	if (out != NULL)
 		*out = (uint32_t)v;
@@ -162,7 +162,7 @@ fleetrec_maintenance(const char *s, double *out)
 {
 	unsigned long long	v;
 
-	if (parse_uint(s, MAINT_MAX, &v) == -1 || v == 0)
+	if (config_parse_uint(s, MAINT_MAX, &v) == -1 || v == 0)
 		return -1;
 	if (out != NULL)
 		*out = (double)v;
@@ -276,7 +276,7 @@ fleetrec_server(const struct config *cfg, const char *id,
 	if (cfg == NULL || out == NULL || (n > 0 && (fields == NULL ||
 	    values == NULL)))
 		return reject(rej, REJECT_FIELD, NULL, NULL);
-	if (id == NULL || !name_is_valid(id))
+	if (id == NULL || !config_name_is_valid(id))
 		return reject(rej, REJECT_ID, "id", id);
 	for (f = 0; f < F__COUNT; f++)
 		at[f] = -1;
@@ -297,49 +297,49 @@ fleetrec_server(const struct config *cfg, const char *id,
 
 #define FIELD(f)	fields[at[f]], values[at[f]]
 	fleetrec_url_policy(cfg, &pol);
-	if (values[at[F_URL]] == NULL || server_url_parse(values[at[F_URL]],
+	if (values[at[F_URL]] == NULL || url_server_parse(values[at[F_URL]],
 	    &pol, &out->url, &why) == -1) {
 		if (rej != NULL)
 			rej->why = why;
 		return reject(rej, REJECT_URL, FIELD(F_URL));
 	}
 	if (values[at[F_REGION]] == NULL ||
-	    !name_is_valid(values[at[F_REGION]]) ||
+	    !config_name_is_valid(values[at[F_REGION]]) ||
 	    config_region_index(cfg, values[at[F_REGION]]) < 0) {
-		server_record_free(out);
+		fleetrec_record_free(out);
 		return reject(rej, REJECT_REGION, FIELD(F_REGION));
 	}
 	out->weight = WEIGHT_DEFAULT;
 	if (at[F_WEIGHT] != -1 &&
 	    fleetrec_weight(values[at[F_WEIGHT]], &out->weight) == -1) {
-		server_record_free(out);
+		fleetrec_record_free(out);
 		return reject(rej, REJECT_WEIGHT, FIELD(F_WEIGHT));
 	}
 	out->state = SERVER_UP;
 	if (at[F_STATE] != -1 &&
 	    fleetrec_state(values[at[F_STATE]], &out->state) == -1) {
-		server_record_free(out);
+		fleetrec_record_free(out);
 		return reject(rej, REJECT_STATE, FIELD(F_STATE));
 	}
 	out->families = FLEET_FAMILY_ANY;
 	if (at[F_FAMILIES] != -1 &&
 	    fleetrec_families(values[at[F_FAMILIES]], &out->families) != 0) {
-		server_record_free(out);
+		fleetrec_record_free(out);
 		return reject(rej, REJECT_FIELD, FIELD(F_FAMILIES));
 	}
 #undef FIELD
-	/* Both fit: name_is_valid() caps them at NAME_MAX_LEN. */
+	/* Both fit: config_name_is_valid() caps them at NAME_MAX_LEN. */
 	snprintf(out->id, sizeof(out->id), "%s", id);
 	snprintf(out->region, sizeof(out->region), "%s", values[at[F_REGION]]);
 	return 0;
 }
 
 void
-server_record_free(struct server_record *r)
+fleetrec_record_free(struct server_record *r)
 {
 	if (r == NULL)
 		return;
-	server_url_free(&r->url);
+	url_server_free(&r->url);
 }
 
 int

@@ -147,7 +147,7 @@ verify_tree(const MMDB_s *mmdb, uint32_t *countries)
 }
 
 struct geodb *
-geodb_open(const char *path, char *err, size_t errlen)
+geo_open(const char *path, char *err, size_t errlen)
 {
 	struct geodb	*db;
 	uint32_t	 countries;
@@ -181,7 +181,7 @@ geodb_open(const char *path, char *err, size_t errlen)
 	if ((rc = verify_tree(&db->mmdb, &countries)) != MMDB_SUCCESS) {
 		snprintf(err, errlen, "%s: corrupt MaxMind DB: %s", path,
 		    MMDB_strerror(rc));
-		geodb_close(db);
+		geo_close(db);
 		return NULL;
 	}
 	/*
@@ -195,14 +195,14 @@ geodb_open(const char *path, char *err, size_t errlen)
 		    "\"%s\"): not a GeoIP country or city database", path,
 		    db->mmdb.metadata.database_type ?
 		    db->mmdb.metadata.database_type : "");
-		geodb_close(db);
+		geo_close(db);
 		return NULL;
 	}
 	return db;
 }
 
 void
-geodb_close(struct geodb *db)
+geo_close(struct geodb *db)
 {
 	if (db == NULL)
 		return;
@@ -257,7 +257,7 @@ is_upper2(const char *s)
 }
 
 void
-geodb_lookup(const struct geodb *db, const struct netaddr *a,
+geo_lookup(const struct geodb *db, const struct netaddr *a,
     struct geo_result *out)
 {
 	const struct country_info	*ci;
@@ -282,9 +282,9 @@ geodb_lookup(const struct geodb *db, const struct netaddr *a,
 	    "iso_code") != 0 || !is_upper2(out->country))
 		out->country[0] = '\0';
 	if (get_string(&res, out->continent, sizeof(out->continent),
-	    "continent", "code") != 0 || !continent_is_valid(out->continent))
+	    "continent", "code") != 0 || !countries_continent_is_valid(out->continent))
 		out->continent[0] = '\0';
-	ci = out->country[0] ? country_find(out->country) : NULL;
+	ci = out->country[0] ? countries_find(out->country) : NULL;
 	if (out->continent[0] == '\0' && ci != NULL)
 		memcpy(out->continent, ci->continent, 3);
 	if (get_double(&res, &lat, "location", "latitude") == 0 &&
@@ -302,19 +302,19 @@ geodb_lookup(const struct geodb *db, const struct netaddr *a,
 }
 
 uint64_t
-geodb_build_epoch(const struct geodb *db)
+geo_build_epoch(const struct geodb *db)
 {
 	return db->mmdb.metadata.build_epoch;
 }
 
 const char *
-geodb_type(const struct geodb *db)
+geo_type(const struct geodb *db)
 {
 	return db->mmdb.metadata.database_type;
 }
 
 const char *
-geodb_path(const struct geodb *db)
+geo_path(const struct geodb *db)
 {
 	return db->path;
 }

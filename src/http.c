@@ -115,11 +115,11 @@ tls_certificate(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
 	if (cn->tls == NULL) {
 		epoch_enter();
 		rt = runtime_current();
-		cn->tls = tls_identity_ref(rt != NULL && rt->tls != NULL ?
+		cn->tls = tlsid_ref(rt != NULL && rt->tls != NULL ?
 		    rt->tls : cn->srv->tls);
 		epoch_exit();
 	}
-	tls_identity_get(cn->tls, pcert, npcert, key);
+	tlsid_get(cn->tls, pcert, npcert, key);
 	return 0;
 }
 
@@ -200,7 +200,7 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 	limit = srv->max_conns + srv->max_conns / 4 + threads + 64;
 	mem = pool_size(cfg->listen.max_header_bytes);
 	timeout = (unsigned)ceil(cfg->listen.keepalive_timeout);
-	srv->tls = tls_identity_ref(rt->tls);
+	srv->tls = tlsid_ref(rt->tls);
 	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
 	    (void *)tls_certificate };
 	tls[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
@@ -223,15 +223,15 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 		else
 			tls[0].option = MHD_OPTION_END;
 		srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
-		    handle, srv,
+		    http_request_handle, srv,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-		    MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
+		    MHD_OPTION_URI_LOG_CALLBACK, http_request_uri_logged, srv,
+		    MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, srv,
+		    MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, srv,
 		    MHD_OPTION_ARRAY, tls,
 		    MHD_OPTION_END);
 		if (srv->daemons[i] == NULL) {
@@ -240,7 +240,7 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 			goto fail;
 		}
 	}
-	if (accept_start(srv, err, errlen) != 0)
+	if (http_accept_start(srv, err, errlen) != 0)
 		goto fail;
 	return srv;
 fail:
@@ -263,7 +263,7 @@ http_quiesce(struct http_server *srv)
 		if (srv->quiesced[i])
 			continue;
 		srv->quiesced[i] = 1;
-		accept_quiesce(srv, i);
+		http_accept_quiesce(srv, i);
 		/*
 		 * The acceptor may still be in accept4 on it until
 		 * accept_stop, so it is closed there; shut it down so the
@@ -302,7 +302,7 @@ http_stop(struct http_server *srv)
 	if (srv == NULL)
 		return;
 	/* First no more sockets, then no more requests. */
-	accept_stop(srv);
+	http_accept_stop(srv);
 	for (i = 0; i < srv->n; i++) {
 		if (srv->daemons[i] != NULL)
 			MHD_stop_daemon(srv->daemons[i]);
@@ -325,7 +325,7 @@ http_free(struct http_server *srv)
 	for (i = 0; i < LISTEN_MAX; i++)
 		free(srv->labels[i]);
 	conntrack_free(srv->ct);
-	tls_identity_unref(srv->tls);
+	tlsid_unref(srv->tls);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

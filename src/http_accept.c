@@ -83,7 +83,7 @@ refusal_bytes(struct http_server *srv, const struct netaddr *peer,
 	rv.peer = *peer;
 	rv.header = no_header;
 	rv.over_limit = 1;
-	rv.now = mono_now();
+	rv.now = clock_mono();
 	epoch_enter();
 	rt = runtime_current();
 	respond(rt, &rv, 0, &srv->accept_rng, &a);
@@ -108,8 +108,8 @@ refusal_bytes(struct http_server *srv, const struct netaddr *peer,
 		n += a.bodylen;
 	} else
 		n = 0;
-	metrics_request(a.status, a.reason, -1, mono_now() - rv.now);
-	answer_free(&a);
+	metrics_request(a.status, a.reason, -1, clock_mono() - rv.now);
+	respond_answer_free(&a);
 	return n;
 }
 
@@ -136,7 +136,7 @@ refuse(struct http_server *srv, int fd, uint64_t key,
 	    linger_reserve(srv->linger, key) == 0) {
 		cn->srv = srv;
 		cn->ipkey = key;
-		linger_adopt(srv->linger, fd, key, conn_release, cn);
+		linger_adopt(srv->linger, fd, key, http_conn_release, cn);
 		return;
 	}
 	free(cn);
@@ -155,7 +155,7 @@ room_for_one(struct http_server *srv, unsigned mine)
 	if (live < srv->evict_at)
 		return 1;
 	/* Nearly full: evict a few, and admit this one if below the top. */
-	if (conn_evict(srv, 1 + srv->max_conns / 256, mine) > 0)
+	if (http_conn_evict(srv, 1 + srv->max_conns / 256, mine) > 0)
 		return 1;
 	return live < srv->max_conns;
 }
@@ -165,7 +165,7 @@ room_for_one(struct http_server *srv, unsigned mine)
  * one its PROXY header names) and hand it to listener i's daemon.
  */
 void
-accept_handover(struct http_server *srv, size_t i, int fd,
+http_accept_handover(struct http_server *srv, size_t i, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
 	struct netaddr	peer;
@@ -206,7 +206,7 @@ accept_handover(struct http_server *srv, size_t i, int fd,
 static void
 accept_failed(struct http_server *srv, size_t i, int err)
 {
-	double	now = mono_now();
+	double	now = clock_mono();
 
 	if (now - srv->accept_warned >= 1) {
 		srv->accept_warned = now;
@@ -238,10 +238,10 @@ accept_batch(struct http_server *srv, size_t i)
 			return;
 		}
 		if (srv->pending != NULL)
-			pending_accepted(srv, i, fd, (struct sockaddr *)&ss,
+			http_pending_accepted(srv, i, fd, (struct sockaddr *)&ss,
 			    len);
 		else
-			accept_handover(srv, i, fd, (struct sockaddr *)&ss,
+			http_accept_handover(srv, i, fd, (struct sockaddr *)&ss,
 			    len);
 	}
 }
@@ -256,7 +256,7 @@ acceptor(void *arg)
 
 	for (;;) {
 		n = epoll_wait(srv->epfd, ev, EVENTS_MAX,
-		    pending_wait_ms(srv));
+		    http_pending_wait_ms(srv));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -268,25 +268,25 @@ acceptor(void *arg)
 			if (tag == STOP_TAG)
 				return NULL;
 			if (tag & PENDING_TAG)
-				pending_readable(srv, tag & ~PENDING_TAG,
+				http_pending_readable(srv, tag & ~PENDING_TAG,
 				    ev[k].events);
 			else
 				accept_batch(srv, tag);
 		}
 		if (srv->pending != NULL)
-			pending_expire(srv);
+			http_pending_expire(srv);
 	}
 }
 
 int
-accept_start(struct http_server *srv, char *err, size_t errlen)
+http_accept_start(struct http_server *srv, char *err, size_t errlen)
 {
 	struct epoll_event	ev;
 	size_t			i;
 
 	if (rng_seed_random(&srv->accept_rng) != 0)
 		rng_seed(&srv->accept_rng, (uint64_t)(uintptr_t)srv);
-	if (srv->proxy_protocol && pending_new(srv) != 0) {
+	if (srv->proxy_protocol && http_pending_new(srv) != 0) {
 		snprintf(err, errlen, "accept thread: out of memory");
 		return -1;
 	}
@@ -314,13 +314,13 @@ fail:
 }
 
 void
-accept_quiesce(struct http_server *srv, size_t i)
+http_accept_quiesce(struct http_server *srv, size_t i)
 {
 	(void)epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->fds[i], NULL);
 }
 
 void
-accept_stop(struct http_server *srv)
+http_accept_stop(struct http_server *srv)
 {
 	uint64_t	one = 1;
 
@@ -329,7 +329,7 @@ accept_stop(struct http_server *srv)
 		pthread_join(srv->acceptor, NULL);
 		srv->accepting = 0;
 	}
-	pending_free(srv);
+	http_pending_free(srv);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->stopfd >= 0)

@@ -10,7 +10,7 @@
  *   is enforced here by a sweep that shuts overdue sockets down;
  * - MHD's limits close silently, so the acceptor (http_accept.c) counts
  *   connections per IP and in total; when the table is nearly full it
- *   asks conn_evict() here for room, and the header deadline shrinks.
+ *   asks http_conn_evict() here for room, and the header deadline shrinks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +46,7 @@
 #define PRESSURE_MIN		0.1	/* the deadline's factor when full */
 
 void
-conn_release(void *arg)
+http_conn_release(void *arg)
 {
 	struct conn	*cn = arg;
 	uint64_t	 bytes;
@@ -57,7 +57,7 @@ conn_release(void *arg)
 	if (cn->logline != NULL)
 		http_log_linger_done(cn, outcome, bytes);
 	conntrack_release(cn->srv->ct, cn->ipkey);
-	tls_identity_unref(cn->tls);
+	tlsid_unref(cn->tls);
 	free(cn);
 }
 
@@ -91,7 +91,7 @@ conn_started(struct http_server *srv, struct MHD_Connection *c, void **sctx)
 		cn->fd = ci->connect_fd;
 	/* The acceptor counted it under the same key. */
 	cn->ipkey = netaddr_limit_key(&cn->peer);
-	cn->accepted = mono_now();
+	cn->accepted = clock_mono();
 	cn->rx_gen = ~0u;
 	cn->slot = (unsigned)cn->fd % srv->probe_every;
 	atomic_store(&cn->phase, PHASE_HEADER);
@@ -122,14 +122,14 @@ conn_closed(struct http_server *srv, struct conn *cn)
 		atomic_fetch_sub(&srv->evicting, 1);
 	if (cn->dupfd >= 0)
 		/* The socket (and its per-IP count) lives on in the linger. */
-		linger_adopt(srv->linger, cn->dupfd, cn->ipkey, conn_release,
+		linger_adopt(srv->linger, cn->dupfd, cn->ipkey, http_conn_release,
 		    cn);
 	else
-		conn_release(cn);
+		http_conn_release(cn);
 }
 
 void
-notify_connection(void *cls, struct MHD_Connection *c, void **sctx,
+http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
     enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server	*srv = cls;
@@ -143,7 +143,7 @@ notify_connection(void *cls, struct MHD_Connection *c, void **sctx,
 }
 
 struct conn *
-conn_of(struct MHD_Connection *c)
+http_conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo	*ci;
 
@@ -156,7 +156,7 @@ conn_of(struct MHD_Connection *c)
  * duplicate of the socket so that MHD's close does not reset it.
  */
 int
-conn_keep_for_linger(struct conn *cn)
+http_conn_keep_for_linger(struct conn *cn)
 {
 	if (cn == NULL || cn->fd < 0)
 		return -1;
@@ -178,7 +178,7 @@ conn_keep_for_linger(struct conn *cn)
  * that slow headers give their slots back sooner the fewer are left.
  */
 double
-conn_pressure(const struct http_server *srv)
+http_conn_pressure(const struct http_server *srv)
 {
 	double	fill, f;
 
@@ -273,7 +273,7 @@ evict_heaviest(struct http_server *srv, unsigned mine)
  * Returns how many.  Only ever called when the table is nearly full.
  */
 unsigned
-conn_evict(struct http_server *srv, unsigned want, unsigned mine)
+http_conn_evict(struct http_server *srv, unsigned want, unsigned mine)
 {
 	unsigned	got;
 
@@ -336,8 +336,8 @@ void
 http_sweep(struct http_server *srv)
 {
 	struct conn	*cn;
-	double		 now = mono_now(), due;
-	double		 timeout = srv->header_timeout * conn_pressure(srv);
+	double		 now = clock_mono(), due;
+	double		 timeout = srv->header_timeout * http_conn_pressure(srv);
 	unsigned	 slot;
 
 	pthread_mutex_lock(&srv->lock);

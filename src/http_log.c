@@ -60,9 +60,9 @@ ll_esc(struct logline *l, const char *s, size_t n, size_t cap)
 	if (cap + 1 < room)
 		room = cap + 1;
 	if (l->json)
-		json_escape(l->buf + l->len, room, s, n);
+		escape_json(l->buf + l->len, room, s, n);
 	else
-		log_escape(l->buf + l->len, room, s, n);
+		escape_log(l->buf + l->len, room, s, n);
 	l->len += strlen(l->buf + l->len);
 }
 
@@ -170,7 +170,7 @@ json_head(struct logline *l, const struct logreq *lr, const struct answer *a,
 	ll_target(l, lr, log_query);
 	ll_str(l, "proto", lr->proto, LOGCAP_OURS);
 	ll_num(l, "status", (unsigned long long)a->status);
-	ll_str(l, "reason", reason_name(a->reason), LOGCAP_OURS);
+	ll_str(l, "reason", select_reason_name(a->reason), LOGCAP_OURS);
 	ll_str(l, "region", a->region ? a->region : "", LOGCAP_OURS);
 	ll_str(l, "country", a->country, LOGCAP_OURS);
 	ll_str(l, "server", a->server_id ? a->server_id : "", LOGCAP_OURS);
@@ -220,7 +220,7 @@ log_combined(struct logline *l, const struct logreq *lr,
 	ll_str(l, NULL, lr->user_agent, LOGCAP_HEADER);
 	ll_str(l, NULL, a->request_id, LOGCAP_OURS);
 	ll_str(l, NULL, a->server_id, LOGCAP_OURS);
-	ll_str(l, NULL, reason_name(a->reason), LOGCAP_OURS);
+	ll_str(l, NULL, select_reason_name(a->reason), LOGCAP_OURS);
 	ll_str(l, NULL, a->region, LOGCAP_OURS);
 }
 
@@ -255,14 +255,14 @@ http_log(const struct config *cfg, struct conn *cn, const struct logreq *lr,
 	static _Thread_local struct logline	 l;
 	size_t					 head;
 
-	if (!accesslog_enabled() || (a->health && !cfg->log.log_health))
+	if (!log_access_enabled() || (a->health && !cfg->log.log_health))
 		return;
 	l.len = 0;
 	l.buf[0] = '\0';
 	l.json = cfg->log.format_json;
 	if (!l.json) {
 		log_combined(&l, lr, a, cfg->log.log_query);
-		accesslog_write(l.buf, l.len);
+		log_access_write(l.buf, l.len);
 		return;
 	}
 	json_head(&l, lr, a, cfg->log.log_query);
@@ -282,7 +282,7 @@ http_log(const struct config *cfg, struct conn *cn, const struct logreq *lr,
 	}
 	ll_linger(&l, lr->linger_refused ? LINGER_REFUSED : -1, 0);
 	json_tail(&l, lr);
-	accesslog_write(l.buf, l.len);
+	log_access_write(l.buf, l.len);
 }
 
 /* The lingering close of cn ended (the linger thread, or at once). */
@@ -301,7 +301,7 @@ http_log_linger_done(struct conn *cn, int outcome, uint64_t bytes)
 	ll_raw(&l, cn->logline);
 	ll_linger(&l, outcome, bytes);
 	ll_raw(&l, cn->logline + head + 1);
-	accesslog_write(l.buf, l.len);
+	log_access_write(l.buf, l.len);
 	free(cn->logline);
 	cn->logline = NULL;
 }

@@ -62,7 +62,7 @@ struct pending_table {
 };
 
 int
-pending_new(struct http_server *srv)
+http_pending_new(struct http_server *srv)
 {
 	struct pending_table	*t;
 	uint32_t		 k;
@@ -86,7 +86,7 @@ pending_new(struct http_server *srv)
 
 /* The acceptor has stopped: close what still waits. */
 void
-pending_free(struct http_server *srv)
+http_pending_free(struct http_server *srv)
 {
 	struct pending_table	*t = srv->pending;
 	uint32_t		 k;
@@ -145,7 +145,7 @@ peer_trusted(const struct sockaddr *sa)
 		return 0;
 	epoch_enter();
 	rt = runtime_current();
-	yes = rt != NULL && cidr_list_contains(&rt->cfg->trust.proxies, &a);
+	yes = rt != NULL && netaddr_cidr_list_contains(&rt->cfg->trust.proxies, &a);
 	epoch_exit();
 	return yes;
 }
@@ -197,10 +197,10 @@ finish(struct http_server *srv, enum proxyproto_status r,
 	}
 	if (pp->local) {
 		metrics_proxy_protocol(PPM_LOCAL);
-		accept_handover(srv, i, fd, sa, salen);
+		http_accept_handover(srv, i, fd, sa, salen);
 	} else {
 		metrics_proxy_protocol(PPM_OK);
-		accept_handover(srv, i, fd, (const struct sockaddr *)&pp->src,
+		http_accept_handover(srv, i, fd, (const struct sockaddr *)&pp->src,
 		    pp->srclen);
 	}
 }
@@ -222,7 +222,7 @@ park(struct http_server *srv, size_t i, int fd, const struct sockaddr *sa,
 	t->free = p->next;
 	p->fd = fd;
 	p->listener = (uint32_t)i;
-	p->deadline = mono_now() + srv->header_timeout;
+	p->deadline = clock_mono() + srv->header_timeout;
 	memcpy(&p->peer, sa, salen);
 	p->peerlen = salen;
 	p->next = NIL;
@@ -237,8 +237,8 @@ park(struct http_server *srv, size_t i, int fd, const struct sockaddr *sa,
 	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
 	ev.data.u32 = PENDING_TAG | k;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		if (mono_now() - t->warned >= 1) {
-			t->warned = mono_now();
+		if (clock_mono() - t->warned >= 1) {
+			t->warned = clock_mono();
 			log_warn("proxy protocol: epoll: %s", strerror(errno));
 		}
 		slot_release(srv, k);
@@ -248,7 +248,7 @@ park(struct http_server *srv, size_t i, int fd, const struct sockaddr *sa,
 
 /* A socket just accepted, with [listen] proxy_protocol on. */
 void
-pending_accepted(struct http_server *srv, size_t i, int fd,
+http_pending_accepted(struct http_server *srv, size_t i, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
 	struct proxyproto	pp;
@@ -256,7 +256,7 @@ pending_accepted(struct http_server *srv, size_t i, int fd,
 
 	if (!peer_trusted(sa)) {
 		metrics_proxy_protocol(PPM_UNTRUSTED);
-		accept_handover(srv, i, fd, sa, salen);
+		http_accept_handover(srv, i, fd, sa, salen);
 		return;
 	}
 	if ((r = peek_header(srv->pending, fd, &pp)) != PROXYPROTO_MORE)
@@ -267,7 +267,7 @@ pending_accepted(struct http_server *srv, size_t i, int fd,
 
 /* epoll reports bytes (or the end) on pending socket k. */
 void
-pending_readable(struct http_server *srv, uint32_t k, uint32_t events)
+http_pending_readable(struct http_server *srv, uint32_t k, uint32_t events)
 {
 	struct pending_table	*t = srv->pending;
 	struct sockaddr_storage	 ss;
@@ -294,22 +294,22 @@ pending_readable(struct http_server *srv, uint32_t k, uint32_t events)
 
 /* Milliseconds until the next deadline, or -1 with nothing pending. */
 int
-pending_wait_ms(struct http_server *srv)
+http_pending_wait_ms(struct http_server *srv)
 {
 	struct pending_table	*t = srv->pending;
 	double			 left;
 
 	if (t == NULL || t->head == NIL)
 		return -1;
-	left = t->v[t->head].deadline - mono_now();
+	left = t->v[t->head].deadline - clock_mono();
 	return left <= 0 ? 0 : (int)ceil(left * 1000);
 }
 
 void
-pending_expire(struct http_server *srv)
+http_pending_expire(struct http_server *srv)
 {
 	struct pending_table	*t = srv->pending;
-	double			 now = mono_now();
+	double			 now = clock_mono();
 
 	while (t->head != NIL && t->v[t->head].deadline <= now)
 		expire_head(srv);

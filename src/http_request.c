@@ -54,7 +54,7 @@ static _Thread_local const void		*t_rng_rt;
 static atomic_uint			 thread_counter;
 
 void *
-uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
+http_request_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct http_server	*srv = cls;
 	struct conn		*cn;
@@ -62,7 +62,7 @@ uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return NULL;
-	rq->start = mono_now();
+	rq->start = clock_mono();
 	rq->srv = srv;
 	atomic_fetch_add(&srv->inflight, 1);
 	if (uri != NULL) {
@@ -70,7 +70,7 @@ uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 		rq->target = strdup(uri);
 	}
 	rq->raw = uri;
-	if ((cn = conn_of(c)) != NULL) {
+	if ((cn = http_conn_of(c)) != NULL) {
 		atomic_store(&cn->line_at, rq->start);
 		atomic_store(&cn->phase, PHASE_HEADER);
 	}
@@ -78,17 +78,17 @@ uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 }
 
 void
-request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+http_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct req	*rq = *req_cls;
 
-	struct conn	*cn = conn_of(c);
+	struct conn	*cn = http_conn_of(c);
 
 	(void)cls;
 	(void)toe;
 	if (cn != NULL) {
-		atomic_store(&cn->idle_at, mono_now());
+		atomic_store(&cn->idle_at, clock_mono());
 		atomic_store(&cn->phase, PHASE_IDLE);
 		atomic_fetch_add(&cn->completed, 1);
 	}
@@ -325,10 +325,10 @@ mhd_header(void *ctx, const char *name, char *buf, size_t size, int *count)
 		*count = hj.count;
 	/*
 	 * A header too long for buf is never truncated: the caller gets
-	 * header_overflow and may ask again with a larger buf.
+	 * respond_header_overflow and may ask again with a larger buf.
 	 */
 	if (hj.count == 0 || hj.overflow)
-		return hj.overflow ? header_overflow : NULL;
+		return hj.overflow ? respond_header_overflow : NULL;
 	return buf;
 }
 
@@ -358,7 +358,7 @@ access_log(const struct runtime *rt, struct MHD_Connection *c,
 {
 	struct logreq	lr;
 
-	if (!accesslog_enabled() || rq->target == NULL)
+	if (!log_access_enabled() || rq->target == NULL)
 		return;
 	memset(&lr, 0, sizeof(lr));
 	lr.method = method;
@@ -455,9 +455,9 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	 */
 	rv.has_body = rq->has_body || rq->expect100;
 	rv.draining = atomic_load(&srv->draining);
-	rv.now = mono_now();
+	rv.now = clock_mono();
 
-	linger = rv.has_body ? conn_keep_for_linger(cn) : -1;
+	linger = rv.has_body ? http_conn_keep_for_linger(cn) : -1;
 
 	epoch_enter();
 	rt = runtime_current();
@@ -473,21 +473,21 @@ answer_request(struct http_server *srv, struct MHD_Connection *c,
 	}
 	ret = MHD_queue_response(c, a.status, r);
 	MHD_destroy_response(r);
-	dur = mono_now() - rq->start;
+	dur = clock_mono() - rq->start;
 	count(&a, dur);
 	access_log(rt, c, cn, method, rq, &a, dur, linger);
 	epoch_exit();
-	answer_free(&a);
+	respond_answer_free(&a);
 	return ret;
 }
 
 enum MHD_Result
-handle(void *cls, struct MHD_Connection *c, const char *url,
+http_request_handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req_cls)
 {
 	struct http_server	*srv = cls;
-	struct conn		*cn = conn_of(c);
+	struct conn		*cn = http_conn_of(c);
 	struct req		*rq = *req_cls;
 
 	(void)url;
@@ -495,7 +495,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (rq == NULL) {
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
-		rq->start = mono_now();
+		rq->start = clock_mono();
 		*req_cls = rq;
 	}
 	rq->version = version;

@@ -110,13 +110,13 @@ ring_get(void)
 }
 
 int
-accesslog_enabled(void)
+log_access_enabled(void)
 {
 	return atomic_load(&running);
 }
 
 void
-accesslog_write(const char *line, size_t len)
+log_access_write(const char *line, size_t len)
 {
 	struct ring	*r;
 	size_t		 head, tail, i;
@@ -195,7 +195,7 @@ writer_main(void *arg)
 }
 
 int
-accesslog_start(const char *target, char *err, size_t errlen)
+log_access_start(const char *target, char *err, size_t errlen)
 {
 	if (target == NULL)
 		return 0;
@@ -221,19 +221,19 @@ accesslog_start(const char *target, char *err, size_t errlen)
 }
 
 unsigned long
-accesslog_dropped(void)
+log_access_dropped(void)
 {
 	return atomic_load(&dropped);
 }
 
 void
-accesslog_reopen(void)
+log_access_reopen(void)
 {
 	atomic_store(&reopen_wanted, 1);
 }
 
 void
-accesslog_stop(void)
+log_access_stop(void)
 {
 	if (!atomic_exchange(&running, 0))
 		return;

@@ -87,7 +87,7 @@ raise_nofile(const struct config *cfg, char *err, size_t errlen)
 static void
 log_tls(const struct tls_identity *id)
 {
-	time_t		exp = tls_identity_expires(id);
+	time_t		exp = tlsid_expires(id);
 	struct tm	tm;
 	char		when[32] = "unknown";
 
@@ -95,10 +95,10 @@ log_tls(const struct tls_identity *id)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (exp != (time_t)-1 && exp < time(NULL))
 		log_warn("TLS certificate %s EXPIRED at %s",
-		    tls_identity_subject(id), when);
+		    tlsid_subject(id), when);
 	else
 		log_info("TLS certificate %s, valid until %s",
-		    tls_identity_subject(id), when);
+		    tlsid_subject(id), when);
 }
 
 /* --check: can a file this process will write be written? */
@@ -179,8 +179,8 @@ check(const char *path, int replace)
 	}
 	printf("%s: ok: %zu regions, %zu static servers; GeoIP %s (%s, "
 	    "built %llu)\n", path, rt->cfg->nregions, rt->cfg->nservers,
-	    geodb_path(rt->geo), geodb_type(rt->geo),
-	    (unsigned long long)geodb_build_epoch(rt->geo));
+	    geo_path(rt->geo), geo_type(rt->geo),
+	    (unsigned long long)geo_build_epoch(rt->geo));
 	if (rt->tls != NULL)
 		log_tls(rt->tls);
 	if (check_service(rt->cfg, replace) != 0)
@@ -349,7 +349,7 @@ geoip_watch(const char *path, struct linger *lg, struct redis_source *src,
 static double
 remaining(double deadline)
 {
-	double	r = deadline - mono_now();
+	double	r = deadline - clock_mono();
 
 	return r > 0 ? r : 0;
 }
@@ -431,8 +431,8 @@ start_undo(struct daemon *d)
 		http_free(d->http);
 	redis_source_stop(d->src);
 	runtime_publish(NULL);
-	accesslog_stop();
-	pidfile_close(&d->pf);
+	log_access_stop();
+	service_pidfile_close(&d->pf);
 	fleetlog_reset();
 }
 
@@ -442,14 +442,14 @@ start(struct daemon *d, struct runtime *rt, char *err, size_t errlen)
 {
 	struct linger_limits	lim;
 
-	if (pidfile_open(&d->pf, rt->cfg->service.pid_file, d->replace, err,
+	if (service_pidfile_open(&d->pf, rt->cfg->service.pid_file, d->replace, err,
 	    errlen) != 0) {
 		runtime_free(rt);
 		return -1;
 	}
 	if ((!d->replace && addresses_free(rt->cfg, err, errlen) != 0) ||
 	    raise_nofile(rt->cfg, err, errlen) != 0 ||
-	    accesslog_start(rt->cfg->log.access, err, errlen) != 0) {
+	    log_access_start(rt->cfg->log.access, err, errlen) != 0) {
 		runtime_free(rt);
 		start_undo(d);
 		return -1;
@@ -506,7 +506,7 @@ take_pidfile(struct daemon *d)
 {
 	if (d->pf.fd < 0 || d->pf.locked)
 		return;
-	if (pidfile_try_take(&d->pf))
+	if (service_pidfile_try_take(&d->pf))
 		log_info("hand-over: PID %ld let the pid file %s go; it is "
 		    "ours now", (long)d->pf.holder, d->pf.path);
 }
@@ -520,7 +520,7 @@ run(struct daemon *d)
 	int			sig;
 
 	geo_every = geoip_check_interval();
-	next_geo_check = mono_now() + geo_every;
+	next_geo_check = clock_mono() + geo_every;
 	for (;;) {
 		sig = wait_signal(&d->set);
 		http_sweep(d->http);
@@ -532,8 +532,8 @@ run(struct daemon *d)
 				geoip_refused(&geo_refused);
 			service_notify("READY=1");
 		} else if (sig == SIGUSR1)
-			accesslog_reopen();
-		t = mono_now();
+			log_access_reopen();
+		t = clock_mono();
 		failopen_watch(&fw, t);
 		take_pidfile(d);
 		if (t >= next_geo_check) {
@@ -556,14 +556,14 @@ stop(struct daemon *d)
 	    rt->cfg->listen.shutdown_delay, rt->cfg->listen.shutdown_grace);
 	http_set_draining(d->http);
 	admin_set_draining(d->ad);
-	t = mono_now() + rt->cfg->listen.shutdown_delay;
+	t = clock_mono() + rt->cfg->listen.shutdown_delay;
 	while (remaining(t) > 0) {
 		sig = wait_signal(&d->set);
 		http_sweep(d->http);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;		/* a second signal: no more delay */
 	}
-	grace_end = mono_now() + rt->cfg->listen.shutdown_grace;
+	grace_end = clock_mono() + rt->cfg->listen.shutdown_grace;
 	http_quiesce(d->http);
 	while (http_inflight(d->http) > 0 && remaining(grace_end) > 0) {
 		(void)wait_signal(&d->set);
@@ -574,12 +574,12 @@ stop(struct daemon *d)
 	http_free(d->http);
 	admin_stop(d->ad);
 	redis_source_stop(d->src);
-	accesslog_stop();
+	log_access_stop();
 	runtime_publish(NULL);
 	fleetlog_reset();
 	log_info("stopped");
 	/* Last: a successor takes the lock only when all is let go. */
-	pidfile_close(&d->pf);
+	service_pidfile_close(&d->pf);
 }
 
 static int

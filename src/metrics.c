@@ -384,7 +384,7 @@ render_requests(FILE *f)
 					strcpy(st, "other");
 				fprintf(f, "geo307_requests_total{status=\"%s\","
 				    "reason=\"%s\",region=\"%s\"} %llu\n", st,
-				    reason_name(r), region_name(g), v);
+				    select_reason_name(r), region_name(g), v);
 			}
 }
 

@@ -129,5 +129,5 @@ metrics_render_state(FILE *f, const struct metrics_gauges *g)
 	fprintf(f, "geo307_last_reload_success_timestamp_seconds %lld\n", t);
 	header(f, "geo307_log_dropped_total", "counter",
 	    "Access log lines dropped because the writer fell behind.");
-	fprintf(f, "geo307_log_dropped_total %lu\n", accesslog_dropped());
+	fprintf(f, "geo307_log_dropped_total %lu\n", log_access_dropped());
 }

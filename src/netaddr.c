@@ -210,7 +210,7 @@ mask_host_bits(struct netaddr *a, int prefix)
  * block shorter than /96 would reach outside the mapped range: refused.
  */
 int
-cidr_parse(const char *s, struct cidr *out)
+netaddr_cidr_parse(const char *s, struct cidr *out)
 {
 	const char	*slash;
 	size_t		 alen;
@@ -241,7 +241,7 @@ cidr_parse(const char *s, struct cidr *out)
 }
 
 int
-cidr_contains(const struct cidr *c, const struct netaddr *a)
+netaddr_cidr_contains(const struct cidr *c, const struct netaddr *a)
 {
 	int	full, rest;
 
@@ -259,20 +259,20 @@ cidr_contains(const struct cidr *c, const struct netaddr *a)
 }
 
 int
-cidr_list_contains(const struct cidr_list *l, const struct netaddr *a)
+netaddr_cidr_list_contains(const struct cidr_list *l, const struct netaddr *a)
 {
 	size_t	i;
 
 	if (l == NULL)
 		return 0;
 	for (i = 0; i < l->n; i++)
-		if (cidr_contains(&l->v[i], a))
+		if (netaddr_cidr_contains(&l->v[i], a))
 			return 1;
 	return 0;
 }
 
 int
-cidr_list_equal(const struct cidr_list *a, const struct cidr_list *b)
+netaddr_cidr_list_equal(const struct cidr_list *a, const struct cidr_list *b)
 {
 	size_t	i;
 
@@ -286,7 +286,7 @@ cidr_list_equal(const struct cidr_list *a, const struct cidr_list *b)
 }
 
 int
-cidr_list_push(struct cidr_list *l, const struct cidr *c)
+netaddr_cidr_list_push(struct cidr_list *l, const struct cidr *c)
 {
 	struct cidr	*v;
 
@@ -300,7 +300,7 @@ cidr_list_push(struct cidr_list *l, const struct cidr *c)
 }
 
 int
-cidr_list_parse(const char *s, struct cidr_list *out, size_t *bad)
+netaddr_cidr_list_parse(const char *s, struct cidr_list *out, size_t *bad)
 {
 	struct strlist	items;
 	struct cidr	c;
@@ -316,12 +316,12 @@ cidr_list_parse(const char *s, struct cidr_list *out, size_t *bad)
 		return -1;
 	}
 	for (i = 0; i < items.n; i++) {
-		if (cidr_parse(items.v[i], &c) == -1) {
+		if (netaddr_cidr_parse(items.v[i], &c) == -1) {
 			if (bad != NULL)
 				*bad = i;
 			goto fail;
 		}
-		if (cidr_list_push(out, &c) == -1) {
+		if (netaddr_cidr_list_push(out, &c) == -1) {
 			if (bad != NULL)
 				*bad = SIZE_MAX;
 			goto fail;
@@ -331,12 +331,12 @@ cidr_list_parse(const char *s, struct cidr_list *out, size_t *bad)
 	return 0;
 fail:
 	strlist_free(&items);
-	cidr_list_free(out);
+	netaddr_cidr_list_free(out);
 	return -1;
 }
 
 void
-cidr_list_free(struct cidr_list *l)
+netaddr_cidr_list_free(struct cidr_list *l)
 {
 	if (l == NULL)
 		return;
@@ -375,7 +375,7 @@ netaddr_limit_key(const struct netaddr *a)
 
 /* Host names are not accepted: binding must not depend on the resolver. */
 int
-sockaddr_parse_hostport(const char *s, struct sockaddr_storage *out,
+netaddr_parse_hostport(const char *s, struct sockaddr_storage *out,
     socklen_t *outlen)
 {
 	const char	*host, *colon;

@@ -57,13 +57,13 @@ hash3(const char *a, const char *b, const char *c)
 }
 
 struct fleet_memory *
-fleet_memory_new(void)
+rawfleet_memory_new(void)
 {
 	return calloc(1, sizeof(struct fleet_memory));
 }
 
 void
-fleet_memory_free(struct fleet_memory *m)
+rawfleet_memory_free(struct fleet_memory *m)
 {
 	free(m);
 }
@@ -129,7 +129,7 @@ reject(struct fleet_memory *m, const char *id, enum reject_reason r,
 
 	if (!first_reject(m, hash3(id, field, value)))
 		return;
-	metrics_rejected(reject_reason_name(r));
+	metrics_rejected(fleetrec_reject_reason_name(r));
 	/*
 	 * Ids, field names and values come from Redis (or the cache file),
 	 * unvalidated when rejected: bound and escape them all, so that a
@@ -139,7 +139,7 @@ reject(struct fleet_memory *m, const char *id, enum reject_reason r,
 	    r == REJECT_LOAD ? "load report of" : "server",
 	    loggable(qid, LOG_ID_MAX, id),
 	    field ? loggable(qfield, LOG_ID_MAX, field) : "-",
-	    loggable(qvalue, LOG_VALUE_MAX, value), reject_reason_name(r));
+	    loggable(qvalue, LOG_VALUE_MAX, value), fleetrec_reject_reason_name(r));
 }
 
 /*
@@ -215,7 +215,7 @@ since_compact(struct fleet_memory *m)
 }
 
 void
-raw_fleet_free(struct raw_fleet *raw)
+rawfleet_free(struct raw_fleet *raw)
 {
 	size_t	i, j;
 
@@ -259,7 +259,7 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 	memset(out, 0, sizeof(*out));
 	snprintf(out->id, sizeof(out->id), "%s", rec.id);
 	if (region < 0 || (out->base = strdup(rec.url.base)) == NULL) {
-		server_record_free(&rec);
+		fleetrec_record_free(&rec);
 		return -1;
 	}
 	out->baselen = rec.url.baselen;
@@ -267,7 +267,7 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 	out->weight = rec.weight;
 	out->state = rec.state;
 	out->families = rec.families;
-	server_record_free(&rec);
+	fleetrec_record_free(&rec);
 	if (rs->load != NULL) {
 		/* A bad report is no report: the server counts as stale. */
 		if (fleetrec_load(rs->load, &out->load) == 0)
@@ -280,12 +280,12 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 }
 
 struct fleet *
-raw_fleet_build(const struct raw_fleet *raw, const struct runtime *rt,
+rawfleet_build(const struct raw_fleet *raw, const struct runtime *rt,
     struct fleet_memory *m)
 {
 	struct fleet_server	*servers;
 	struct fleet		*f;
-	double			 now = mono_now(), retry;
+	double			 now = clock_mono(), retry;
 	char			 qvalue[LOG_VALUE_MAX * 4 + 4];
 	size_t			 i, n = 0;
 	int			 r, drained;
@@ -385,7 +385,7 @@ to_json(const struct raw_fleet *raw)
 }
 
 int
-raw_fleet_save(const struct raw_fleet *raw, const char *path, char *err,
+rawfleet_save(const struct raw_fleet *raw, const char *path, char *err,
     size_t errlen)
 {
 	json_t	*j;
@@ -492,7 +492,7 @@ from_json(json_t *j, struct raw_fleet *raw)
 }
 
 struct raw_fleet *
-raw_fleet_load(const char *path, double max_age, char *err, size_t errlen)
+rawfleet_load(const char *path, double max_age, char *err, size_t errlen)
 {
 	struct raw_fleet	*raw;
 	json_error_t		 je;
@@ -506,7 +506,7 @@ raw_fleet_load(const char *path, double max_age, char *err, size_t errlen)
 	if ((raw = calloc(1, sizeof(*raw))) == NULL || from_json(j, raw) != 0) {
 		snprintf(err, errlen, "%s: not a geo307 fleet cache", path);
 		json_decref(j);
-		raw_fleet_free(raw);
+		rawfleet_free(raw);
 		return NULL;
 	}
 	json_decref(j);
@@ -514,13 +514,13 @@ raw_fleet_load(const char *path, double max_age, char *err, size_t errlen)
 	if (age > max_age || age < -60) {
 		snprintf(err, errlen, "%s: %.0f s old, older than "
 		    "cache_max_age (%.0f s)", path, age, max_age);
-		raw_fleet_free(raw);
+		rawfleet_free(raw);
 		return NULL;
 	}
 	if (age < 0)
 		age = 0;
 	raw->source = FLEET_CACHE;
 	/* Reports in it count as fresh for stale_after after it was taken. */
-	raw->taken_mono = mono_now() - age;
+	raw->taken_mono = clock_mono() - age;
 	return raw;
 }

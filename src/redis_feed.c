@@ -73,7 +73,7 @@ entry_parse(const redisReply *e, const char **id, uint64_t *version,
 	    e->element[0]->type != REDIS_REPLY_STRING ||
 	    e->element[0]->len >= sizeof(((struct raw_fleet *)0)->feed_id) ||
 	    (v = entry_field(e->element[1], "version")) == NULL ||
-	    parse_version((redisReply *)v, version) != 0)
+	    redis_parse_version((redisReply *)v, version) != 0)
 		return -1;
 	*id = e->element[0]->str;
 	*ids = entry_field(e->element[1], "ids");
@@ -88,17 +88,17 @@ entry_parse(const redisReply *e, const char **id, uint64_t *version,
  * when the connection failed.
  */
 int
-feed_tail(redisContext *c, struct redis_source *src, struct raw_fleet *raw,
+redis_feed_tail(redisContext *c, struct redis_source *src, struct raw_fleet *raw,
     char *err, size_t errlen)
 {
 	const redisReply	*ids;
 	redisReply		*r;
 	const char		*id;
 	uint64_t		 v;
-	char			*k = key(src, KEY_CHANGES, NULL);
+	char			*k = redis_key(src, KEY_CHANGES, NULL);
 
 	raw->feed_id[0] = '\0';
-	r = redisconn_command(c, "XREVRANGE %s + - COUNT 1", k);
+	r = redis_conn_command(c, "XREVRANGE %s + - COUNT 1", k);
 	free(k);
 	if (r == NULL) {
 		snprintf(err, errlen, "%s", c->errstr);
@@ -156,9 +156,9 @@ feed_read(redisContext *c, struct redis_source *src, const char *after,
 	uint64_t		 v;
 	size_t			 i;
 	int			 rc = 1;
-	char			*k = key(src, KEY_CHANGES, NULL);
+	char			*k = redis_key(src, KEY_CHANGES, NULL);
 
-	r = redisconn_command(c, "XRANGE %s (%s + COUNT %d", k, after,
+	r = redis_conn_command(c, "XRANGE %s (%s + COUNT %d", k, after,
 	    FEED_BATCH);
 	free(k);
 	if (r == NULL) {
@@ -187,14 +187,14 @@ take_named(redisContext *c, struct raw_server *rs, int *member)
 	redisReply	*r = NULL;
 	int		 rc = -1;
 
-	if (get_reply(c, &r) != 0 || r->type != REDIS_REPLY_INTEGER)
+	if (redis_get_reply(c, &r) != 0 || r->type != REDIS_REPLY_INTEGER)
 		goto out;
 	*member = r->integer == 1;
 	freeReplyObject(r);
-	if (get_reply(c, &r) != 0 || answer_kind(r, REDIS_REPLY_ARRAY, 0) < 0)
+	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) < 0)
 		goto out;
 	if (r->type == REDIS_REPLY_ARRAY &&
-	    take_hash(r, &rs->fields, &rs->values, &rs->n) != 0)
+	    redis_take_hash(r, &rs->fields, &rs->values, &rs->n) != 0)
 		goto out;
 	if (r->type != REDIS_REPLY_ARRAY) {
 		/* A key of the wrong type: a record that will not validate. */
@@ -206,7 +206,7 @@ take_named(redisContext *c, struct raw_server *rs, int *member)
 		rs->n = 1;
 	}
 	freeReplyObject(r);
-	if (get_reply(c, &r) != 0 || answer_kind(r, REDIS_REPLY_STRING, 1) < 0)
+	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_STRING, 1) < 0)
 		goto out;
 	if (r->type == REDIS_REPLY_STRING && (rs->load = strdup(r->str)) ==
 	    NULL)
@@ -273,25 +273,25 @@ static int
 send_named(redisContext *c, struct redis_source *src,
     const struct feed_change *fc)
 {
-	char	*ks = key(src, KEY_SERVERS, NULL), *k;
+	char	*ks = redis_key(src, KEY_SERVERS, NULL), *k;
 	size_t	 i;
 	int	 bad = ks == NULL;
 
 	for (i = 0; i < fc->nids && !bad; i++) {
 		bad |= redisAppendCommand(c, "SISMEMBER %s %s", ks,
 		    fc->ids[i]) != REDIS_OK;
-		k = key(src, KEY_SERVER, fc->ids[i]);
+		k = redis_key(src, KEY_SERVER, fc->ids[i]);
 		bad |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
 		free(k);
-		k = key(src, KEY_LOAD, fc->ids[i]);
+		k = redis_key(src, KEY_LOAD, fc->ids[i]);
 		bad |= redisAppendCommand(c, "GET %s", k) != REDIS_OK;
 		free(k);
 	}
 	free(ks);
-	k = key(src, KEY_REGIONS, NULL);
+	k = redis_key(src, KEY_REGIONS, NULL);
 	bad |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
 	free(k);
-	k = key(src, KEY_MAINT, NULL);
+	k = redis_key(src, KEY_MAINT, NULL);
 	bad |= redisAppendCommand(c, "GET %s", k) != REDIS_OK;
 	free(k);
 	return bad ? -1 : 0;
@@ -304,15 +304,15 @@ take_tail(redisContext *c, struct raw_fleet *part)
 	redisReply	*r = NULL;
 	int		 rc = -1;
 
-	if (get_reply(c, &r) != 0 || answer_kind(r, REDIS_REPLY_ARRAY, 0) < 0)
+	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) < 0)
 		goto out;
 	if (r->type != REDIS_REPLY_ARRAY)
 		part->bad_regions = 1;
-	else if (take_hash(r, &part->rnames, &part->rstates,
+	else if (redis_take_hash(r, &part->rnames, &part->rstates,
 	    &part->nregions) != 0)
 		goto out;
 	freeReplyObject(r);
-	if (get_reply(c, &r) != 0 || answer_kind(r, REDIS_REPLY_STRING, 1) < 0)
+	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_STRING, 1) < 0)
 		goto out;
 	if (r->type != REDIS_REPLY_NIL && (part->maintenance =
 	    strdup(r->type == REDIS_REPLY_STRING ? r->str :
@@ -391,7 +391,7 @@ feed_apply(redisContext *c, struct redis_source *src, struct feed_change *fc,
 		snprintf(src->raw->feed_id, sizeof(src->raw->feed_id), "%s",
 		    fc->last_id);
 		src->raw->taken_wall = time(NULL);
-		src->raw->taken_mono = mono_now();
+		src->raw->taken_mono = clock_mono();
 	}
 	pthread_mutex_unlock(&src->lock);
 	rc = 0;
@@ -415,7 +415,7 @@ out:
  * feed does not cover it (the caller reads everything); -1 I/O.
  */
 int
-feed_catch_up(redisContext *c, struct redis_source *src, uint64_t want,
+redis_feed_catch_up(redisContext *c, struct redis_source *src, uint64_t want,
     char *err, size_t errlen)
 {
 	struct feed_change	 fc;

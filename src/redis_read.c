@@ -34,7 +34,7 @@ reply_ok(redisReply *r, int type)
  * last snapshot stays)?
  */
 int
-answer_kind(const redisReply *r, int type, int nil_ok)
+redis_answer_kind(const redisReply *r, int type, int nil_ok)
 {
 	if (r->type == type || (nil_ok && r->type == REDIS_REPLY_NIL))
 		return 1;
@@ -46,7 +46,7 @@ answer_kind(const redisReply *r, int type, int nil_ok)
 
 /* GET P version: nil is version 0. */
 int
-parse_version(redisReply *r, uint64_t *v)
+redis_parse_version(redisReply *r, uint64_t *v)
 {
 	char	*end;
 
@@ -81,7 +81,7 @@ append_mget(redisContext *c, struct redis_source *src, char **ids, size_t n)
 		goto out;
 	argv[0] = "MGET";
 	for (i = 0; i < n; i++)
-		if ((argv[i + 1] = keys[i] = key(src, KEY_LOAD, ids[i])) ==
+		if ((argv[i + 1] = keys[i] = redis_key(src, KEY_LOAD, ids[i])) ==
 		    NULL)
 			goto out;
 	rc = redisAppendCommandArgv(c, (int)n + 1, argv, NULL) == REDIS_OK ?
@@ -113,7 +113,7 @@ take_loads(redisReply *r, struct raw_fleet *raw)
 }
 
 int
-take_hash(redisReply *r, char ***fields, char ***values, size_t *n)
+redis_take_hash(redisReply *r, char ***fields, char ***values, size_t *n)
 {
 	size_t	i, m;
 
@@ -138,11 +138,11 @@ take_hash(redisReply *r, char ***fields, char ***values, size_t *n)
 }
 
 int
-get_reply(redisContext *c, redisReply **r)
+redis_get_reply(redisContext *c, redisReply **r)
 {
 	void	*p = NULL;
 
-	if (redisconn_get_reply(c, &p) != REDIS_OK) {
+	if (redis_conn_get_reply(c, &p) != REDIS_OK) {
 		*r = NULL;
 		return -1;
 	}
@@ -187,19 +187,19 @@ read_head(redisContext *c, struct redis_source *src, struct raw_fleet *raw,
 	char		*k;
 	size_t		 i;
 
-	k = key(src, KEY_VERSION, NULL);
-	r = redisconn_command(c, "GET %s", k);
+	k = redis_key(src, KEY_VERSION, NULL);
+	r = redis_conn_command(c, "GET %s", k);
 	free(k);
-	if (r == NULL || answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
+	if (r == NULL || redis_answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
 		goto fail;
 	raw->has_version = r->type != REDIS_REPLY_NIL;
-	if (parse_version(r, &raw->version) != 0) {
+	if (redis_parse_version(r, &raw->version) != 0) {
 		raw->bad_version = 1;
 		raw->version = 0;
 	}
 	freeReplyObject(r);
-	k = key(src, KEY_SERVERS, NULL);
-	r = redisconn_command(c, "SMEMBERS %s", k);
+	k = redis_key(src, KEY_SERVERS, NULL);
+	r = redis_conn_command(c, "SMEMBERS %s", k);
 	free(k);
 	if (!reply_ok(r, REDIS_REPLY_ARRAY) || (raw->servers =
 	    calloc(r->elements + 1, sizeof(*raw->servers))) == NULL)
@@ -231,14 +231,14 @@ send_records(redisContext *c, struct redis_source *src,
 	int	  rc = 0;
 
 	for (i = 0; i < n; i++) {
-		k = key(src, KEY_SERVER, raw->servers[i].id);
+		k = redis_key(src, KEY_SERVER, raw->servers[i].id);
 		rc |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
 		free(k);
 	}
-	k = key(src, KEY_REGIONS, NULL);
+	k = redis_key(src, KEY_REGIONS, NULL);
 	rc |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
 	free(k);
-	k = key(src, KEY_MAINT, NULL);
+	k = redis_key(src, KEY_MAINT, NULL);
 	rc |= redisAppendCommand(c, "GET %s", k) != REDIS_OK;
 	free(k);
 	if (n == 0 || rc != 0)
@@ -259,10 +259,10 @@ send_records(redisContext *c, struct redis_source *src,
 static int
 take_server(redisReply *r, struct raw_server *rs)
 {
-	if (answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
+	if (redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
 		return -1;
 	if (r->type == REDIS_REPLY_ARRAY)
-		return take_hash(r, &rs->fields, &rs->values, &rs->n);
+		return redis_take_hash(r, &rs->fields, &rs->values, &rs->n);
 	return wrong_type(rs, r);
 }
 
@@ -270,7 +270,7 @@ take_server(redisReply *r, struct raw_server *rs)
 static int
 take_maintenance(redisReply *r, struct raw_fleet *raw)
 {
-	if (answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
+	if (redis_answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
 		return -1;
 	if (r->type == REDIS_REPLY_NIL)
 		return 0;
@@ -288,24 +288,24 @@ collect_records(redisContext *c, struct raw_fleet *raw, char *err,
 	size_t		 i, n = raw->nservers;
 
 	for (i = 0; i < n; i++) {
-		if (get_reply(c, &r) != 0 || take_server(r, &raw->servers[i]))
+		if (redis_get_reply(c, &r) != 0 || take_server(r, &raw->servers[i]))
 			goto fail;
 		freeReplyObject(r);
 	}
 	r = NULL;
-	if (get_reply(c, &r) != 0 || answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
+	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
 		goto fail;
 	if (r->type != REDIS_REPLY_ARRAY)
 		raw->bad_regions = 1;
-	else if (take_hash(r, &raw->rnames, &raw->rstates, &raw->nregions))
+	else if (redis_take_hash(r, &raw->rnames, &raw->rstates, &raw->nregions))
 		goto fail;
 	freeReplyObject(r);
 	r = NULL;
-	if (get_reply(c, &r) != 0 || take_maintenance(r, raw) != 0)
+	if (redis_get_reply(c, &r) != 0 || take_maintenance(r, raw) != 0)
 		goto fail;
 	freeReplyObject(r);
 	r = NULL;
-	if (n > 0 && (get_reply(c, &r) != 0 || take_loads(r, raw) != 0))
+	if (n > 0 && (redis_get_reply(c, &r) != 0 || take_loads(r, raw) != 0))
 		goto fail;
 	freeReplyObject(r);
 	return 0;
@@ -317,7 +317,7 @@ fail:
 
 /* Everything: the server set, each hash, regions, maintenance, loads. */
 struct raw_fleet *
-read_full(redisContext *c, struct redis_source *src, char *err,
+redis_read_full(redisContext *c, struct redis_source *src, char *err,
     size_t errlen)
 {
 	struct raw_fleet	*raw;
@@ -337,26 +337,26 @@ read_full(redisContext *c, struct redis_source *src, char *err,
 	raw->source = FLEET_REDIS;
 	return raw;
 fail:
-	raw_fleet_free(raw);
+	rawfleet_free(raw);
 	return NULL;
 }
 
 /* GET P version alone: what a change message asks to look at. */
 int
-read_version(redisContext *c, struct redis_source *src, uint64_t *version,
+redis_read_version(redisContext *c, struct redis_source *src, uint64_t *version,
     char *err, size_t errlen)
 {
 	redisReply	*r;
-	char		*k = key(src, KEY_VERSION, NULL);
+	char		*k = redis_key(src, KEY_VERSION, NULL);
 
-	r = redisconn_command(c, "GET %s", k);
+	r = redis_conn_command(c, "GET %s", k);
 	free(k);
-	if (r == NULL || answer_kind(r, REDIS_REPLY_STRING, 1) != 1) {
+	if (r == NULL || redis_answer_kind(r, REDIS_REPLY_STRING, 1) != 1) {
 		read_error(c, r, err, errlen);
 		freeReplyObject(r);
 		return -1;
 	}
-	if (parse_version(r, version) != 0)
+	if (redis_parse_version(r, version) != 0)
 		*version = 0;		/* as read_full does: see warn_raw */
 	freeReplyObject(r);
 	return 0;
@@ -367,7 +367,7 @@ read_version(redisContext *c, struct redis_source *src, uint64_t *version,
  * raw in place (under the lock); *version gets the current version.
  */
 int
-read_loads(redisContext *c, struct redis_source *src, uint64_t *version,
+redis_read_loads(redisContext *c, struct redis_source *src, uint64_t *version,
     char *err, size_t errlen)
 {
 	redisReply	*r = NULL;
@@ -385,20 +385,20 @@ read_loads(redisContext *c, struct redis_source *src, uint64_t *version,
 			ids[i] = strdup(src->raw->servers[i].id);
 	}
 	pthread_mutex_unlock(&src->lock);
-	k = key(src, KEY_VERSION, NULL);
+	k = redis_key(src, KEY_VERSION, NULL);
 	redisAppendCommand(c, "GET %s", k);
 	free(k);
 	if (n > 0 && append_mget(c, src, ids, n) != 0)
 		goto out;
-	if (get_reply(c, &r) != 0 ||
-	    answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
+	if (redis_get_reply(c, &r) != 0 ||
+	    redis_answer_kind(r, REDIS_REPLY_STRING, 1) == -1)
 		goto out;
-	if (parse_version(r, version) != 0)
+	if (redis_parse_version(r, version) != 0)
 		*version = 0;		/* as read_full does: see warn_raw */
 	freeReplyObject(r);
 	r = NULL;
 	if (n > 0) {
-		if (get_reply(c, &r) != 0 || !reply_ok(r, REDIS_REPLY_ARRAY) ||
+		if (redis_get_reply(c, &r) != 0 || !reply_ok(r, REDIS_REPLY_ARRAY) ||
 		    r->elements != n)
 			goto out;
 		pthread_mutex_lock(&src->lock);
@@ -406,12 +406,12 @@ read_loads(redisContext *c, struct redis_source *src, uint64_t *version,
 		if (src->raw != NULL && src->raw->nservers == n)
 			(void)take_loads(r, src->raw);
 		if (src->raw != NULL)
-			src->raw->taken_mono = mono_now();
+			src->raw->taken_mono = clock_mono();
 		pthread_mutex_unlock(&src->lock);
 	} else {
 		pthread_mutex_lock(&src->lock);
 		if (src->raw != NULL)
-			src->raw->taken_mono = mono_now();
+			src->raw->taken_mono = clock_mono();
 		pthread_mutex_unlock(&src->lock);
 	}
 	rc = 0;
@@ -429,7 +429,7 @@ out:
 
 /* Say once what is wrong with the keys around the records. */
 void
-warn_raw(struct redis_source *src, const struct raw_fleet *raw)
+redis_warn_raw(struct redis_source *src, const struct raw_fleet *raw)
 {
 	if (raw->bad_version && !src->warned_version)
 		log_warn("redis: %s%s is not a number: changes are seen at "

@@ -48,20 +48,20 @@
 #include "rawfleet.h"
 #include "redis_source.h"
 #include "redis_source_internal.h"
-#include "redisconn.h"
+#include "redis_conn.h"
 
 #define CMD_TIMEOUT	1.0		/* seconds, every command */
-#define RECHECK_MIN	1.0		/* seconds, see recheck_every() */
+#define RECHECK_MIN	1.0		/* seconds, see redis_recheck_every() */
 #define PACE_BURST	5.0		/* full reads, see pace_fill() */
 #define MESSAGE_GAP	0.005		/* seconds between message rounds */
 
 struct pace {
 	double	tokens;			/* full reads that may start now */
-	double	at;			/* mono_now() of the last fill */
+	double	at;			/* clock_mono() of the last fill */
 };
 
 char *
-key(const struct redis_source *src, const char *suffix, const char *id)
+redis_key(const struct redis_source *src, const char *suffix, const char *id)
 {
 	char	*k;
 
@@ -75,25 +75,25 @@ key(const struct redis_source *src, const char *suffix, const char *id)
  * full_resync, but never in a loop (full_resync may be 0).
  */
 double
-recheck_every(const struct redis_source *src)
+redis_recheck_every(const struct redis_source *src)
 {
 	return src->full_resync > RECHECK_MIN ? src->full_resync :
 	    RECHECK_MIN;
 }
 
 double
-backoff_next(double b)
+redis_backoff_next(double b)
 {
 	b *= 2;
 	return b > BACKOFF_MAX ? BACKOFF_MAX : b;
 }
 
-/* Wait on the condition until mono_now() reaches t (caller locks). */
+/* Wait on the condition until clock_mono() reaches t (caller locks). */
 static void
 wait_until(struct redis_source *src, double t)
 {
 	struct timespec	ts;
-	double		secs = t - mono_now();
+	double		secs = t - clock_mono();
 
 	if (secs <= 0)
 		return;
@@ -131,7 +131,7 @@ pace_fill(struct pace *p, double refresh, double now)
 static double
 pace_ready(struct pace *p, double refresh)
 {
-	double	now = mono_now();
+	double	now = clock_mono();
 
 	pace_fill(p, refresh, now);
 	return p->tokens >= 1 ? now : now + (1 - p->tokens) * refresh;
@@ -140,7 +140,7 @@ pace_ready(struct pace *p, double refresh)
 static void
 pace_take(struct pace *p, double refresh)
 {
-	pace_fill(p, refresh, mono_now());
+	pace_fill(p, refresh, clock_mono());
 	p->tokens = p->tokens >= 1 ? p->tokens - 1 : 0;
 }
 
@@ -152,11 +152,11 @@ pace_take(struct pace *p, double refresh)
 static int
 nap(struct redis_source *src, double secs, double earliest)
 {
-	double	until = mono_now() + secs, now;
+	double	until = clock_mono() + secs, now;
 	int	stop;
 
 	pthread_mutex_lock(&src->lock);
-	while (!src->stopping && (now = mono_now()) < until &&
+	while (!src->stopping && (now = clock_mono()) < until &&
 	    !(src->full_wanted && now >= earliest))
 		wait_until(src, src->full_wanted && earliest < until ?
 		    earliest : until);
@@ -174,7 +174,7 @@ redis_source_fleet(struct redis_source *src, const struct runtime *rt)
 
 	pthread_mutex_lock(&src->lock);
 	if (src->raw != NULL)
-		f = raw_fleet_build(src->raw, rt, src->mem);
+		f = rawfleet_build(src->raw, rt, src->mem);
 	pthread_mutex_unlock(&src->lock);
 	return f;
 }
@@ -210,7 +210,7 @@ save_cache(struct redis_source *src)
 	 * read it without the lock, and the write and fsync of a large cache
 	 * do not hold up a SIGHUP's redis_source_fleet().
 	 */
-	rc = src->raw ? raw_fleet_save(src->raw, src->cache_file, err,
+	rc = src->raw ? rawfleet_save(src->raw, src->cache_file, err,
 	    sizeof(err)) : 0;
 	if (rc != 0)
 		log_warn("fleet cache: %s", err);
@@ -218,7 +218,7 @@ save_cache(struct redis_source *src)
 
 /* Say which server a thread uses, and why not the url's own. */
 void
-log_node(const char *doing, const struct redis_where *w)
+redis_log_node(const char *doing, const struct redis_where *w)
 {
 	if (w->fallback)
 		log_warn("redis: %s %s, the master Sentinel names; not the "
@@ -246,7 +246,7 @@ note_node(struct redis_source *src, const struct redis_where *w)
 	pthread_mutex_unlock(&src->lock);
 	if (!moved)
 		return;
-	log_node("reading from", w);
+	redis_log_node("reading from", w);
 	(void)!write(src->movefd, &one, sizeof(one));
 }
 
@@ -278,7 +278,7 @@ struct refresher {
 	struct redis_where	 where;
 	double			 backoff, next_full, next_check;
 	struct pace		 pace;
-	double			 last_round;	/* mono_now() it started */
+	double			 last_round;	/* clock_mono() it started */
 	int			 was_up;		/* -1: not yet known */
 };
 
@@ -292,7 +292,7 @@ paced_full(struct redis_source *src, struct refresher *rf)
 	double	at = pace_ready(&rf->pace, src->refresh);
 
 	/* pace_ready says "now" with its own clock reading: not later. */
-	if (at <= mono_now()) {
+	if (at <= clock_mono()) {
 		pace_take(&rf->pace, src->refresh);
 		return 1;
 	}
@@ -306,7 +306,7 @@ static int
 refresh_connect(struct redis_source *src, struct refresher *rf, char *err,
     size_t errlen)
 {
-	if (rf->c != NULL && mono_now() >= rf->next_check &&
+	if (rf->c != NULL && clock_mono() >= rf->next_check &&
 	    !node_still_right(src, rf->c, &rf->where)) {
 		redisFree(rf->c);
 		rf->c = NULL;
@@ -317,7 +317,7 @@ refresh_connect(struct redis_source *src, struct refresher *rf, char *err,
 	    errlen)) == NULL)
 		return -1;
 	note_node(src, &rf->where);
-	rf->next_check = mono_now() + recheck_every(src);
+	rf->next_check = clock_mono() + redis_recheck_every(src);
 	return 0;
 }
 
@@ -334,21 +334,21 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 {
 	struct raw_fleet	*raw, *old;
 
-	if ((raw = read_full(rf->c, src, err, errlen)) == NULL)
+	if ((raw = redis_read_full(rf->c, src, err, errlen)) == NULL)
 		return -1;
-	if (feed_tail(rf->c, src, raw, err, errlen) != 0) {
-		raw_fleet_free(raw);
+	if (redis_feed_tail(rf->c, src, raw, err, errlen) != 0) {
+		rawfleet_free(raw);
 		return -1;
 	}
 	raw->taken_wall = time(NULL);
-	raw->taken_mono = mono_now();
-	warn_raw(src, raw);
-	rf->next_full = mono_now() + src->full_resync;
+	raw->taken_mono = clock_mono();
+	redis_warn_raw(src, raw);
+	rf->next_full = clock_mono() + src->full_resync;
 	pthread_mutex_lock(&src->lock);
 	if (!raw->has_version && raw->nservers == 0 && src->raw != NULL &&
 	    src->raw->nservers > 0) {
 		pthread_mutex_unlock(&src->lock);
-		raw_fleet_free(raw);
+		rawfleet_free(raw);
 		return 0;
 	}
 	old = src->raw;
@@ -356,7 +356,7 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 	pthread_mutex_unlock(&src->lock);
 	*save = old == NULL || old->version != raw->version ||
 	    old->source != FLEET_REDIS;
-	raw_fleet_free(old);
+	rawfleet_free(old);
 	return 0;
 }
 
@@ -375,22 +375,22 @@ refresh_once(struct redis_source *src, struct refresher *rf, int *full,
 	uint64_t	version, have;
 	int		save = 0, fed, message;
 
-	rf->last_round = mono_now();
+	rf->last_round = clock_mono();
 	if (refresh_connect(src, rf, err, errlen) != 0)
 		return -1;
 	pthread_mutex_lock(&src->lock);
 	message = src->full_wanted;
 	*full = src->raw == NULL || src->raw->source != FLEET_REDIS ||
-	    mono_now() >= rf->next_full;
+	    clock_mono() >= rf->next_full;
 	src->full_wanted = 0;
 	have = src->raw ? src->raw->version : 0;
 	pthread_mutex_unlock(&src->lock);
 	if (!*full) {
-		if ((message ? read_version(rf->c, src, &version, err, errlen) :
-		    read_loads(rf->c, src, &version, err, errlen)) != 0)
+		if ((message ? redis_read_version(rf->c, src, &version, err, errlen) :
+		    redis_read_loads(rf->c, src, &version, err, errlen)) != 0)
 			return -1;
 		if (version != have) {
-			if ((fed = feed_catch_up(rf->c, src, version, err,
+			if ((fed = redis_feed_catch_up(rf->c, src, version, err,
 			    errlen)) < 0)
 				return -1;
 			save = fed == 0;
@@ -443,7 +443,7 @@ refresh_down(struct redis_source *src, struct refresher *rf,
 	rf->was_up = 0;
 	atomic_store(&src->up, 0);
 	metrics_set_redis_up(0);
-	rf->backoff = backoff_next(rf->backoff);
+	rf->backoff = redis_backoff_next(rf->backoff);
 	return wait;
 }
 
@@ -458,7 +458,7 @@ refresh_main(void *arg)
 
 	memset(&rf, 0, sizeof(rf));
 	rf.backoff = BACKOFF_MIN;
-	rf.pace = (struct pace){ PACE_BURST, mono_now() };
+	rf.pace = (struct pace){ PACE_BURST, clock_mono() };
 	rf.was_up = -1;
 	do {
 		full = 0;
@@ -481,7 +481,7 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 	char			 cerr[512];
 
 	if ((src = calloc(1, sizeof(*src))) == NULL ||
-	    (src->mem = fleet_memory_new()) == NULL) {
+	    (src->mem = rawfleet_memory_new()) == NULL) {
 		free(src);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -506,7 +506,7 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 	}
 	/* Until Redis answers, a young enough cache stands in (SPEC 3). */
 	if (src->cache_file != NULL) {
-		if ((src->raw = raw_fleet_load(src->cache_file,
+		if ((src->raw = rawfleet_load(src->cache_file,
 		    cfg->redis.cache_max_age, cerr, sizeof(cerr))) != NULL)
 			log_info("fleet cache: version %llu from %s",
 			    (unsigned long long)src->raw->version,
@@ -518,7 +518,7 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "redis: cannot start a thread");
 		goto fail;
 	}
-	if (pthread_create(&src->subscriber, NULL, subscribe_main, src) !=
+	if (pthread_create(&src->subscriber, NULL, redis_subscribe_main, src) !=
 	    0) {
 		snprintf(err, errlen, "redis: cannot start a thread");
 		pthread_mutex_lock(&src->lock);
@@ -535,8 +535,8 @@ fail:
 	if (src->movefd >= 0)
 		close(src->movefd);
 	redis_target_free(&src->target);
-	raw_fleet_free(src->raw);
-	fleet_memory_free(src->mem);
+	rawfleet_free(src->raw);
+	rawfleet_memory_free(src->mem);
 	free(src->prefix);
 	free(src->cache_file);
 	free(src);
@@ -560,8 +560,8 @@ redis_source_stop(struct redis_source *src)
 	close(src->stopfd);
 	close(src->movefd);
 	redis_target_free(&src->target);
-	raw_fleet_free(src->raw);
-	fleet_memory_free(src->mem);
+	rawfleet_free(src->raw);
+	rawfleet_memory_free(src->mem);
 	free(src->prefix);
 	free(src->cache_file);
 	free(src);
@@ -588,26 +588,26 @@ redis_source_check(const struct runtime *rt, char *msg, size_t msglen)
 		snprintf(msg, msglen, "redis not checked: %s", err);
 		return 1;
 	}
-	raw = read_full(c, &tmp, err, sizeof(err));
+	raw = redis_read_full(c, &tmp, err, sizeof(err));
 	redisFree(c);
 	if (raw == NULL) {
 		snprintf(msg, msglen, "redis not checked: %s", err);
 		return 1;
 	}
 	/* Building logs every record the config would reject. */
-	raw->taken_mono = mono_now();
-	if ((mem = fleet_memory_new()) == NULL ||
-	    (f = raw_fleet_build(raw, rt, mem)) == NULL) {
-		fleet_memory_free(mem);
-		raw_fleet_free(raw);
+	raw->taken_mono = clock_mono();
+	if ((mem = rawfleet_memory_new()) == NULL ||
+	    (f = rawfleet_build(raw, rt, mem)) == NULL) {
+		rawfleet_memory_free(mem);
+		rawfleet_free(raw);
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
 	snprintf(msg, msglen, "redis: version %llu, %zu of %zu servers valid",
 	    (unsigned long long)raw->version, f->nservers, raw->nservers);
 	fleet_free(f);
-	fleet_memory_free(mem);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(mem);
+	rawfleet_free(raw);
 	return 0;
 }
 

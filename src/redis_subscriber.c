@@ -62,7 +62,7 @@ wait_ms(double a, double b)
 	if (a == 0 && b == 0)
 		return -1;
 	t = a == 0 ? b : b == 0 ? a : a < b ? a : b;
-	if ((now = mono_now()) >= t)
+	if ((now = clock_mono()) >= t)
 		return 0;
 	return (int)((t - now) * 1000) + 1;
 }
@@ -83,8 +83,8 @@ listen_changes(struct redis_source *src, redisContext *c,
 	struct pollfd	 p[3];
 	void		*reply;
 	redisReply	*r;
-	double		 until = mono_now() + recheck_every(src), due = 0;
-	double		 ping = mono_now() + ping_every(src);
+	double		 until = clock_mono() + redis_recheck_every(src), due = 0;
+	double		 ping = clock_mono() + ping_every(src);
 	int		 n, ms, subscribed = 0, pinged = 0;
 
 	p[0].fd = c->fd;
@@ -95,7 +95,7 @@ listen_changes(struct redis_source *src, redisContext *c,
 	p[2].events = POLLIN;
 	for (;;) {
 		/* Replies already buffered first, then the socket. */
-		while (redisconn_reply_from_reader(c, &reply) == REDIS_OK &&
+		while (redis_conn_reply_from_reader(c, &reply) == REDIS_OK &&
 		    reply != NULL) {
 			r = reply;
 			n = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
@@ -121,23 +121,23 @@ listen_changes(struct redis_source *src, redisContext *c,
 		}
 		if (c->err)
 			return -1;
-		if (subscribed && !pinged && mono_now() >= ping) {
+		if (subscribed && !pinged && clock_mono() >= ping) {
 			if (redisAppendCommand(c, "PING") != REDIS_OK ||
 			    redisBufferWrite(c, &(int){ 0 }) != REDIS_OK)
 				return -1;
 			pinged = 1;
-			ping = mono_now() + ping_every(src);
+			ping = clock_mono() + ping_every(src);
 		}
 		if (!subscribed || pinged || c->reader->pos < c->reader->len) {
 			if (due == 0)
-				due = mono_now() + src->target.timeout;
+				due = clock_mono() + src->target.timeout;
 		} else
 			due = 0;
 		if ((ms = wait_ms(w->fallback ? until : 0, due)) == 0)
 			return -1;
 		if (subscribed && !pinged && (ms < 0 || ms > (int)((ping -
-		    mono_now()) * 1000) + 1))
-			ms = (int)((ping - mono_now()) * 1000) + 1;
+		    clock_mono()) * 1000) + 1))
+			ms = (int)((ping - clock_mono()) * 1000) + 1;
 		if ((n = poll(p, 3, ms)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -149,13 +149,13 @@ listen_changes(struct redis_source *src, redisContext *c,
 			return -1;
 		if (p[2].revents && moved_away(src, w))
 			return -1;
-		if (p[0].revents && redisconn_read(c) != REDIS_OK)
+		if (p[0].revents && redis_conn_read(c) != REDIS_OK)
 			return -1;
 	}
 }
 
 void *
-subscribe_main(void *arg)
+redis_subscribe_main(void *arg)
 {
 	struct redis_source	*src = arg;
 	struct redis_where	 where;
@@ -163,13 +163,13 @@ subscribe_main(void *arg)
 	char			 err[512], *k, node[REDIS_NODE_MAX] = "";
 	double			 backoff = BACKOFF_MIN;
 
-	k = key(src, KEY_CHANGED, NULL);
+	k = redis_key(src, KEY_CHANGED, NULL);
 	for (;;) {
 		if ((c = redis_connect(&src->target, REDIS_READ, &where, err,
 		    sizeof(err))) != NULL) {
 			if (src->target.sentinels.n > 0 &&
 			    strcmp(node, where.node) != 0) {
-				log_node("subscribed on", &where);
+				redis_log_node("subscribed on", &where);
 				snprintf(node, sizeof(node), "%s", where.node);
 			}
 			/* No read timeout: the poll() below does the waiting. */
@@ -186,7 +186,7 @@ subscribe_main(void *arg)
 		if (poll(&(struct pollfd){ src->stopfd, POLLIN, 0 }, 1,
 		    (int)(backoff * 1000)) != 0)
 			break;
-		backoff = backoff_next(backoff);
+		backoff = redis_backoff_next(backoff);
 	}
 	free(k);
 	return NULL;

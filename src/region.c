@@ -2,7 +2,7 @@
  * The region map (SPEC section 2.2).  Everything that can be worked out
  * from the [region] sections alone is worked out here, once per config
  * load: the country table, the continent lists and each region's
- * fallback order.  regionmap_home() then only does table look-ups and, at
+ * fallback order.  region_map_home() then only does table look-ups and, at
  * worst, one distance per region.
  */
 #include <ctype.h>
@@ -23,7 +23,7 @@ static const char *const continent_codes[7] = {
 };
 
 int
-continent_index(const char *code)
+region_continent_index(const char *code)
 {
 	int	i;
 
@@ -57,7 +57,7 @@ unit_vector(double lat, double lon, double u[3])
 }
 
 double
-geo_distance_km(double lat1, double lon1, double lat2, double lon2)
+region_distance_km(double lat1, double lon1, double lat2, double lon2)
 {
 	double	dlat, dlon, a;
 
@@ -93,7 +93,7 @@ region_rule_name(enum region_rule r)
 }
 
 int
-regionmap_find(const struct regionmap *rm, const char *name)
+region_map_find(const struct regionmap *rm, const char *name)
 {
 	size_t	i;
 
@@ -106,7 +106,7 @@ regionmap_find(const struct regionmap *rm, const char *name)
 }
 
 void
-regionmap_free(struct regionmap *rm)
+region_map_free(struct regionmap *rm)
 {
 	size_t	i;
 
@@ -201,7 +201,7 @@ order_by_distance(const struct regionmap *rm, uint32_t from,
 		else if (!r->has_location)
 			tmp[k].d = INFINITY;
 		else
-			tmp[k].d = geo_distance_km(o->lat, o->lon, r->lat,
+			tmp[k].d = region_distance_km(o->lat, o->lon, r->lat,
 			    r->lon);
 		k++;
 	}
@@ -236,7 +236,7 @@ build_fallback(struct regionmap *rm, const struct config *cfg, uint32_t i,
 		return -1;
 	}
 	for (j = 0; j < rc->fallback.n; j++) {
-		idx = regionmap_find(rm, rc->fallback.v[j]);
+		idx = region_map_find(rm, rc->fallback.v[j]);
 		if (idx < 0) {
 			region_err(err, errlen, cfg, rc,
 			    "fallback %s: no such region", rc->fallback.v[j]);
@@ -278,7 +278,7 @@ build_regions(struct regionmap *rm, const struct config *cfg, char *err,
 			region_err(err, errlen, cfg, rc, "bad name");
 			return -1;
 		}
-		if (regionmap_find(rm, rc->name) >= 0) {
+		if (region_map_find(rm, rc->name) >= 0) {
 			region_err(err, errlen, cfg, rc, "defined twice");
 			return -1;
 		}
@@ -336,7 +336,7 @@ build_continents(struct regionmap *rm, const struct config *cfg, char *err,
 	for (i = 0; i < rm->n; i++) {
 		rc = &cfg->regions[i];
 		for (j = 0; j < rc->continents.n; j++) {
-			if ((ci = continent_index(rc->continents.v[j])) < 0) {
+			if ((ci = region_continent_index(rc->continents.v[j])) < 0) {
 				region_err(err, errlen, cfg, rc,
 				    "bad continent code %s",
 				    rc->continents.v[j]);
@@ -382,7 +382,7 @@ check_conf(const struct config *cfg, char *err, size_t errlen)
 }
 
 struct regionmap *
-regionmap_build(const struct config *cfg, char *err, size_t errlen)
+region_map_build(const struct config *cfg, char *err, size_t errlen)
 {
 	struct regionmap	*rm = NULL;
 	struct by_dist		*tmp = NULL;
@@ -410,7 +410,7 @@ regionmap_build(const struct config *cfg, char *err, size_t errlen)
 	return rm;
 fail:
 	free(tmp);
-	regionmap_free(rm);
+	region_map_free(rm);
 	return NULL;
 }
 
@@ -456,13 +456,13 @@ nearest_by_country(struct regionmap *rm)
 
 	for (i = 0; i < 26 * 26; i++)
 		rm->near_all[i] = rm->near_cont[i] = -1;
-	for (i = 0; i < country_table_len; i++) {
-		c = &country_table[i];
+	for (i = 0; i < countries_table_len; i++) {
+		c = &countries_table[i];
 		if ((slot = country_slot(c->code)) < 0)
 			continue;
 		rm->near_all[slot] = (int16_t)nearest_of(rm, NULL, rm->n,
 		    c->lat, c->lon);
-		if ((ci = continent_index(c->continent)) >= 0 &&
+		if ((ci = region_continent_index(c->continent)) >= 0 &&
 		    rm->nby_continent[ci] > 0)
 			rm->near_cont[slot] = (int16_t)nearest_of(rm,
 			    rm->by_continent[ci], rm->nby_continent[ci],
@@ -482,11 +482,11 @@ nearest_for(const struct regionmap *rm, const struct geo_result *g, int ci)
 	int				 slot;
 
 	if (!g->location_from_db && (slot = country_slot(g->country)) >= 0 &&
-	    (c = country_find(g->country)) != NULL && c->lat == g->lat &&
+	    (c = countries_find(g->country)) != NULL && c->lat == g->lat &&
 	    c->lon == g->lon) {
 		if (ci < 0)
 			return rm->near_all[slot];
-		if (continent_index(c->continent) == ci)
+		if (region_continent_index(c->continent) == ci)
 			return rm->near_cont[slot];
 	}
 	if (ci < 0)
@@ -496,7 +496,7 @@ nearest_for(const struct regionmap *rm, const struct geo_result *g, int ci)
 }
 
 uint32_t
-regionmap_home(const struct regionmap *rm, const struct geo_result *g,
+region_map_home(const struct regionmap *rm, const struct geo_result *g,
     enum region_rule *rule)
 {
 	enum region_rule	 dummy;
@@ -509,7 +509,7 @@ regionmap_home(const struct regionmap *rm, const struct geo_result *g,
 		*rule = RULE_COUNTRY;
 		return (uint32_t)rm->by_country[slot];
 	}
-	if (g != NULL && (ci = continent_index(g->continent)) >= 0 &&
+	if (g != NULL && (ci = region_continent_index(g->continent)) >= 0 &&
 	    rm->nby_continent[ci] > 0) {
 		*rule = RULE_CONTINENT;
 		idx = -1;

@@ -21,7 +21,7 @@
 #include "token.h"
 
 /* What request_view.header returns for a header larger than buf. */
-const char	header_overflow[] = ",";
+const char	respond_header_overflow[] = ",";
 
 static const char *
 status_text(int status)
@@ -101,7 +101,7 @@ set_retry_after(struct answer *a, double n, struct rng *rng)
 }
 
 int
-token_matches(const struct strlist *tokens, const char *p)
+respond_token_matches(const struct strlist *tokens, const char *p)
 {
 	size_t		 i, j, plen, tlen;
 	unsigned char	 diff;
@@ -134,7 +134,7 @@ request_id(const struct runtime *rt, const struct request_view *rv,
 	size_t			 i, n;
 	int			 count;
 
-	if (cidr_list_contains(&rt->cfg->trust.proxies, &rv->peer) &&
+	if (netaddr_cidr_list_contains(&rt->cfg->trust.proxies, &rv->peer) &&
 	    (v = rv->header(rv->ctx, "x-request-id", buf, sizeof(buf),
 	    &count)) != NULL && count == 1) {
 		n = strlen(v);
@@ -173,7 +173,7 @@ cors_origin(const struct runtime *rt, const struct request_view *rv,
 	*preflight = 0;
 	if (cfg->cors.allow_origins.n == 0 ||
 	    (origin = rv->header(rv->ctx, "origin", buf, sizeof(buf),
-	    &count)) == NULL || origin == header_overflow || count != 1)
+	    &count)) == NULL || origin == respond_header_overflow || count != 1)
 		return 0;
 	/*
 	 * Only its presence matters, but not in buf: an Origin longer than
@@ -230,18 +230,18 @@ set_redirect_body(struct answer *a, int lookup, const char *region)
 	if (lookup) {
 		char	loc[LOCATION_MAX * 6 + 1];
 
-		json_escape(loc, sizeof(loc), a->location, strlen(a->location));
+		escape_json(loc, sizeof(loc), a->location, strlen(a->location));
 		a->content_type = "application/json";
 		if (asprintf(&a->body, "{\"location\":\"%s\",\"server\":\"%s\","
 		    "\"reason\":\"%s\",\"region\":\"%s\",\"request_id\":\"%s\"}"
-		    "\n", loc, a->server_id, reason_name(a->reason), region,
+		    "\n", loc, a->server_id, select_reason_name(a->reason), region,
 		    a->request_id) < 0)
 			a->body = NULL;
 	} else {
-		need = html_escape(NULL, 0, a->location, strlen(a->location));
+		need = escape_html(NULL, 0, a->location, strlen(a->location));
 		if ((esc = malloc(need + 1)) == NULL)
 			return;
-		html_escape(esc, need + 1, a->location, strlen(a->location));
+		escape_html(esc, need + 1, a->location, strlen(a->location));
 		a->content_type = "text/html; charset=utf-8";
 		if (asprintf(&a->body, "<!DOCTYPE html>\n<html><head><title>"
 		    "%d %s</title></head>\n<body><p>The upload goes to "
@@ -273,14 +273,14 @@ route_input_of(const struct runtime *rt, const struct request_view *rv,
 	in->synthetic_region = -1;
 	in->now = rv->now;
 	h = NULL;
-	if (cidr_list_contains(&cfg->trust.proxies, &rv->peer)) {
+	if (netaddr_cidr_list_contains(&cfg->trust.proxies, &rv->peer)) {
 		h = rv->header(rv->ctx, cfg->trust.header, buf, sizeof(buf),
 		    NULL);
 		/*
 		 * A long proxy chain is rare but legitimate: the header is
 		 * within max_header_bytes, so that much always holds it.
 		 */
-		if (h == header_overflow && (big =
+		if (h == respond_header_overflow && (big =
 		    malloc(cfg->listen.max_header_bytes + 1)) != NULL)
 			h = rv->header(rv->ctx, cfg->trust.header, big,
 			    cfg->listen.max_header_bytes + 1, NULL);
@@ -292,11 +292,11 @@ route_input_of(const struct runtime *rt, const struct request_view *rv,
 	if (cfg->synthetic.tokens.n > 0 &&
 	    (tok = rv->header(rv->ctx, "x-synthetic-token", tbuf,
 	    sizeof(tbuf), NULL)) != NULL &&
-	    token_matches(&cfg->synthetic.tokens, tok)) {
+	    respond_token_matches(&cfg->synthetic.tokens, tok)) {
 		a->synthetic = 1;
 		if ((h = rv->header(rv->ctx, "x-synthetic-region", buf,
 		    sizeof(buf), NULL)) != NULL &&
-		    (r = regionmap_find(rt->rm, h)) >= 0)
+		    (r = region_map_find(rt->rm, h)) >= 0)
 			in->synthetic_region = r;
 		if ((h = rv->header(rv->ctx, "x-synthetic-client-ip", buf,
 		    sizeof(buf), NULL)) != NULL &&
@@ -307,7 +307,7 @@ route_input_of(const struct runtime *rt, const struct request_view *rv,
 	if (cfg->affinity.header != NULL) {
 		h = rv->header(rv->ctx, cfg->affinity.header, kbuf, kbuflen,
 		    NULL);
-		if (h != NULL && h != header_overflow) {
+		if (h != NULL && h != respond_header_overflow) {
 			in->key = h;
 			in->keylen = strlen(h);
 		}
@@ -389,7 +389,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 		a->spill_to = rt->region_labels[d.region];
 	}
 	a->reason = d.reason;
-	if (location_build(a->location, sizeof(a->location), s->base,
+	if (url_location_build(a->location, sizeof(a->location), s->base,
 	    s->baselen, target, targetlen) < 0 ||
 	    sign_location(rt, rv, s, target, targetlen, lookup, a) != 0) {
 		a->server_label = -1;
@@ -400,7 +400,7 @@ route(const struct runtime *rt, const struct request_view *rv,
 	if (!lookup) {
 		add_header(a, "Location", a->location);
 		add_header(a, "X-Upload-Server", a->server_id);
-		add_header(a, "X-Redirect-Reason", reason_name(a->reason));
+		add_header(a, "X-Redirect-Reason", select_reason_name(a->reason));
 	}
 	set_redirect_body(a, lookup, rt->rm->regions[d.region].name);
 }
@@ -443,7 +443,7 @@ decide(const struct runtime *rt, const struct request_view *rv,
 	 * not count against max_header_bytes (that bounds the header
 	 * fields, which the request line is not part of).
 	 */
-	st = target_check(t, tlen);
+	st = url_target_check(t, tlen);
 	if (st == 414) {
 		set_error(a, st);
 		return;
@@ -520,7 +520,7 @@ respond_header_lines_max(size_t max_header_bytes)
 }
 
 void
-answer_free(struct answer *a)
+respond_answer_free(struct answer *a)
 {
 	free(a->body);
 	a->body = NULL;

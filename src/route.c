@@ -2,8 +2,8 @@
  * The one routing decision (SPEC section 2; route.h says who calls it).
  * In order:
  *
- *  1. where the client is (geodb_lookup) and its home region
- *     (regionmap_home, or the X-Synthetic-Region override);
+ *  1. where the client is (geo_lookup) and its home region
+ *     (region_map_home, or the X-Synthetic-Region override);
  *  2. no snapshot, or maintenance: 503;
  *  3. affinity (when configured and the request has a key): hash mode
  *     takes the home region's servers that are up or drain, weight 0
@@ -140,13 +140,13 @@ locate(const struct runtime *rt, const struct route_input *in,
 {
 	d->family = in->family ? in->family : in->client.family == AF_INET6 ?
 	    FLEET_FAMILY_6 : FLEET_FAMILY_4;
-	geodb_lookup(rt->geo, &in->client, &d->geo);
+	geo_lookup(rt->geo, &in->client, &d->geo);
 	if (in->synthetic_region >= 0 &&
 	    (size_t)in->synthetic_region < rt->rm->n) {
 		d->rule = RULE_SYNTHETIC;
 		d->home = (uint32_t)in->synthetic_region;
 	} else
-		d->home = regionmap_home(rt->rm, &d->geo, &d->rule);
+		d->home = region_map_home(rt->rm, &d->geo, &d->rule);
 	d->region = d->home;
 }
 

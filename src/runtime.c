@@ -47,11 +47,11 @@ build(struct runtime *rt, struct tls_identity *tls, char *err,
 
 	*what = "geoip";
 	(void)geo_mtime(rt->cfg->geoip.database, &rt->geo_mtime);
-	if ((rt->geo = geodb_open(rt->cfg->geoip.database, err, errlen)) ==
+	if ((rt->geo = geo_open(rt->cfg->geoip.database, err, errlen)) ==
 	    NULL)
 		goto fail;
 	*what = "config";
-	if ((rt->rm = regionmap_build(rt->cfg, err, errlen)) == NULL)
+	if ((rt->rm = region_map_build(rt->cfg, err, errlen)) == NULL)
 		goto fail;
 	if (rt->cfg->redis.url == NULL) {
 		if ((f = fleet_from_config(rt->cfg, rt->rm, err, errlen)) ==
@@ -71,9 +71,9 @@ build(struct runtime *rt, struct tls_identity *tls, char *err,
 		    metrics_region_label(rt->rm->regions[i].name);
 	*what = "tls";
 	if (tls != NULL)
-		rt->tls = tls_identity_ref(tls);
+		rt->tls = tlsid_ref(tls);
 	else if (rt->cfg->listen.tls_cert != NULL &&
-	    (rt->tls = tls_identity_load(rt->cfg->listen.tls_cert,
+	    (rt->tls = tlsid_load(rt->cfg->listen.tls_cert,
 	    rt->cfg->listen.tls_key, err, errlen)) == NULL)
 		goto fail;
 	*what = "config";
@@ -133,11 +133,11 @@ runtime_free(struct runtime *rt)
 	if (rt == NULL)
 		return;
 	fleet_free(atomic_load(&rt->fleet));
-	regionmap_free(rt->rm);
-	geodb_close(rt->geo);
+	region_map_free(rt->rm);
+	geo_close(rt->geo);
 	config_free(rt->cfg);
 	free(rt->region_labels);
-	tls_identity_unref(rt->tls);
+	tlsid_unref(rt->tls);
 	token_keys_free(&rt->sign);
 	free(rt);
 }
@@ -193,7 +193,7 @@ runtime_carry_slow_start(struct runtime *rt, const struct runtime *old)
 	 * thread could swap it out and free it meanwhile.
 	 */
 	epoch_enter();
-	fleet_carry_routable(f, runtime_fleet(old), mono_now());
+	fleet_carry_routable(f, runtime_fleet(old), clock_mono());
 	epoch_exit();
 }
 

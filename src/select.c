@@ -43,7 +43,7 @@
 #define FULL_FLOOR		0.01
 
 const char *
-reason_name(enum reason r)
+select_reason_name(enum reason r)
 {
 	switch (r) {
 	case REASON_GEO:

@@ -96,7 +96,7 @@ claim(struct pidfile *pf)
 }
 
 int
-pidfile_open(struct pidfile *pf, const char *path, int replace, char *err,
+service_pidfile_open(struct pidfile *pf, const char *path, int replace, char *err,
     size_t errlen)
 {
 	memset(pf, 0, sizeof(*pf));
@@ -107,7 +107,7 @@ pidfile_open(struct pidfile *pf, const char *path, int replace, char *err,
 	    (pf->fd = open_path(path)) < 0) {
 		snprintf(err, errlen, "pid file %s: %s", path,
 		    strerror(errno));
-		pidfile_close(pf);
+		service_pidfile_close(pf);
 		return -1;
 	}
 	if (flock(pf->fd, LOCK_EX | LOCK_NB) == 0) {
@@ -115,13 +115,13 @@ pidfile_open(struct pidfile *pf, const char *path, int replace, char *err,
 			return 0;
 		snprintf(err, errlen, "pid file %s: cannot write: %s", path,
 		    strerror(errno));
-		pidfile_close(pf);
+		service_pidfile_close(pf);
 		return -1;
 	}
 	if (errno != EWOULDBLOCK) {
 		snprintf(err, errlen, "pid file %s: flock: %s", path,
 		    strerror(errno));
-		pidfile_close(pf);
+		service_pidfile_close(pf);
 		return -1;
 	}
 	pf->holder = read_holder(pf->fd);
@@ -134,12 +134,12 @@ pidfile_open(struct pidfile *pf, const char *path, int replace, char *err,
 	else
 		snprintf(err, errlen, "pid file %s is locked by a process "
 		    "that wrote no PID in it", path);
-	pidfile_close(pf);
+	service_pidfile_close(pf);
 	return -1;
 }
 
 int
-pidfile_try_take(struct pidfile *pf)
+service_pidfile_try_take(struct pidfile *pf)
 {
 	if (pf->fd < 0 || pf->locked)
 		return 1;
@@ -149,7 +149,7 @@ pidfile_try_take(struct pidfile *pf)
 }
 
 void
-pidfile_close(struct pidfile *pf)
+service_pidfile_close(struct pidfile *pf)
 {
 	struct stat	a, b;
 

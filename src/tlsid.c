@@ -72,7 +72,7 @@ describe(struct tls_identity *id)
 }
 
 struct tls_identity *
-tls_identity_load(const char *cert_path, const char *key_path, char *err,
+tlsid_load(const char *cert_path, const char *key_path, char *err,
     size_t errlen)
 {
 	struct tls_identity	*id;
@@ -133,7 +133,7 @@ fail:
 }
 
 struct tls_identity *
-tls_identity_ref(struct tls_identity *id)
+tlsid_ref(struct tls_identity *id)
 {
 	if (id != NULL)
 		atomic_fetch_add_explicit(&id->refs, 1, memory_order_relaxed);
@@ -141,7 +141,7 @@ tls_identity_ref(struct tls_identity *id)
 }
 
 void
-tls_identity_unref(struct tls_identity *id)
+tlsid_unref(struct tls_identity *id)
 {
 	if (id != NULL &&
 	    atomic_fetch_sub_explicit(&id->refs, 1, memory_order_acq_rel) == 1)
@@ -149,7 +149,7 @@ tls_identity_unref(struct tls_identity *id)
 }
 
 void
-tls_identity_get(const struct tls_identity *id, gnutls_pcert_st **pcert,
+tlsid_get(const struct tls_identity *id, gnutls_pcert_st **pcert,
     unsigned int *npcert, gnutls_privkey_t *key)
 {
 	*pcert = (gnutls_pcert_st *)id->pcert;
@@ -158,13 +158,13 @@ tls_identity_get(const struct tls_identity *id, gnutls_pcert_st **pcert,
 }
 
 const char *
-tls_identity_subject(const struct tls_identity *id)
+tlsid_subject(const struct tls_identity *id)
 {
 	return id->subject != NULL ? id->subject : "(no subject)";
 }
 
 time_t
-tls_identity_expires(const struct tls_identity *id)
+tlsid_expires(const struct tls_identity *id)
 {
 	return id->expires;
 }

@@ -34,7 +34,7 @@ to_lower(char c)
  * learns the more useful fact.  The empty target and NULL are 400.
  */
 int
-target_check(const char *target, size_t len)
+url_target_check(const char *target, size_t len)
 {
 	size_t	i;
 
@@ -51,7 +51,7 @@ target_check(const char *target, size_t len)
 }
 
 int
-location_build(char *buf, size_t bufsz, const char *base, size_t baselen,
+url_location_build(char *buf, size_t bufsz, const char *base, size_t baselen,
     const char *target, size_t targetlen)
 {
 	size_t	total;
@@ -316,7 +316,7 @@ build_url(const struct url_parts *p, struct server_url *out)
 }
 
 int
-server_url_parse(const char *s, const struct url_policy *pol,
+url_server_parse(const char *s, const struct url_policy *pol,
     struct server_url *out, const char **why)
 {
 	struct url_parts	 p;
@@ -334,10 +334,10 @@ server_url_parse(const char *s, const struct url_policy *pol,
 	    host_is_public(pol->public_names, out->host))
 		reason = "loop";
 	if (reason == NULL && pol != NULL && pol->allowed_hosts != NULL &&
-	    !host_patterns_match(pol->allowed_hosts, out->host))
+	    !url_host_patterns_match(pol->allowed_hosts, out->host))
 		reason = "not_allowed";
 	if (reason != NULL) {
-		server_url_free(out);
+		url_server_free(out);
 		if (why != NULL)
 			*why = reason;
 		return -1;
@@ -346,7 +346,7 @@ server_url_parse(const char *s, const struct url_policy *pol,
 }
 
 void
-server_url_free(struct server_url *u)
+url_server_free(struct server_url *u)
 {
 	if (u == NULL)
 		return;
@@ -363,8 +363,8 @@ host_pattern_add(struct host_patterns *out, const char *item)
 	char		*low;
 	int		 rc;
 
-	if (cidr_parse(item, &c) == 0)
-		return cidr_list_push(&out->cidrs, &c);
+	if (netaddr_cidr_parse(item, &c) == 0)
+		return netaddr_cidr_list_push(&out->cidrs, &c);
 	if (item[0] == '*' && item[1] == '.') {
 		if (!dns_name_valid(item + 2, strlen(item + 2)))
 			return -1;
@@ -383,7 +383,7 @@ host_pattern_add(struct host_patterns *out, const char *item)
 }
 
 int
-host_patterns_parse(const char *s, struct host_patterns *out)
+url_host_patterns_parse(const char *s, struct host_patterns *out)
 {
 	struct strlist	items;
 	size_t		i;
@@ -396,7 +396,7 @@ host_patterns_parse(const char *s, struct host_patterns *out)
 	for (i = 0; i < items.n; i++) {
 		if (host_pattern_add(out, items.v[i]) == -1) {
 			strlist_free(&items);
-			host_patterns_free(out);
+			url_host_patterns_free(out);
 			return -1;
 		}
 	}
@@ -406,7 +406,7 @@ host_patterns_parse(const char *s, struct host_patterns *out)
 
 /* IP literals match only CIDRs; names match exact names and suffixes. */
 int
-host_patterns_match(const struct host_patterns *p, const char *host)
+url_host_patterns_match(const struct host_patterns *p, const char *host)
 {
 	struct netaddr	a;
 	size_t		i, hlen, slen;
@@ -414,7 +414,7 @@ host_patterns_match(const struct host_patterns *p, const char *host)
 	if (p == NULL || host == NULL || host[0] == '\0')
 		return 0;
 	if (netaddr_parse(host, &a) == 0)
-		return cidr_list_contains(&p->cidrs, &a);
+		return netaddr_cidr_list_contains(&p->cidrs, &a);
 	if (strlist_contains_ci(&p->names, host))
 		return 1;
 	hlen = strlen(host);
@@ -428,11 +428,11 @@ host_patterns_match(const struct host_patterns *p, const char *host)
 }
 
 void
-host_patterns_free(struct host_patterns *p)
+url_host_patterns_free(struct host_patterns *p)
 {
 	if (p == NULL)
 		return;
 	strlist_free(&p->names);
 	strlist_free(&p->suffixes);
-	cidr_list_free(&p->cidrs);
+	netaddr_cidr_list_free(&p->cidrs);
 }

@@ -36,7 +36,7 @@ fake_header(void *ctx, const char *name, char *buf, size_t size, int *count)
 		return NULL;
 	buf[0] = '\0';
 	if (need > size)		/* as http_request.c */
-		return header_overflow;
+		return respond_header_overflow;
 	for (i = 0; i < f->n; i++) {
 		if (strcasecmp(f->names[i], name) != 0)
 			continue;
@@ -127,8 +127,8 @@ fake_record_check(const struct config *cfg, char *s)
 		n++;
 	}
 	if (fleetrec_server(cfg, s, fields, values, n, &rec, &rej) != 0)
-		return reject_reason_name(rej.reason);
-	server_record_free(&rec);
+		return fleetrec_reject_reason_name(rej.reason);
+	fleetrec_record_free(&rec);
 	return NULL;
 }
 

@@ -60,7 +60,7 @@ ctl_vcommand(struct ctl *c, const char *fmt, va_list ap)
 	char		 name[32];
 
 	command_name(fmt, name, sizeof(name));
-	r = redisconn_vcommand(c->rc, fmt, ap);
+	r = redis_conn_vcommand(c->rc, fmt, ap);
 	if (ctl_reply_error(c, r, name) != CTL_OK) {
 		if (r != NULL)
 			freeReplyObject(r);

@@ -18,7 +18,7 @@ ctl_check_id(const char *id)
 {
 	char	*p;
 
-	if (name_is_valid(id))
+	if (config_name_is_valid(id))
 		return CTL_OK;
 	p = ctl_printable(id);
 	ctl_err(CTL_FAIL, "bad server id \"%s\" (a letter or digit, then "
@@ -35,7 +35,7 @@ ctl_check_region(struct ctl *c, const char *region)
 	int	 rc = CTL_OK;
 
 	p = ctl_printable(region);
-	if (!name_is_valid(region))
+	if (!config_name_is_valid(region))
 		rc = ctl_err(CTL_FAIL, "bad region name \"%s\" (a letter or "
 		    "digit, then letters, digits, '.', '_' or '-'; at most %d)",
 		    p ? p : "", NAME_MAX_LEN);
@@ -65,7 +65,7 @@ ctl_server_check(struct ctl *c, const char *id, const char *const *fields,
 	for (i = 0; i < n; i++)
 		if (strcmp(fields[i], "region") == 0)
 			region = values[i];
-	if (region != NULL && name_is_valid(region)) {
+	if (region != NULL && config_name_is_valid(region)) {
 		snprintf(r.name, sizeof(r.name), "%s", region);
 		r.is_default = 1;
 		g.regions = &r;
@@ -75,7 +75,7 @@ ctl_server_check(struct ctl *c, const char *id, const char *const *fields,
 	return fleetrec_server(&g, id, fields, values, n, out, rej);
 }
 
-/* What server_url_parse's reasons mean to an operator. */
+/* What url_server_parse's reasons mean to an operator. */
 static const char *
 url_why(const char *why)
 {
@@ -119,8 +119,8 @@ url_reason(struct ctl *c, const char *url)
 		g.redirect.allow_http = 1;
 		fleetrec_url_policy(&g, &pol);
 	}
-	if (server_url_parse(url, &pol, &u, &why) == 0) {
-		server_url_free(&u);
+	if (url_server_parse(url, &pol, &u, &why) == 0) {
+		url_server_free(&u);
 		return "rejected";
 	}
 	return url_why(why);
@@ -148,7 +148,7 @@ ctl_reject_text(struct ctl *c, const struct reject *rej, char *buf,
 		    c->cfgpath);
 	else
 		snprintf(buf, len, "%s: bad %s \"%s\"",
-		    reject_reason_name(rej->reason), field && field[0] ? field :
+		    fleetrec_reject_reason_name(rej->reason), field && field[0] ? field :
 		    "value", v ? v : "");
 	free(field);
 	free(v);

@@ -3,7 +3,7 @@
  * config would do for a client at IP with the fleet Redis holds right
  * now, exactly as the daemon's admin /route says it: the same code
  * decides (runtime_load: config, GeoIP database, region map;
- * raw_fleet_build: each record through fleetrec_server, bad records
+ * rawfleet_build: each record through fleetrec_server, bad records
  * skipped and logged as a router logs them; route_decide) and the same
  * code writes the JSON (route_json).
  */
@@ -66,7 +66,7 @@ to_raw(struct ctl_records *rs)
 	raw->version = rs->version;
 	raw->source = FLEET_REDIS;
 	raw->taken_wall = time(NULL);
-	raw->taken_mono = mono_now();
+	raw->taken_mono = clock_mono();
 	return raw;
 }
 
@@ -153,7 +153,7 @@ print_text(const struct runtime *rt, const struct fleet *f,
 		    d->plan.headroom, 100 * d->plan.fraction,
 		    d->plan.nparts == 2 ? rm->regions[d->plan.region[1]].name :
 		    "nowhere (no region with headroom)");
-	printf("%-11s %s%s\n", "reason", reason_name(d->reason),
+	printf("%-11s %s%s\n", "reason", select_reason_name(d->reason),
 	    d->plan.failopen ? " (fail-open: every report is stale)" : "");
 	if (d->server == NULL) {
 		printf("%-11s none: 503\n", "server");
@@ -174,7 +174,7 @@ explain_args(int *argc, char **argv, struct route_input *in)
 
 	memset(in, 0, sizeof(*in));
 	in->synthetic_region = -1;
-	in->now = mono_now();
+	in->now = clock_mono();
 	if (ctl_option(argc, argv, "--key", &key) != 0 ||
 	    ctl_option(argc, argv, "--family", &fam) != 0)
 		return ctl_usage_of(argv[0]);
@@ -227,13 +227,13 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 		goto out;
 	raw = to_raw(&rs);
 	ctl_records_free(&rs);
-	if (raw == NULL || (mem = fleet_memory_new()) == NULL ||
-	    (f = raw_fleet_build(raw, rt, mem)) == NULL) {
-		raw_fleet_free(raw);
+	if (raw == NULL || (mem = rawfleet_memory_new()) == NULL ||
+	    (f = rawfleet_build(raw, rt, mem)) == NULL) {
+		rawfleet_free(raw);
 		rc = ctl_err(CTL_FAIL, "out of memory");
 		goto out;
 	}
-	raw_fleet_free(raw);
+	rawfleet_free(raw);
 	decide(rt, f, &in, &d);
 	if (json) {
 		if ((j = route_json(rt, f, &in, &d)) == NULL ||
@@ -248,7 +248,7 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 		print_text(rt, f, &in, &d);
 out:
 	fleet_free(f);
-	fleet_memory_free(mem);
+	rawfleet_memory_free(mem);
 	runtime_free(rt);
 	return rc;
 }

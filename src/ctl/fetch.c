@@ -32,7 +32,7 @@ next_reply(struct ctl *c, const char *what, redisReply **out)
 	void	*r = NULL;
 
 	*out = NULL;
-	if (redisconn_get_reply(c->rc, &r) != REDIS_OK || r == NULL)
+	if (redis_conn_get_reply(c->rc, &r) != REDIS_OK || r == NULL)
 		return ctl_reply_error(c, NULL, what);
 	*out = r;
 	return CTL_OK;
@@ -282,7 +282,7 @@ ctl_fetch_all(struct ctl *c, struct ctl_records *out)
 		}
 		out->v[out->n].in_set = 1;
 		out->v[out->n].ttl_ms = -2;
-		out->v[out->n].id_ok = name_is_valid(out->v[out->n].id);
+		out->v[out->n].id_ok = config_name_is_valid(out->v[out->n].id);
 		out->n++;
 	}
 	if (out->n > 0)
@@ -324,7 +324,7 @@ ctl_fetch_one(struct ctl *c, const char *id, struct ctl_record *out,
 	memset(out, 0, sizeof(*out));
 	*found = 0;
 	out->ttl_ms = -2;
-	out->id_ok = name_is_valid(id);
+	out->id_ok = config_name_is_valid(id);
 	if ((out->id = strdup(id)) == NULL)
 		return oom();
 	if (ctl_key(c, ks, sizeof(ks), KEY_SERVERS, NULL) == -1)
@@ -386,7 +386,7 @@ ctl_record_free(struct ctl_record *r)
 	free(r->id);
 	free(r->load);
 	if (r->valid)
-		server_record_free(&r->rec);
+		fleetrec_record_free(&r->rec);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -23,7 +23,7 @@ known_server(struct ctl *c, const char *id)
 
 	if (ctl_key(c, skey, sizeof(skey), KEY_SERVERS, NULL) == -1)
 		return ctl_err(CTL_FAIL, "key too long");
-	r = redisconn_command(c->rc, "SISMEMBER %s %s", skey, id);
+	r = redis_conn_command(c->rc, "SISMEMBER %s %s", skey, id);
 	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "NOPERM", 6) == 0) {
 		freeReplyObject(r);
@@ -67,7 +67,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		return rc;
 	}
 	ttl = c->stale_after;
-	if (ttls != NULL && (parse_duration(ttls, &ttl) != 0 || ttl <= 0 ||
+	if (ttls != NULL && (config_parse_duration(ttls, &ttl) != 0 || ttl <= 0 ||
 	    ttl > TTL_MAX || llround(ttl * 1000) < 1)) {
 		p = ctl_printable(ttls);
 		rc = ctl_err(CTL_FAIL, "bad --ttl \"%s\" (seconds, more than "

@@ -196,7 +196,7 @@ cmd_add(struct ctl *c, int argc, char **argv)
 		ctl_reject_text(c, &rej, why, sizeof(why));
 		return ctl_err(CTL_FAIL, "%s: %s", argv[1], why);
 	}
-	server_record_free(&rec);
+	fleetrec_record_free(&rec);
 
 	if ((rc = ctl_connect(c)) != CTL_OK ||
 	    (rc = srv_init(c, &s, argv[1], &ch)) != CTL_OK)
@@ -270,7 +270,7 @@ cmd_state(struct ctl *c, int argc, char **argv)
 	if ((rc = set_field(c, argv[1], "state", value, &version)) != CTL_OK)
 		return rc == CTL_NOOP ? CTL_OK : rc;
 	printf("%s: state %s (version %" PRIu64 ")\n", argv[1],
-	    server_state_name(st), version);
+	    fleetrec_state_name(st), version);
 	return CTL_OK;
 }
 

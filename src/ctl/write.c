@@ -105,7 +105,7 @@ watch(struct ctl *c, const struct ctl_change *ch, const char *vkey)
 	argv[argc++] = vkey;
 	for (i = 0; i < ch->nwatch && argc < 4; i++)
 		argv[argc++] = ch->watch[i];
-	r = redisconn_command_argv(c->rc, (int)argc, argv);
+	r = redis_conn_command_argv(c->rc, (int)argc, argv);
 	rc = ctl_reply_error(c, r, "WATCH");
 	if (r != NULL)
 		freeReplyObject(r);
@@ -130,7 +130,7 @@ discard(struct ctl *c, const char *cmd)
 {
 	redisReply	*r;
 
-	if ((r = redisconn_command(c->rc, "%s", cmd)) != NULL)
+	if ((r = redis_conn_command(c->rc, "%s", cmd)) != NULL)
 		freeReplyObject(r);
 }
 

@@ -171,7 +171,7 @@ parse_mix(const char *mix, struct load_pool *p, char *err, size_t errlen)
 	for (item = strtok_r(copy, ", ", &save); item != NULL;
 	    item = strtok_r(NULL, ", ", &save)) {
 		if ((eq = strchr(item, '=')) == NULL || eq - item != 2 ||
-		    country_find(item) == NULL) {
+		    countries_find(item) == NULL) {
 			snprintf(err, errlen, "--mix: bad item %s (want CC=share, "
 			    "CC an ISO 3166 country code)", item);
 			goto fail;

@@ -132,7 +132,7 @@ parse_flags(struct sink *s, int argc, char *argv[])
 		die_usage("%s", "--listen and --id are required");
 	if (!id_ok(s->id))
 		die_usage("bad --id %s", s->id);
-	if (sockaddr_parse_hostport(s->listen, &s->addr, &s->addrlen) == -1)
+	if (netaddr_parse_hostport(s->listen, &s->addr, &s->addrlen) == -1)
 		die_usage("bad --listen %s (want host:port or [v6]:port)",
 		    s->listen);
 	if (s->redis_url == NULL && strcmp(s->prefix, "geo307:") != 0)

@@ -18,7 +18,7 @@
 #include <netinet/in.h>
 
 #include "fleetrec.h"
-#include "redisconn.h"
+#include "redis_conn.h"
 #include "sink.h"
 
 static pthread_t	 reporter;
@@ -118,7 +118,7 @@ report_once(struct sink *s, unsigned ttl)
 		sink_log("redis: %s", err);
 		return -1;
 	}
-	r = redisconn_command_argv(rc, 5, argv);
+	r = redis_conn_command_argv(rc, 5, argv);
 	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
 	if (!ok)
 		sink_log("redis: SET %s failed: %s", key, r != NULL &&

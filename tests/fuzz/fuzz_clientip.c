@@ -1,6 +1,6 @@
 /*
  * clientip_resolve (all three header kinds) and the netaddr parsers:
- * netaddr_parse(_n), cidr_parse, cidr_list_parse, sockaddr_parse_hostport.
+ * netaddr_parse(_n), netaddr_cidr_parse, netaddr_cidr_list_parse, netaddr_parse_hostport.
  * First byte: selector; the rest: the text.
  */
 #include <arpa/inet.h>
@@ -27,8 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0] % 6) {
 	case 0: case 1: case 2:
 		netaddr_parse("127.0.0.1", &peer);
-		cidr_parse("127.0.0.0/8", &proxy[0]);
-		cidr_parse("10.0.0.0/8", &proxy[1]);
+		netaddr_cidr_parse("127.0.0.0/8", &proxy[0]);
+		netaddr_cidr_parse("10.0.0.0/8", &proxy[1]);
 		(void)clientip_resolve(&peer, s, kinds[data[0] % 3],
 		    (data[0] & 8) ? &l : &proxies, &out);
 		netaddr_str(&out, buf, sizeof(buf));
@@ -41,17 +41,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)netaddr_limit_key(&out);
 		break;
 	case 4:
-		if (cidr_parse(s, &c) == 0) {
+		if (netaddr_cidr_parse(s, &c) == 0) {
 			netaddr_parse("10.1.2.3", &out);
-			(void)cidr_contains(&c, &out);
+			(void)netaddr_cidr_contains(&c, &out);
 		}
-		if (cidr_list_parse(s, &l, &bad) == 0) {
-			(void)cidr_list_equal(&l, &l);
-			cidr_list_free(&l);
+		if (netaddr_cidr_list_parse(s, &l, &bad) == 0) {
+			(void)netaddr_cidr_list_equal(&l, &l);
+			netaddr_cidr_list_free(&l);
 		}
 		break;
 	case 5:
-		(void)sockaddr_parse_hostport(s, &ss, &sl);
+		(void)netaddr_parse_hostport(s, &ss, &sl);
 		break;
 	}
 	free(s);

@@ -1,4 +1,4 @@
-/* raw_fleet_load on an arbitrary cache file, then build and save it. */
+/* rawfleet_load on an arbitrary cache file, then build and save it. */
 #include "fuzz_common.h"
 #include "fuzz_runtime.h"
 #include "fleet.h"
@@ -15,16 +15,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (rt == NULL) {
 		rt = fuzz_runtime("x-forwarded-for");
-		mem = fleet_memory_new();
+		mem = rawfleet_memory_new();
 	}
-	raw = raw_fleet_load(fuzz_file(data, size), 1e12, err, sizeof(err));
+	raw = rawfleet_load(fuzz_file(data, size), 1e12, err, sizeof(err));
 	if (raw == NULL)
 		return 0;
-	if ((f = raw_fleet_build(raw, rt, mem)) != NULL)
+	if ((f = rawfleet_build(raw, rt, mem)) != NULL)
 		fleet_free(f);
 	snprintf(out, sizeof(out), "/tmp/g307-fuzz-save-%d", (int)getpid());
-	if (raw_fleet_save(raw, out, err, sizeof(err)) == 0)
+	if (rawfleet_save(raw, out, err, sizeof(err)) == 0)
 		unlink(out);
-	raw_fleet_free(raw);
+	rawfleet_free(raw);
 	return 0;
 }

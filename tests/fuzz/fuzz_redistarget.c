@@ -1,6 +1,6 @@
 /* redis_target_parse: "url\nmaster\nsentinel1\nsentinel2...". */
 #include "fuzz_common.h"
-#include "redisconn.h"
+#include "redis_conn.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rng_seed(&rng, 7);
 	respond(rts[data[0] % 3], &rv, (data[0] & 0xc0) == 0x40 ? 400 : 0,
 	    &rng, &a);
-	answer_free(&a);
+	respond_answer_free(&a);
 	free(s);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* target_check, location_build, server_url_parse, host_patterns_*. */
+/* url_target_check, url_location_build, url_server_parse, host_patterns_*. */
 #include "fuzz_common.h"
 #include "url.h"
 
@@ -19,9 +19,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = fuzz_str(data + 1, size - 1);
 	switch (data[0] % 3) {
 	case 0:
-		rc = target_check((const char *)data + 1, size - 1);
+		rc = url_target_check((const char *)data + 1, size - 1);
 		if (rc == 200)
-			(void)location_build(loc, sizeof(loc),
+			(void)url_location_build(loc, sizeof(loc),
 			    "https://a.example/b", 19, (const char *)data + 1,
 			    size - 1);
 		break;
@@ -31,17 +31,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&hp, 0, sizeof(hp));
 		if ((nl = strchr(s, '\n')) != NULL) {
 			*nl++ = '\0';
-			if (host_patterns_parse(nl, &hp) == 0)
+			if (url_host_patterns_parse(nl, &hp) == 0)
 				pol.allowed_hosts = &hp;
 		}
 		strlist_push(&pub, "redirect.example");
 		pol.public_names = &pub;
-		if (server_url_parse(s, &pol, &u, &why) == 0) {
-			(void)location_build(loc, sizeof(loc), u.base,
+		if (url_server_parse(s, &pol, &u, &why) == 0) {
+			(void)url_location_build(loc, sizeof(loc), u.base,
 			    u.baselen, "/x", 2);
-			server_url_free(&u);
+			url_server_free(&u);
 		}
-		host_patterns_free(&hp);
+		url_host_patterns_free(&hp);
 		strlist_free(&pub);
 		break;
 	case 2:
@@ -49,9 +49,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&hp, 0, sizeof(hp));
 		if ((nl = strchr(s, '\n')) != NULL)
 			*nl++ = '\0';
-		if (host_patterns_parse(s, &hp) == 0) {
-			(void)host_patterns_match(&hp, nl ? nl : "a.example");
-			host_patterns_free(&hp);
+		if (url_host_patterns_parse(s, &hp) == 0) {
+			(void)url_host_patterns_match(&hp, nl ? nl : "a.example");
+			url_host_patterns_free(&hp);
 		}
 		break;
 	}

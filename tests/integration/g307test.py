@@ -275,6 +275,10 @@ def _claim_port(port):
     return True
 
 
+_port_lock = threading.Lock()
+_port_rng = random.Random(os.getpid() * 1000003 + time.time_ns())
+
+
 def _ephemeral_range():
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
@@ -292,20 +296,22 @@ def free_port(family=socket.AF_INET):
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     lo, hi = _ephemeral_range()
     pool = [p for p in range(10000, 65536) if not lo <= p <= hi]
-    rnd = random.Random(os.getpid() ^ int(time.time() * 1000))
-    for _ in range(2000):
-        port = rnd.choice(pool) if pool else 0
-        s = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            s.bind((host, port))
-            port = s.getsockname()[1]
-        except OSError:
-            continue
-        finally:
-            s.close()
-        if port not in _ports_given and _claim_port(port):
-            _ports_given.add(port)
-            return port
+    with _port_lock:        # tests hand out ports from several threads
+        for _ in range(2000):
+            port = _port_rng.choice(pool) if pool else 0
+            if port in _ports_given:
+                continue
+            s = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                s.bind((host, port))
+                port = s.getsockname()[1]
+            except OSError:
+                continue
+            finally:
+                s.close()
+            if port not in _ports_given and _claim_port(port):
+                _ports_given.add(port)
+                return port
     raise RuntimeError("no free loopback port left")
 
 

@@ -24,7 +24,7 @@ setup(void **state)
 	struct fixture	*f;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
-	    cidr_list_parse("127.0.0.1/32, 10.0.0.0/8, 2001:db8:ffff::/48",
+	    netaddr_cidr_list_parse("127.0.0.1/32, 10.0.0.0/8, 2001:db8:ffff::/48",
 	    &f->proxies, NULL) != 0 ||
 	    netaddr_parse("10.0.0.1", &f->proxy_peer) != 0 ||
 	    netaddr_parse("198.51.100.1", &f->client_peer) != 0)
@@ -38,7 +38,7 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	cidr_list_free(&f->proxies);
+	netaddr_cidr_list_free(&f->proxies);
 	free(f);
 	return 0;
 }

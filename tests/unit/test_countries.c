@@ -9,8 +9,8 @@
 
 #include "countries.h"
 
-extern const struct country_info country_table[];
-extern const unsigned country_table_len;
+extern const struct country_info countries_table[];
+extern const unsigned countries_table_len;
 
 static void
 test_known_continents(void **state)
@@ -28,7 +28,7 @@ test_known_continents(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		ci = country_find(known[i].code);
+		ci = countries_find(known[i].code);
 		assert_non_null(ci);
 		assert_string_equal(ci->code, known[i].code);
 		assert_string_equal(ci->continent, known[i].continent);
@@ -42,22 +42,22 @@ test_centroids(void **state)
 	const struct country_info	*ci;
 
 	(void)state;
-	ci = country_find("FR");
+	ci = countries_find("FR");
 	assert_non_null(ci);
 	assert_true(ci->lat > 40 && ci->lat < 52);
 	assert_true(ci->lon > -5 && ci->lon < 9);
-	ci = country_find("US");
+	ci = countries_find("US");
 	assert_non_null(ci);
 	assert_true(ci->lat > 25 && ci->lat < 50);
 	assert_true(ci->lon > -125 && ci->lon < -67);
-	ci = country_find("AU");
+	ci = countries_find("AU");
 	assert_non_null(ci);
 	assert_true(ci->lat > -40 && ci->lat < -10);
 	assert_true(ci->lon > 113 && ci->lon < 154);
-	ci = country_find("BR");
+	ci = countries_find("BR");
 	assert_non_null(ci);
 	assert_true(ci->lat < 0 && ci->lon < -35);
-	ci = country_find("JP");
+	ci = countries_find("JP");
 	assert_non_null(ci);
 	assert_true(ci->lat > 30 && ci->lat < 46 && ci->lon > 128);
 }
@@ -66,15 +66,15 @@ static void
 test_unknown(void **state)
 {
 	(void)state;
-	assert_null(country_find("QQ"));
-	assert_null(country_find("ZZ"));
-	assert_null(country_find("AA"));
+	assert_null(countries_find("QQ"));
+	assert_null(countries_find("ZZ"));
+	assert_null(countries_find("AA"));
 	/* Translated or skipped by data/build-geoip.pl, never in the table. */
-	assert_null(country_find("UK"));
-	assert_null(country_find("UN"));
-	assert_null(country_find("A1"));
-	assert_null(country_find("??"));
-	assert_null(country_find(NULL));
+	assert_null(countries_find("UK"));
+	assert_null(countries_find("UN"));
+	assert_null(countries_find("A1"));
+	assert_null(countries_find("??"));
+	assert_null(countries_find(NULL));
 }
 
 static void
@@ -83,20 +83,20 @@ test_bad_input(void **state)
 	char	*one;
 
 	(void)state;
-	assert_null(country_find("gb"));
-	assert_null(country_find("Gb"));
-	assert_null(country_find("gB"));
-	assert_null(country_find("G"));
-	assert_null(country_find(""));
-	assert_null(country_find(" GB"));
+	assert_null(countries_find("gb"));
+	assert_null(countries_find("Gb"));
+	assert_null(countries_find("gB"));
+	assert_null(countries_find("G"));
+	assert_null(countries_find(""));
+	assert_null(countries_find(" GB"));
 	/*
-	 * Exactly one byte on the heap: ASan reports it if country_find()
+	 * Exactly one byte on the heap: ASan reports it if countries_find()
 	 * reads past the NUL.
 	 */
 	one = malloc(1);
 	assert_non_null(one);
 	one[0] = '\0';
-	assert_null(country_find(one));
+	assert_null(countries_find(one));
 	one[0] = 'G';
 	free(one);
 }
@@ -112,11 +112,11 @@ test_not_terminated(void **state)
 	two = malloc(2);
 	assert_non_null(two);
 	memcpy(two, "SE", 2);
-	ci = country_find(two);
+	ci = countries_find(two);
 	assert_non_null(ci);
 	assert_string_equal(ci->code, "SE");
 	free(two);
-	ci = country_find("GBR");
+	ci = countries_find("GBR");
 	assert_non_null(ci);
 	assert_string_equal(ci->code, "GB");
 }
@@ -128,10 +128,10 @@ test_table_sorted_unique(void **state)
 
 	(void)state;
 	/* Every ISO 3166-1 alpha-2 code (249) at least. */
-	assert_true(country_table_len >= 249);
-	for (i = 1; i < country_table_len; i++)
-		assert_true(strcmp(country_table[i - 1].code,
-		    country_table[i].code) < 0);
+	assert_true(countries_table_len >= 249);
+	for (i = 1; i < countries_table_len; i++)
+		assert_true(strcmp(countries_table[i - 1].code,
+		    countries_table[i].code) < 0);
 }
 
 static void
@@ -141,16 +141,16 @@ test_table_rows(void **state)
 	unsigned			 i;
 
 	(void)state;
-	for (i = 0; i < country_table_len; i++) {
-		ci = &country_table[i];
+	for (i = 0; i < countries_table_len; i++) {
+		ci = &countries_table[i];
 		assert_int_equal(strlen(ci->code), 2);
 		assert_true(ci->code[0] >= 'A' && ci->code[0] <= 'Z');
 		assert_true(ci->code[1] >= 'A' && ci->code[1] <= 'Z');
-		assert_true(continent_is_valid(ci->continent));
+		assert_true(countries_continent_is_valid(ci->continent));
 		assert_true(ci->lat >= -90 && ci->lat <= 90);
 		assert_true(ci->lon >= -180 && ci->lon <= 180);
 		/* The search finds every row, at its own address. */
-		assert_ptr_equal(country_find(ci->code), ci);
+		assert_ptr_equal(countries_find(ci->code), ci);
 	}
 }
 
@@ -167,10 +167,10 @@ test_continent_is_valid(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_true(continent_is_valid(good[i]));
+		assert_true(countries_continent_is_valid(good[i]));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_false(continent_is_valid(bad[i]));
-	assert_false(continent_is_valid(NULL));
+		assert_false(countries_continent_is_valid(bad[i]));
+	assert_false(countries_continent_is_valid(NULL));
 }
 
 int

@@ -19,7 +19,7 @@ test_html_all_five_specials(void **state)
 	size_t	n;
 
 	(void)state;
-	n = html_escape(buf, sizeof(buf), S("a&b<c>d\"e'f"));
+	n = escape_html(buf, sizeof(buf), S("a&b<c>d\"e'f"));
 	assert_string_equal(buf, "a&amp;b&lt;c&gt;d&quot;e&#39;f");
 	assert_int_equal(n, strlen(buf));
 }
@@ -30,11 +30,11 @@ test_html_plain_text_and_location_bytes_unchanged(void **state)
 	char	buf[128];
 
 	(void)state;
-	assert_int_equal(html_escape(buf, sizeof(buf),
+	assert_int_equal(escape_html(buf, sizeof(buf),
 	    S("https://h/a//b/../c?q=%2F+x")), 27);
 	assert_string_equal(buf, "https://h/a//b/../c?q=%2F+x");
 	/* Not an HTML special: bytes >= 0x80 pass through as they are. */
-	assert_int_equal(html_escape(buf, sizeof(buf), S("\xc3\xa9")), 2);
+	assert_int_equal(escape_html(buf, sizeof(buf), S("\xc3\xa9")), 2);
 	assert_string_equal(buf, "\xc3\xa9");
 }
 
@@ -44,7 +44,7 @@ test_html_query_ampersand_in_href(void **state)
 	char	buf[128];
 
 	(void)state;
-	html_escape(buf, sizeof(buf), S("/upload?x=1&y=<2>"));
+	escape_html(buf, sizeof(buf), S("/upload?x=1&y=<2>"));
 	assert_string_equal(buf, "/upload?x=1&amp;y=&lt;2&gt;");
 }
 
@@ -55,7 +55,7 @@ test_html_uses_srclen_not_nul(void **state)
 
 	(void)state;
 	/* srclen stops early: the '&' after it is not read. */
-	assert_int_equal(html_escape(buf, sizeof(buf), "ab&", 2), 2);
+	assert_int_equal(escape_html(buf, sizeof(buf), "ab&", 2), 2);
 	assert_string_equal(buf, "ab");
 }
 
@@ -67,7 +67,7 @@ test_html_truncation_reports_full_length(void **state)
 
 	(void)state;
 	memset(buf, 'X', sizeof(buf));
-	n = html_escape(buf, sizeof(buf), S("abcdefghijkl"));
+	n = escape_html(buf, sizeof(buf), S("abcdefghijkl"));
 	assert_int_equal(n, 12);
 	assert_true(n >= sizeof(buf));
 	assert_string_equal(buf, "abcdefg");
@@ -81,10 +81,10 @@ test_html_truncation_never_splits_an_entity(void **state)
 
 	(void)state;
 	/* "ab" + "&amp;" = 7 fits in 8; "abc" + "&amp;" = 8 does not. */
-	n = html_escape(buf, sizeof(buf), S("ab&"));
+	n = escape_html(buf, sizeof(buf), S("ab&"));
 	assert_int_equal(n, 7);
 	assert_string_equal(buf, "ab&amp;");
-	n = html_escape(buf, sizeof(buf), S("abc&d"));
+	n = escape_html(buf, sizeof(buf), S("abc&d"));
 	assert_int_equal(n, 9);
 	assert_string_equal(buf, "abc");
 }
@@ -95,12 +95,12 @@ test_html_zero_size_and_size_one(void **state)
 	char	buf[4] = "ZZZ";
 
 	(void)state;
-	assert_int_equal(html_escape(buf, 0, S("<>")), 8);
+	assert_int_equal(escape_html(buf, 0, S("<>")), 8);
 	assert_string_equal(buf, "ZZZ");		/* untouched */
-	assert_int_equal(html_escape(NULL, 0, S("<>")), 8);
-	assert_int_equal(html_escape(buf, 1, S("<>")), 8);
+	assert_int_equal(escape_html(NULL, 0, S("<>")), 8);
+	assert_int_equal(escape_html(buf, 1, S("<>")), 8);
 	assert_string_equal(buf, "");
-	assert_int_equal(html_escape(buf, sizeof(buf), NULL, 0), 0);
+	assert_int_equal(escape_html(buf, sizeof(buf), NULL, 0), 0);
 	assert_string_equal(buf, "");
 }
 
@@ -111,7 +111,7 @@ test_json_quote_and_backslash(void **state)
 	size_t	n;
 
 	(void)state;
-	n = json_escape(buf, sizeof(buf), S("say \"hi\" \\o/"));
+	n = escape_json(buf, sizeof(buf), S("say \"hi\" \\o/"));
 	assert_string_equal(buf, "say \\\"hi\\\" \\\\o/");
 	assert_int_equal(n, strlen(buf));
 }
@@ -122,12 +122,12 @@ test_json_control_bytes(void **state)
 	char	buf[128];
 
 	(void)state;
-	json_escape(buf, sizeof(buf), S("\b\f\n\r\t"));
+	escape_json(buf, sizeof(buf), S("\b\f\n\r\t"));
 	assert_string_equal(buf, "\\b\\f\\n\\r\\t");
-	json_escape(buf, sizeof(buf), S("a\x01" "b\x1f" "c\x7f"));
+	escape_json(buf, sizeof(buf), S("a\x01" "b\x1f" "c\x7f"));
 	assert_string_equal(buf, "a\\u0001b\\u001fc\\u007f");
 	/* An embedded NUL inside srclen is escaped, not a terminator. */
-	assert_int_equal(json_escape(buf, sizeof(buf), "x\0y", 3), 8);
+	assert_int_equal(escape_json(buf, sizeof(buf), "x\0y", 3), 8);
 	assert_string_equal(buf, "x\\u0000y");
 }
 
@@ -138,7 +138,7 @@ test_json_high_bytes_as_u00xx(void **state)
 	size_t	i, n;
 
 	(void)state;
-	n = json_escape(buf, sizeof(buf), S("\xc3\xa9\x80\xff"));
+	n = escape_json(buf, sizeof(buf), S("\xc3\xa9\x80\xff"));
 	assert_string_equal(buf, "\\u00c3\\u00a9\\u0080\\u00ff");
 	assert_int_equal(n, 24);
 	/* Output is pure ASCII whatever the input. */
@@ -158,11 +158,11 @@ test_json_printable_ascii_unchanged(void **state)
 			continue;
 		in[j++] = (char)(0x20 + i);
 	}
-	n = json_escape(out, sizeof(out), in, j);
+	n = escape_json(out, sizeof(out), in, j);
 	assert_int_equal(n, j);
 	assert_memory_equal(out, in, j);
 	/* '/', '<' and '\'' need no escape in JSON. */
-	json_escape(out, sizeof(out), S("</a>'"));
+	escape_json(out, sizeof(out), S("</a>'"));
 	assert_string_equal(out, "</a>'");
 }
 
@@ -174,18 +174,18 @@ test_json_truncation(void **state)
 
 	(void)state;
 	memset(buf, 'X', sizeof(buf));
-	n = json_escape(buf, sizeof(buf), S("abcdefghij"));
+	n = escape_json(buf, sizeof(buf), S("abcdefghij"));
 	assert_int_equal(n, 10);
 	assert_string_equal(buf, "abcdefg");
 	/* "a" + "\u0001" = 7 fits; "ab" + "\u0001" = 8 does not. */
-	n = json_escape(buf, sizeof(buf), S("a\x01"));
+	n = escape_json(buf, sizeof(buf), S("a\x01"));
 	assert_int_equal(n, 7);
 	assert_string_equal(buf, "a\\u0001");
-	n = json_escape(buf, sizeof(buf), S("ab\x01z"));
+	n = escape_json(buf, sizeof(buf), S("ab\x01z"));
 	assert_int_equal(n, 9);
 	assert_string_equal(buf, "ab");
-	assert_int_equal(json_escape(NULL, 0, S("\"")), 2);
-	assert_int_equal(json_escape(buf, 1, S("q")), 1);
+	assert_int_equal(escape_json(NULL, 0, S("\"")), 2);
+	assert_int_equal(escape_json(buf, 1, S("q")), 1);
 	assert_string_equal(buf, "");
 }
 
@@ -197,13 +197,13 @@ test_log_escape(void **state)
 
 	(void)state;
 	/* As Apache's ap_escape_logitem: quote, backslash, \xHH. */
-	n = log_escape(buf, sizeof(buf), S("GET\",\"x\\y"));
+	n = escape_log(buf, sizeof(buf), S("GET\",\"x\\y"));
 	assert_string_equal(buf, "GET\\\",\\\"x\\\\y");
 	assert_int_equal(n, strlen(buf));
-	log_escape(buf, sizeof(buf), "a\nb\x1b[31m\x7f\xff\0z", 12);
+	escape_log(buf, sizeof(buf), "a\nb\x1b[31m\x7f\xff\0z", 12);
 	assert_string_equal(buf, "a\\x0ab\\x1b[31m\\x7f\\xff\\x00z");
 	/* Truncation stops before a piece: never half an \xHH. */
-	n = log_escape(buf, 6, S("ab\x01" "cd"));
+	n = escape_log(buf, 6, S("ab\x01" "cd"));
 	assert_string_equal(buf, "ab");
 	assert_int_equal(n, 8);
 }

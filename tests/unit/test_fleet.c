@@ -35,7 +35,7 @@ make_map(void)
 	cfg.regions = regions;
 	cfg.nregions = NREG;
 	cfg.default_region = US;
-	rm = regionmap_build(&cfg, err, sizeof(err));
+	rm = region_map_build(&cfg, err, sizeof(err));
 	if (rm == NULL)
 		fail_msg("regionmap_build: %s", err);
 	return rm;
@@ -51,7 +51,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	regionmap_free(*state);
+	region_map_free(*state);
 	return 0;
 }
 
@@ -126,7 +126,7 @@ test_build_empty_region(void **state)
 	/* No servers at all is a valid (if useless) snapshot. */
 	assert_non_null(f = fleet_build(NULL, 0, rm));
 	assert_int_equal(f->nservers, 0);
-	assert_int_equal(fleet_routable(f, mono_now()), 0);
+	assert_int_equal(fleet_routable(f, clock_mono()), 0);
 	fleet_free(f);
 	fleet_free(NULL);
 }
@@ -264,8 +264,8 @@ test_from_config(void **state)
 	assert_int_equal(f->servers[2].weight, 1000000);
 	assert_int_equal(f->regions[EU].n, 2);
 	assert_int_equal(f->regions[US].n, 0);
-	assert_true(fleet_server_fresh(f, &f->servers[0], mono_now() + 1e6));
-	assert_int_equal(fleet_routable(f, mono_now()), 2);
+	assert_true(fleet_server_fresh(f, &f->servers[0], clock_mono() + 1e6));
+	assert_int_equal(fleet_routable(f, clock_mono()), 2);
 	/* The fleet owns its strings: the config's may go first. */
 	assert_ptr_not_equal(f->servers[0].base, sc[0].url);
 	fleet_free(f);
@@ -414,8 +414,8 @@ test_mono_and_names(void **state)
 	double	a, b;
 
 	(void)state;
-	a = mono_now();
-	b = mono_now();
+	a = clock_mono();
+	b = clock_mono();
 	assert_true(a > 0 && b >= a);
 	assert_string_equal(fleet_source_name(FLEET_CONFIG), "config");
 	assert_string_equal(fleet_source_name(FLEET_REDIS), "redis");

@@ -182,12 +182,12 @@ test_state(void **state)
 		if (fleetrec_state(bad[i], &st) != -1)
 			fail_msg("state \"%s\" accepted", bad[i]);
 	assert_int_equal(fleetrec_state(NULL, &st), -1);
-	assert_string_equal(server_state_name(SERVER_UP), "up");
-	assert_string_equal(server_state_name(SERVER_DRAIN), "drain");
-	assert_string_equal(server_state_name(SERVER_DOWN), "down");
+	assert_string_equal(fleetrec_state_name(SERVER_UP), "up");
+	assert_string_equal(fleetrec_state_name(SERVER_DRAIN), "drain");
+	assert_string_equal(fleetrec_state_name(SERVER_DOWN), "down");
 	/* Names and grammar agree both ways. */
 	for (i = SERVER_UP; i <= SERVER_DOWN; i++) {
-		assert_int_equal(fleetrec_state(server_state_name(i), &st), 0);
+		assert_int_equal(fleetrec_state(fleetrec_state_name(i), &st), 0);
 		assert_int_equal(st, i);
 	}
 }
@@ -248,8 +248,8 @@ test_reason_names(void **state)
 
 	(void)state;
 	for (i = 0; i < REJECT__COUNT; i++)
-		assert_string_equal(reject_reason_name(i), want[i]);
-	assert_string_equal(reject_reason_name(REJECT__COUNT), "unknown");
+		assert_string_equal(fleetrec_reject_reason_name(i), want[i]);
+	assert_string_equal(fleetrec_reject_reason_name(REJECT__COUNT), "unknown");
 }
 
 /* ---- server hashes */
@@ -289,9 +289,9 @@ test_server_defaults(void **state)
 	assert_string_equal(r.url.base, "https://eu-1.example.com/up");
 	assert_string_equal(r.url.host, "eu-1.example.com");
 	assert_true(r.url.https);
-	server_record_free(&r);
+	fleetrec_record_free(&r);
 	assert_null(r.url.base);
-	server_record_free(&r);		/* twice is harmless */
+	fleetrec_record_free(&r);		/* twice is harmless */
 }
 
 static void
@@ -312,20 +312,20 @@ test_server_all_fields(void **state)
 	assert_int_equal(r.state, SERVER_DRAIN);
 	assert_string_equal(r.url.base, "https://10.1.2.3:8443");
 	assert_int_equal(r.url.port, 8443);
-	server_record_free(&r);
+	fleetrec_record_free(&r);
 
 	assert_int_equal(server(cfg_redis, "x", &r, &rej,
 	    "url", "https://up.example.org", "region", "eu",
 	    "weight", "1000000", "state", "down", NULL), 0);
 	assert_int_equal(r.weight, 1000000);
 	assert_int_equal(r.state, SERVER_DOWN);
-	server_record_free(&r);
+	fleetrec_record_free(&r);
 
 	for (i = 0; i < LEN(fam); i++) {
 		assert_int_equal(server(cfg_redis, "x", &r, &rej,
 		    "url", "https://up.example.org", "region", "eu",
 		    "families", fam[i], NULL), 0);
-		server_record_free(&r);
+		fleetrec_record_free(&r);
 	}
 }
 
@@ -359,7 +359,7 @@ test_reject_id(void **state)
 	    &r, &rej, "url", "https://a.example.com", "region", "eu", NULL),
 	    0);
 	assert_int_equal(strlen(r.id), 63);
-	server_record_free(&r);
+	fleetrec_record_free(&r);
 }
 
 static void
@@ -424,7 +424,7 @@ test_reject_url(void **state)
 	}
 	assert_int_equal(server(cfg_redis, "a", &r, &rej, "region", "eu",
 	    "url", "https://10.200.0.1/base", NULL), 0);
-	server_record_free(&r);
+	fleetrec_record_free(&r);
 }
 
 static void
@@ -591,13 +591,13 @@ test_url_policy(void **state)
 	assert_ptr_equal(pol.public_names, &cfg_redis->listen.public_names);
 	assert_int_equal(pol.allow_http, 0);
 	/* Each rule, with the reason it fails for. */
-	assert_int_equal(server_url_parse("https://evil.example.net", &pol,
+	assert_int_equal(url_server_parse("https://evil.example.net", &pol,
 	    &u, &why), -1);
 	assert_string_equal(why, "not_allowed");
-	assert_int_equal(server_url_parse("https://upload.example.com", &pol,
+	assert_int_equal(url_server_parse("https://upload.example.com", &pol,
 	    &u, &why), -1);
 	assert_string_equal(why, "loop");
-	assert_int_equal(server_url_parse("http://a.example.com", &pol,
+	assert_int_equal(url_server_parse("http://a.example.com", &pol,
 	    &u, &why), -1);
 	assert_string_equal(why, "scheme");
 
@@ -608,7 +608,7 @@ test_url_policy(void **state)
 	    "http://a.example.com:8080/u", "region", "eu", NULL), 0);
 	assert_false(r.url.https);
 	assert_string_equal(r.url.base, "http://a.example.com:8080/u");
-	server_record_free(&r);
+	fleetrec_record_free(&r);
 	assert_int_equal(server(cfg_http, "a", &r, &rej, "url",
 	    "http://up.example.org", "region", "eu", NULL), -1);
 	assert_int_equal(rej.reason, REJECT_URL);
@@ -622,7 +622,7 @@ test_url_policy(void **state)
 	assert_int_equal(pol.allow_http, 0);
 	assert_int_equal(server(cfg_static, "a", &r, &rej, "url",
 	    "https://anything.example.net", "region", "eu", NULL), 0);
-	server_record_free(&r);
+	fleetrec_record_free(&r);
 	assert_int_equal(server(cfg_static, "a", &r, &rej, "url",
 	    "https://upload.example.com", "region", "eu", NULL), -1);
 	assert_int_equal(rej.reason, REJECT_URL);

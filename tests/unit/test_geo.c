@@ -59,7 +59,7 @@ look(const struct geodb *db, const char *ip, struct geo_result *g)
 	struct netaddr	a;
 
 	assert_int_equal(netaddr_parse(ip, &a), 0);
-	geodb_lookup(db, &a, g);
+	geo_lookup(db, &a, g);
 }
 
 static void
@@ -70,7 +70,7 @@ test_fixture_answers(void **state)
 	char			 err[512];
 
 	(void)state;
-	db = geodb_open(fixture(), err, sizeof(err));
+	db = geo_open(fixture(), err, sizeof(err));
 	if (db == NULL)
 		fail_msg("%s", err);
 	look(db, "81.2.69.142", &g);
@@ -100,8 +100,8 @@ test_fixture_answers(void **state)
 	look(db, "127.0.0.1", &g);
 	assert_false(g.found);
 	assert_string_equal(g.country, "");
-	assert_true(geodb_build_epoch(db) > 1500000000ULL);
-	geodb_close(db);
+	assert_true(geo_build_epoch(db) > 1500000000ULL);
+	geo_close(db);
 }
 
 static void
@@ -114,7 +114,7 @@ test_missing_and_corrupt(void **state)
 	int	 fd;
 
 	(void)state;
-	assert_null(geodb_open("/nonexistent/x.mmdb", err, sizeof(err)));
+	assert_null(geo_open("/nonexistent/x.mmdb", err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/x.mmdb"));
 
 	/* A copy with its first 4 KiB (the search tree) scribbled over. */
@@ -131,14 +131,14 @@ test_missing_and_corrupt(void **state)
 	}
 	fclose(in);
 	fclose(out);
-	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_null(geo_open(bad, err, sizeof(err)));
 	assert_non_null(strstr(err, bad));
 
 	/* Garbage, not an MMDB at all. */
 	out = fopen(bad, "wb");
 	fputs("this is not a database\n", out);
 	fclose(out);
-	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_null(geo_open(bad, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a valid MaxMind DB"));
 	unlink(bad);
 }
@@ -159,7 +159,7 @@ test_maxmind_city_and_country(void **state)
 		skip();
 	for (i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		if ((db = geodb_open(p, err, sizeof(err))) == NULL)
+		if ((db = geo_open(p, err, sizeof(err))) == NULL)
 			fail_msg("%s", err);
 		look(db, "81.2.69.142", &g);
 		assert_string_equal(g.country, "GB");
@@ -176,7 +176,7 @@ test_maxmind_city_and_country(void **state)
 		look(db, "8.8.8.8", &g);
 		assert_false(g.found);
 		assert_false(g.has_location);
-		geodb_close(db);
+		geo_close(db);
 	}
 }
 
@@ -195,7 +195,7 @@ test_maxmind_broken(void **state)
 	for (i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
 		err[0] = '\0';
-		assert_null(geodb_open(p, err, sizeof(err)));
+		assert_null(geo_open(p, err, sizeof(err)));
 		assert_non_null(strstr(err, files[i]));
 	}
 }
@@ -236,7 +236,7 @@ test_no_country_refused(void **state)
 	(void)state;
 	snprintf(p, sizeof(p), "%s", fixture_named("test-asn.mmdb"));
 	err[0] = '\0';
-	assert_null(geodb_open(p, err, sizeof(err)));
+	assert_null(geo_open(p, err, sizeof(err)));
 	assert_non_null(strstr(err, p));
 	assert_non_null(strstr(err, "no country data"));
 	assert_non_null(strstr(err, "GeoLite2-ASN"));
@@ -244,7 +244,7 @@ test_no_country_refused(void **state)
 		return;
 	snprintf(p, sizeof(p), "%s/GeoLite2-ASN-Test.mmdb", dir);
 	err[0] = '\0';
-	assert_null(geodb_open(p, err, sizeof(err)));
+	assert_null(geo_open(p, err, sizeof(err)));
 	assert_non_null(strstr(err, "GeoLite2-ASN-Test.mmdb"));
 	assert_non_null(strstr(err, "no country data"));
 }
@@ -267,16 +267,16 @@ test_country_dbs_accepted(void **state)
 	/* The project's own country-only database, when it was built. */
 	snprintf(p, sizeof(p), "%s/data/geoip-country.mmdb", src ? src : ".");
 	if (stat(p, &st) == 0) {
-		if ((db = geodb_open(p, err, sizeof(err))) == NULL)
+		if ((db = geo_open(p, err, sizeof(err))) == NULL)
 			fail_msg("%s", err);
-		geodb_close(db);
+		geo_close(db);
 	}
 	for (i = 0; dir != NULL && i < sizeof(files) / sizeof(files[0]);
 	    i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		if ((db = geodb_open(p, err, sizeof(err))) == NULL)
+		if ((db = geo_open(p, err, sizeof(err))) == NULL)
 			fail_msg("%s", err);
-		geodb_close(db);
+		geo_close(db);
 	}
 }
 
@@ -304,18 +304,18 @@ test_truncated_and_random(void **state)
 	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		copy_mangled(fixture(), bad, cuts[i], 0, 0);
 		err[0] = '\0';
-		if (geodb_open(bad, err, sizeof(err)) != NULL)
+		if (geo_open(bad, err, sizeof(err)) != NULL)
 			fail_msg("truncated to %zu of %zu bytes: accepted",
 			    cuts[i], len);
 		assert_non_null(strstr(err, bad));
 	}
 	/* All random. */
 	copy_mangled(fixture(), bad, len, 0, len);
-	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_null(geo_open(bad, err, sizeof(err)));
 	assert_non_null(strstr(err, bad));
 	/* Tree and data random, metadata intact: MMDB_open succeeds. */
 	copy_mangled(fixture(), bad, len, 0, len / 2);
-	assert_null(geodb_open(bad, err, sizeof(err)));
+	assert_null(geo_open(bad, err, sizeof(err)));
 	assert_non_null(strstr(err, "corrupt MaxMind DB"));
 	unlink(bad);
 }

@@ -27,7 +27,7 @@
 #include "fleetrec.h"
 #include "netaddr.h"
 #include "rawfleet.h"
-#include "redisconn.h"
+#include "redis_conn.h"
 #include "respond.h"
 #include "rng.h"
 #include "url.h"
@@ -205,8 +205,8 @@ test_target_and_location(void **state)
 	for (i = 0; i < 20000 * (int)scale; i++) {
 		next_input(&m);
 		t = bytes(&m);
-		if (target_check(t, m.len) == 200)
-			assert_true(location_build(loc, sizeof(loc),
+		if (url_target_check(t, m.len) == 200)
+			assert_true(url_location_build(loc, sizeof(loc),
 			    "https://a.example/u", 19, t, m.len) ==
 			    (int)m.len + 19);
 		free(t);
@@ -231,7 +231,7 @@ test_server_url(void **state)
 	int			 i;
 
 	(void)state;
-	assert_int_equal(host_patterns_parse("*.example.net 192.0.2.0/24 "
+	assert_int_equal(url_host_patterns_parse("*.example.net 192.0.2.0/24 "
 	    "2001:db8::/32 h.example", &hp), 0);
 	assert_int_equal(strlist_push(&pub, "redirect.example"), 0);
 	mut_init(&m, 2, seeds, LEN(seeds));
@@ -241,14 +241,14 @@ test_server_url(void **state)
 		pol.allowed_hosts = (i & 1) ? &hp : NULL;
 		pol.public_names = &pub;
 		pol.allow_http = i & 2;
-		if (server_url_parse(s, &pol, &u, &why) == 0) {
+		if (url_server_parse(s, &pol, &u, &why) == 0) {
 			assert_int_equal(strlen(u.base), u.baselen);
-			server_url_free(&u);
+			url_server_free(&u);
 		} else
 			assert_non_null(why);
 		free(s);
 	}
-	host_patterns_free(&hp);
+	url_host_patterns_free(&hp);
 	strlist_free(&pub);
 }
 
@@ -267,11 +267,11 @@ test_host_patterns(void **state)
 	for (i = 0; i < 20000 * (int)scale; i++) {
 		next_input(&m);
 		s = cstr(&m);
-		if (host_patterns_parse(s, &hp) == 0) {
-			(void)host_patterns_match(&hp, "a.x.y");
-			(void)host_patterns_match(&hp, "10.1.2.3");
-			(void)host_patterns_match(&hp, s);
-			host_patterns_free(&hp);
+		if (url_host_patterns_parse(s, &hp) == 0) {
+			(void)url_host_patterns_match(&hp, "a.x.y");
+			(void)url_host_patterns_match(&hp, "10.1.2.3");
+			(void)url_host_patterns_match(&hp, s);
+			url_host_patterns_free(&hp);
 		}
 		free(s);
 	}
@@ -298,8 +298,8 @@ test_clientip(void **state)
 
 	(void)state;
 	assert_int_equal(netaddr_parse("127.0.0.1", &peer), 0);
-	assert_int_equal(cidr_parse("127.0.0.0/8", &pv[0]), 0);
-	assert_int_equal(cidr_parse("10.0.0.0/8", &pv[1]), 0);
+	assert_int_equal(netaddr_cidr_parse("127.0.0.0/8", &pv[0]), 0);
+	assert_int_equal(netaddr_cidr_parse("10.0.0.0/8", &pv[1]), 0);
 	mut_init(&m, 4, seeds, LEN(seeds));
 	for (i = 0; i < 30000 * (int)scale; i++) {
 		next_input(&m);
@@ -335,11 +335,11 @@ test_netaddr(void **state)
 		b = bytes(&m);
 		(void)netaddr_parse(s, &a);
 		(void)netaddr_parse_n(b, m.len, &a);
-		if (cidr_parse(s, &c) == 0)
+		if (netaddr_cidr_parse(s, &c) == 0)
 			assert_true(c.prefix >= 0 && c.prefix <= 128);
-		if (cidr_list_parse(s, &l, &bad) == 0)
-			cidr_list_free(&l);
-		(void)sockaddr_parse_hostport(s, &ss, &sl);
+		if (netaddr_cidr_list_parse(s, &l, &bad) == 0)
+			netaddr_cidr_list_free(&l);
+		(void)netaddr_parse_hostport(s, &ss, &sl);
 		free(b);
 		free(s);
 	}
@@ -360,13 +360,13 @@ test_escape(void **state)
 	for (i = 0; i < 20000 * (int)scale; i++) {
 		next_input(&m);
 		src = bytes(&m);
-		need = (i & 1) ? json_escape(NULL, 0, src, m.len) :
-		    html_escape(NULL, 0, src, m.len);
+		need = (i & 1) ? escape_json(NULL, 0, src, m.len) :
+		    escape_html(NULL, 0, src, m.len);
 		dsz = pick(&m, need + 2);
 		dst = malloc(dsz ? dsz : 1);
 		assert_non_null(dst);
-		assert_int_equal((i & 1) ? json_escape(dst, dsz, src, m.len) :
-		    html_escape(dst, dsz, src, m.len), need);
+		assert_int_equal((i & 1) ? escape_json(dst, dsz, src, m.len) :
+		    escape_html(dst, dsz, src, m.len), need);
 		free(dst);
 		free(src);
 	}
@@ -477,7 +477,7 @@ test_cache_file(void **state)
 {
 	static char	 s1[600], s2[200];
 	const char	*seeds[] = { s1, s2 };
-	struct fleet_memory *mem = fleet_memory_new();
+	struct fleet_memory *mem = rawfleet_memory_new();
 	struct raw_fleet *raw;
 	struct fleet	*f;
 	struct mut	 m;
@@ -500,17 +500,17 @@ test_cache_file(void **state)
 	mut_init(&m, 10, seeds, LEN(seeds));
 	for (i = 0; i < 2000 * (int)scale; i++) {
 		next_input(&m);
-		raw = raw_fleet_load(write_file("cache.json", &m), 1e12, err,
+		raw = rawfleet_load(write_file("cache.json", &m), 1e12, err,
 		    sizeof(err));
 		if (raw == NULL) {
 			assert_true(err[0] != '\0');
 			continue;
 		}
-		if ((f = raw_fleet_build(raw, rt, mem)) != NULL)
+		if ((f = rawfleet_build(raw, rt, mem)) != NULL)
 			fleet_free(f);
-		raw_fleet_free(raw);
+		rawfleet_free(raw);
 	}
-	fleet_memory_free(mem);
+	rawfleet_memory_free(mem);
 }
 
 /* A request as "METHOD\nTARGET\nName: value\n...". */
@@ -549,7 +549,7 @@ test_respond(void **state)
 		rv.now = 1000;
 		respond(rt, &rv, 0, &rng, &a);
 		assert_true(a.status >= 200 && a.status <= 599);
-		answer_free(&a);
+		respond_answer_free(&a);
 		free(s);
 	}
 }

@@ -218,28 +218,28 @@ test_cidr_parse_and_contains(void **state)
 	struct netaddr	a;
 
 	(void)state;
-	assert_int_equal(cidr_parse("10.0.0.0/8", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("10.0.0.0/8", &c), 0);
 	assert_int_equal(c.prefix, 8);
 	assert_int_equal(c.net.family, AF_INET);
 	netaddr_parse("10.255.1.2", &a);
-	assert_true(cidr_contains(&c, &a));
+	assert_true(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("11.0.0.0", &a);
-	assert_false(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("::ffff:10.9.9.9", &a);
-	assert_true(cidr_contains(&c, &a));
+	assert_true(netaddr_cidr_contains(&c, &a));
 
-	assert_int_equal(cidr_parse("::1/128", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("::1/128", &c), 0);
 	assert_int_equal(c.prefix, 128);
 	netaddr_parse("::1", &a);
-	assert_true(cidr_contains(&c, &a));
+	assert_true(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("::2", &a);
-	assert_false(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
 
-	assert_int_equal(cidr_parse("2001:db8::/33", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("2001:db8::/33", &c), 0);
 	netaddr_parse("2001:db8:7fff::1", &a);
-	assert_true(cidr_contains(&c, &a));
+	assert_true(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("2001:db8:8000::1", &a);
-	assert_false(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
 }
 
 static void
@@ -249,13 +249,13 @@ test_cidr_odd_prefix_boundaries(void **state)
 	struct netaddr	a;
 
 	(void)state;
-	assert_int_equal(cidr_parse("192.168.4.0/22", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("192.168.4.0/22", &c), 0);
 	netaddr_parse("192.168.7.255", &a);
-	assert_true(cidr_contains(&c, &a));
+	assert_true(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("192.168.8.0", &a);
-	assert_false(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("192.168.3.255", &a);
-	assert_false(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
 }
 
 static void
@@ -265,15 +265,15 @@ test_cidr_bare_address_is_host_route(void **state)
 	struct netaddr	a;
 
 	(void)state;
-	assert_int_equal(cidr_parse("127.0.0.1", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("127.0.0.1", &c), 0);
 	assert_int_equal(c.prefix, 32);
 	netaddr_parse("127.0.0.2", &a);
-	assert_false(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("127.0.0.1", &a);
-	assert_true(cidr_contains(&c, &a));
-	assert_int_equal(cidr_parse("2001:db8::1", &c), 0);
+	assert_true(netaddr_cidr_contains(&c, &a));
+	assert_int_equal(netaddr_cidr_parse("2001:db8::1", &c), 0);
 	assert_int_equal(c.prefix, 128);
-	assert_int_equal(cidr_parse("::ffff:127.0.0.1", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("::ffff:127.0.0.1", &c), 0);
 	assert_int_equal(c.net.family, AF_INET);
 	assert_int_equal(c.prefix, 32);
 }
@@ -285,15 +285,15 @@ test_cidr_masks_host_bits(void **state)
 	char		buf[INET6_ADDRSTRLEN];
 
 	(void)state;
-	assert_int_equal(cidr_parse("10.1.2.3/8", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("10.1.2.3/8", &c), 0);
 	assert_string_equal(netaddr_str(&c.net, buf, sizeof(buf)), "10.0.0.0");
-	assert_int_equal(cidr_parse("192.168.5.77/22", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("192.168.5.77/22", &c), 0);
 	assert_string_equal(netaddr_str(&c.net, buf, sizeof(buf)),
 	    "192.168.4.0");
-	assert_int_equal(cidr_parse("2001:db8:ffff::1/36", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("2001:db8:ffff::1/36", &c), 0);
 	assert_string_equal(netaddr_str(&c.net, buf, sizeof(buf)),
 	    "2001:db8:f000::");
-	assert_int_equal(cidr_parse("1.2.3.4/0", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("1.2.3.4/0", &c), 0);
 	assert_string_equal(netaddr_str(&c.net, buf, sizeof(buf)), "0.0.0.0");
 }
 
@@ -305,18 +305,18 @@ test_cidr_v4_mapped_network(void **state)
 	char		buf[INET6_ADDRSTRLEN];
 
 	(void)state;
-	assert_int_equal(cidr_parse("::ffff:10.0.0.0/104", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("::ffff:10.0.0.0/104", &c), 0);
 	assert_int_equal(c.net.family, AF_INET);
 	assert_int_equal(c.prefix, 8);
 	assert_string_equal(netaddr_str(&c.net, buf, sizeof(buf)), "10.0.0.0");
 	netaddr_parse("10.200.0.1", &a);
-	assert_true(cidr_contains(&c, &a));
-	assert_int_equal(cidr_parse("::ffff:0.0.0.0/96", &c), 0);
+	assert_true(netaddr_cidr_contains(&c, &a));
+	assert_int_equal(netaddr_cidr_parse("::ffff:0.0.0.0/96", &c), 0);
 	assert_int_equal(c.prefix, 0);
 	assert_int_equal(c.net.family, AF_INET);
 	/* Shorter than /96 would leave the mapped range. */
-	assert_int_equal(cidr_parse("::ffff:10.0.0.0/95", &c), -1);
-	assert_int_equal(cidr_parse("::ffff:10.0.0.0/129", &c), -1);
+	assert_int_equal(netaddr_cidr_parse("::ffff:10.0.0.0/95", &c), -1);
+	assert_int_equal(netaddr_cidr_parse("::ffff:10.0.0.0/129", &c), -1);
 }
 
 static void
@@ -333,9 +333,9 @@ test_cidr_rejects(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (cidr_parse(bad[i], &c) != -1)
+		if (netaddr_cidr_parse(bad[i], &c) != -1)
 			fail_msg("accepted \"%s\"", bad[i]);
-	assert_int_equal(cidr_parse(NULL, &c), -1);
+	assert_int_equal(netaddr_cidr_parse(NULL, &c), -1);
 }
 
 static void
@@ -345,13 +345,13 @@ test_cidr_family_mismatch_never_matches(void **state)
 	struct netaddr	a;
 
 	(void)state;
-	assert_int_equal(cidr_parse("::/0", &c), 0);
+	assert_int_equal(netaddr_cidr_parse("::/0", &c), 0);
 	netaddr_parse("1.2.3.4", &a);
-	assert_false(cidr_contains(&c, &a));
-	assert_int_equal(cidr_parse("0.0.0.0/0", &c), 0);
-	assert_true(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
+	assert_int_equal(netaddr_cidr_parse("0.0.0.0/0", &c), 0);
+	assert_true(netaddr_cidr_contains(&c, &a));
 	netaddr_parse("2001:db8::1", &a);
-	assert_false(cidr_contains(&c, &a));
+	assert_false(netaddr_cidr_contains(&c, &a));
 }
 
 static void
@@ -362,28 +362,28 @@ test_cidr_list_parse_push_contains(void **state)
 	size_t			bad = 99;
 
 	(void)state;
-	assert_int_equal(cidr_list_parse("127.0.0.1/32, ::1/128 10.0.0.0/8",
+	assert_int_equal(netaddr_cidr_list_parse("127.0.0.1/32, ::1/128 10.0.0.0/8",
 	    &l, &bad), 0);
 	assert_int_equal(l.n, 3);
 	netaddr_parse("10.3.3.3", &a);
-	assert_true(cidr_list_contains(&l, &a));
+	assert_true(netaddr_cidr_list_contains(&l, &a));
 	netaddr_parse("::1", &a);
-	assert_true(cidr_list_contains(&l, &a));
+	assert_true(netaddr_cidr_list_contains(&l, &a));
 	netaddr_parse("::2", &a);
-	assert_false(cidr_list_contains(&l, &a));
-	cidr_list_free(&l);
+	assert_false(netaddr_cidr_list_contains(&l, &a));
+	netaddr_cidr_list_free(&l);
 	assert_int_equal(l.n, 0);
-	assert_false(cidr_list_contains(&l, &a));
+	assert_false(netaddr_cidr_list_contains(&l, &a));
 
-	assert_int_equal(cidr_list_parse("10.0.0.0/8, bogus, ::1", &l, &bad),
+	assert_int_equal(netaddr_cidr_list_parse("10.0.0.0/8, bogus, ::1", &l, &bad),
 	    -1);
 	assert_int_equal(bad, 1);
 	assert_int_equal(l.n, 0);
 	assert_null(l.v);
 
-	assert_int_equal(cidr_list_parse("", &l, NULL), 0);
+	assert_int_equal(netaddr_cidr_list_parse("", &l, NULL), 0);
 	assert_int_equal(l.n, 0);
-	cidr_list_free(&l);
+	netaddr_cidr_list_free(&l);
 }
 
 static void
@@ -392,24 +392,24 @@ test_cidr_list_equal(void **state)
 	struct cidr_list	a, b;
 
 	(void)state;
-	assert_int_equal(cidr_list_parse("127.0.0.1/32, ::1/128", &a, NULL),
+	assert_int_equal(netaddr_cidr_list_parse("127.0.0.1/32, ::1/128", &a, NULL),
 	    0);
-	assert_int_equal(cidr_list_parse("127.0.0.1/32 ::1/128", &b, NULL), 0);
-	assert_true(cidr_list_equal(&a, &b));
-	cidr_list_free(&b);
+	assert_int_equal(netaddr_cidr_list_parse("127.0.0.1/32 ::1/128", &b, NULL), 0);
+	assert_true(netaddr_cidr_list_equal(&a, &b));
+	netaddr_cidr_list_free(&b);
 	/* Same count, other address: the audit's missed "needs restart". */
-	assert_int_equal(cidr_list_parse("127.0.0.2/32, ::1/128", &b, NULL),
+	assert_int_equal(netaddr_cidr_list_parse("127.0.0.2/32, ::1/128", &b, NULL),
 	    0);
-	assert_false(cidr_list_equal(&a, &b));
-	cidr_list_free(&b);
-	assert_int_equal(cidr_list_parse("127.0.0.1/31, ::1/128", &b, NULL),
+	assert_false(netaddr_cidr_list_equal(&a, &b));
+	netaddr_cidr_list_free(&b);
+	assert_int_equal(netaddr_cidr_list_parse("127.0.0.1/31, ::1/128", &b, NULL),
 	    0);
-	assert_false(cidr_list_equal(&a, &b));
-	cidr_list_free(&b);
-	assert_int_equal(cidr_list_parse("127.0.0.1/32", &b, NULL), 0);
-	assert_false(cidr_list_equal(&a, &b));
-	cidr_list_free(&b);
-	cidr_list_free(&a);
+	assert_false(netaddr_cidr_list_equal(&a, &b));
+	netaddr_cidr_list_free(&b);
+	assert_int_equal(netaddr_cidr_list_parse("127.0.0.1/32", &b, NULL), 0);
+	assert_false(netaddr_cidr_list_equal(&a, &b));
+	netaddr_cidr_list_free(&b);
+	netaddr_cidr_list_free(&a);
 }
 
 static void
@@ -463,7 +463,7 @@ assert_hostport4(const char *s, const char *ip, int port)
 	socklen_t		 len = 0;
 	char			 buf[INET6_ADDRSTRLEN];
 
-	if (sockaddr_parse_hostport(s, &ss, &len) != 0)
+	if (netaddr_parse_hostport(s, &ss, &len) != 0)
 		fail_msg("refused \"%s\"", s);
 	assert_int_equal(len, sizeof(struct sockaddr_in));
 	assert_int_equal(sin->sin_family, AF_INET);
@@ -480,7 +480,7 @@ assert_hostport6(const char *s, const char *ip, int port)
 	socklen_t		 len = 0;
 	char			 buf[INET6_ADDRSTRLEN];
 
-	if (sockaddr_parse_hostport(s, &ss, &len) != 0)
+	if (netaddr_parse_hostport(s, &ss, &len) != 0)
 		fail_msg("refused \"%s\"", s);
 	assert_int_equal(len, sizeof(struct sockaddr_in6));
 	assert_int_equal(sin6->sin6_family, AF_INET6);
@@ -520,9 +520,9 @@ test_hostport_rejects(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (sockaddr_parse_hostport(bad[i], &ss, &len) != -1)
+		if (netaddr_parse_hostport(bad[i], &ss, &len) != -1)
 			fail_msg("accepted \"%s\"", bad[i]);
-	assert_int_equal(sockaddr_parse_hostport(NULL, &ss, &len), -1);
+	assert_int_equal(netaddr_parse_hostport(NULL, &ss, &len), -1);
 }
 
 int

@@ -80,7 +80,7 @@ sample(void)
 	raw->version = 42;
 	raw->source = FLEET_REDIS;
 	raw->taken_wall = time(NULL);
-	raw->taken_mono = mono_now();
+	raw->taken_mono = clock_mono();
 	add_server(raw, "eu-1", "0.25", "url=https://eu-1.up.example.net",
 	    "region=eu", "weight=200", NULL);
 	add_server(raw, "us-1", NULL, "url=https://us-1.up.example.net/b",
@@ -116,12 +116,12 @@ test_build(void **state)
 {
 	struct runtime			*rt = load_runtime();
 	struct raw_fleet		*raw = sample();
-	struct fleet_memory		*m = fleet_memory_new();
+	struct fleet_memory		*m = rawfleet_memory_new();
 	struct fleet			*f;
 	const struct fleet_server	*s;
 
 	(void)state;
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_non_null(f);
 	assert_int_equal(f->nservers, 3);	/* bad-url, bad-region out */
 	assert_int_equal(f->version, 42);
@@ -147,8 +147,8 @@ test_build(void **state)
 	/* Everything in the first fleet is "routable since long ago". */
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -174,7 +174,7 @@ test_rejects_counted_once(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	unsigned long long	 url0 = rejected("url");
 	unsigned long long	 reg0 = rejected("region");
 	unsigned long long	 load0 = rejected("load");
@@ -182,17 +182,17 @@ test_rejects_counted_once(void **state)
 
 	(void)state;
 	for (i = 0; i < 3; i++)
-		fleet_free(raw_fleet_build(raw, rt, m));
+		fleet_free(rawfleet_build(raw, rt, m));
 	assert_int_equal(rejected("url") - url0, 1);
 	assert_int_equal(rejected("region") - reg0, 1);
 	assert_int_equal(rejected("load") - load0, 1);
 	/* A new bad value for the same server is a new rejection. */
 	free(raw->servers[2].values[0]);
 	raw->servers[2].values[0] = strdup("http://eu-9.up.example.net");
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	assert_int_equal(rejected("url") - url0, 2);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -208,13 +208,13 @@ test_reject_log_escaped(void **state)
 				    "error: forged";
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	char			 path[1100], id[128], buf[8192], *p;
 	ssize_t			 n;
 	int			 fd, saved, lines = 0;
 
 	(void)state;
-	raw->taken_mono = mono_now();
+	raw->taken_mono = clock_mono();
 	raw->taken_wall = time(NULL);
 	snprintf(id, sizeof(id), "bad\n%s", forged);
 	add_server(raw, id, NULL, "url=https://x.up.example.net",
@@ -230,7 +230,7 @@ test_reject_log_escaped(void **state)
 	fflush(stderr);
 	saved = dup(STDERR_FILENO);
 	dup2(fd, STDERR_FILENO);
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -249,8 +249,8 @@ test_reject_log_escaped(void **state)
 	    "\\x22x\\x22\" (url)"));
 	assert_non_null(strstr(buf, "wei\\x0dght \"\\x1b[31m\" (field)"));
 	assert_non_null(strstr(buf, "value \"soon\\x0aforged\""));
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -259,12 +259,12 @@ test_slow_start_since(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	struct fleet		*f;
 	double			 t0;
 
 	(void)state;
-	fleet_free(raw_fleet_build(raw, rt, m));	/* first: long ago */
+	fleet_free(rawfleet_build(raw, rt, m));	/* first: long ago */
 	/* us-1 goes from drain (in a drained region) to up, reporting. */
 	free(raw->servers[1].values[2]);
 	raw->servers[1].values[2] = strdup("up");
@@ -272,13 +272,13 @@ test_slow_start_since(void **state)
 	raw->rstates[0] = strdup("up");
 	free(raw->servers[1].load);
 	raw->servers[1].load = strdup("0");
-	t0 = mono_now();
-	f = raw_fleet_build(raw, rt, m);
+	t0 = clock_mono();
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "us-1")->routable_since >= t0);
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -319,22 +319,22 @@ test_slow_start_stale_report(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	struct fleet		*f;
 	double			 t0, t1, since;
 
 	(void)state;
-	f = raw_fleet_build(raw, rt, m);	/* first: long ago */
-	assert_true(eff(f, "eu-1", 20, mono_now(), 0) == 150);	/* 200 x .75 */
+	f = rawfleet_build(raw, rt, m);	/* first: long ago */
+	assert_true(eff(f, "eu-1", 20, clock_mono(), 0) == 150);	/* 200 x .75 */
 	fleet_free(f);
 	set_load(raw, 0, NULL);			/* load:eu-1 expired */
-	f = raw_fleet_build(raw, rt, m);
-	assert_true(eff(f, "eu-1", 20, mono_now(), 0) == -1);
+	f = rawfleet_build(raw, rt, m);
+	assert_true(eff(f, "eu-1", 20, clock_mono(), 0) == -1);
 	fleet_free(f);
 	set_load(raw, 0, "0.25");		/* reporting again */
-	raw->taken_mono = t0 = mono_now();
-	f = raw_fleet_build(raw, rt, m);
-	t1 = mono_now();
+	raw->taken_mono = t0 = clock_mono();
+	f = rawfleet_build(raw, rt, m);
+	t1 = clock_mono();
 	since = find(f, "eu-1")->routable_since;
 	assert_true(since >= t0 && since <= t1);
 	/* Times past stale_after: keep the snapshot fresh for the look. */
@@ -346,11 +346,11 @@ test_slow_start_stale_report(void **state)
 	assert_true(eff(f, "eu-1", 0, since, 0) == 150);	/* off */
 	fleet_free(f);
 	/* Still fresh at the next build: the clock goes on. */
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == since);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -365,26 +365,26 @@ test_slow_start_outage(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	struct fleet		*f;
 	double			 now, since;
 
 	(void)state;
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	/* us-1 becomes routable: up, in a region no longer drained. */
 	free(raw->servers[1].values[2]);
 	raw->servers[1].values[2] = strdup("up");
 	free(raw->rstates[0]);
 	raw->rstates[0] = strdup("up");
 	set_load(raw, 1, "0");
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	since = find(f, "us-1")->routable_since;
 	assert_true(since > 0);
 	fleet_free(f);
 	/* Redis down for 100 s; SIGHUP rebuilds from the old records. */
-	now = mono_now();
+	now = clock_mono();
 	raw->taken_mono = now - 100;
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	assert_true(find(f, "us-1")->routable_since == since);
 	assert_int_equal(fleet_routable(f, now), 3);	/* all stale */
@@ -394,14 +394,14 @@ test_slow_start_outage(void **state)
 	assert_true(eff(f, "eu-1", 20, since + 5, 1) == 200);
 	fleet_free(f);
 	/* Redis answers again, the load keys are still there. */
-	raw->taken_mono = mono_now();
-	f = raw_fleet_build(raw, rt, m);
+	raw->taken_mono = clock_mono();
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	assert_true(find(f, "us-1")->routable_since == since);
-	assert_true(eff(f, "eu-1", 20, mono_now(), 0) == 150);
+	assert_true(eff(f, "eu-1", 20, clock_mono(), 0) == 150);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -415,26 +415,26 @@ test_slow_start_failopen_stale(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	struct fleet		*f;
 	double			 since;
 
 	(void)state;
 	set_load(raw, 0, NULL);
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	set_load(raw, 0, "0");
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	since = find(f, "eu-1")->routable_since;
 	assert_true(since > 0);
 	fleet_free(f);
 	set_load(raw, 0, NULL);			/* every report stale */
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == since);
 	assert_true(fabs(eff(f, "eu-1", 20, since + 5, 1) - 50) < 1e-9);
 	assert_true(eff(f, "eu-1", 20, since + 30, 1) == 200);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -447,33 +447,33 @@ test_slow_start_readded(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	struct fleet		*f;
 	double			 t0, since;
 	char			*url;
 
 	(void)state;
 	set_load(raw, 4, "0");			/* eu-2 reports, last */
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	raw->nservers--;			/* eu-2 removed */
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	raw->nservers++;			/* and added back */
 	url = raw->servers[0].values[0];	/* eu-1's url goes bad */
 	raw->servers[0].values[0] = strdup("https://evil.example.com");
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_null(find(f, "eu-1"));
 	assert_true(find(f, "eu-2")->routable_since > 0);
 	fleet_free(f);
 	free(raw->servers[0].values[0]);
 	raw->servers[0].values[0] = url;
-	t0 = mono_now();
-	f = raw_fleet_build(raw, rt, m);
+	t0 = clock_mono();
+	f = rawfleet_build(raw, rt, m);
 	since = find(f, "eu-1")->routable_since;
 	assert_true(since >= t0);
 	assert_true(fabs(eff(f, "eu-1", 20, since + 2, 0) - 15) < 1e-9);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -487,29 +487,29 @@ test_slow_start_cache(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	struct fleet		*f;
 
 	(void)state;
 	raw->source = FLEET_CACHE;
 	set_load(raw, 4, NULL);			/* eu-2: none in the cache */
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	raw->source = FLEET_REDIS;
 	set_load(raw, 4, "0");
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "eu-2")->routable_since == 0);
 	fleet_free(f);
-	fleet_memory_free(m);
+	rawfleet_memory_free(m);
 
-	m = fleet_memory_new();
+	m = rawfleet_memory_new();
 	set_load(raw, 4, NULL);
-	fleet_free(raw_fleet_build(raw, rt, m));
+	fleet_free(rawfleet_build(raw, rt, m));
 	set_load(raw, 4, "0");
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "eu-2")->routable_since > 0);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -524,7 +524,7 @@ test_slow_start_many_ids(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
-	struct fleet_memory	*m = fleet_memory_new();
+	struct fleet_memory	*m = rawfleet_memory_new();
 	struct fleet		*f;
 	char			 id[32], u[96];
 	double			 since;
@@ -541,7 +541,7 @@ test_slow_start_many_ids(void **state)
 		snprintf(u, sizeof(u), "url=https://%s.up.example.net", id);
 		add_server(raw, id, "0", u, "region=us", NULL);
 	}
-	f = raw_fleet_build(raw, rt, m);	/* first: long ago */
+	f = rawfleet_build(raw, rt, m);	/* first: long ago */
 	assert_true(find(f, "late")->routable_since == 0);
 	fleet_free(f);
 	raw->servers[1].id[0] = 'L';		/* "late" leaves */
@@ -551,8 +551,8 @@ test_slow_start_many_ids(void **state)
 			free(raw->servers[i].id);
 			raw->servers[i].id = strdup(id);
 		}
-		raw->taken_mono = mono_now();
-		f = raw_fleet_build(raw, rt, m);
+		raw->taken_mono = clock_mono();
+		f = rawfleet_build(raw, rt, m);
 		assert_int_equal(f->nservers, per + 2);
 		assert_true(find(f, "keep")->routable_since == 0);
 		since = f->servers[2].routable_since;
@@ -560,12 +560,12 @@ test_slow_start_many_ids(void **state)
 		fleet_free(f);
 	}
 	raw->servers[1].id[0] = 'l';		/* back, long forgotten */
-	f = raw_fleet_build(raw, rt, m);
+	f = rawfleet_build(raw, rt, m);
 	assert_true(find(f, "late")->routable_since > 0);
 	assert_true(find(f, "keep")->routable_since == 0);
 	fleet_free(f);
-	fleet_memory_free(m);
-	raw_fleet_free(raw);
+	rawfleet_memory_free(m);
+	rawfleet_free(raw);
 	runtime_free(rt);
 }
 
@@ -579,10 +579,10 @@ test_cache_round_trip(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/fleet.cache", tmpdir);
-	assert_int_equal(raw_fleet_save(raw, path, err, sizeof(err)), 0);
+	assert_int_equal(rawfleet_save(raw, path, err, sizeof(err)), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	back = raw_fleet_load(path, 60, err, sizeof(err));
+	back = rawfleet_load(path, 60, err, sizeof(err));
 	if (back == NULL)
 		fail_msg("%s", err);
 	assert_int_equal(back->source, FLEET_CACHE);
@@ -593,20 +593,20 @@ test_cache_round_trip(void **state)
 			assert_string_equal(back->servers[i].load, "0.25");
 	assert_string_equal(back->maintenance, "20");
 	assert_int_equal(back->nregions, 1);
-	raw_fleet_free(back);
+	rawfleet_free(back);
 	/* Too old for cache_max_age. */
 	raw->taken_wall -= 100;
-	assert_int_equal(raw_fleet_save(raw, path, err, sizeof(err)), 0);
-	assert_null(raw_fleet_load(path, 60, err, sizeof(err)));
+	assert_int_equal(rawfleet_save(raw, path, err, sizeof(err)), 0);
+	assert_null(rawfleet_load(path, 60, err, sizeof(err)));
 	assert_non_null(strstr(err, "cache_max_age"));
 	/* Garbage. */
 	FILE *f = fopen(path, "w");
 	fputs("{\"format\": 2}", f);
 	fclose(f);
-	assert_null(raw_fleet_load(path, 60, err, sizeof(err)));
+	assert_null(rawfleet_load(path, 60, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a geo307 fleet cache"));
 	unlink(path);
-	raw_fleet_free(raw);
+	rawfleet_free(raw);
 }
 
 static int

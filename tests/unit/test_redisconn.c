@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "redisconn.h"
+#include "redis_conn.h"
 
 #define LEN(a)		(sizeof(a) / sizeof((a)[0]))
 /* SECRET must never appear in a message. */

@@ -58,7 +58,7 @@ setup(void **state)
 	char		 err[256];
 
 	make_config(&cfg, regions, NREG, USE);
-	*state = regionmap_build(&cfg, err, sizeof(err));
+	*state = region_map_build(&cfg, err, sizeof(err));
 	if (*state == NULL)
 		print_error("regionmap_build: %s\n", err);
 	return *state == NULL ? -1 : 0;
@@ -67,7 +67,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	regionmap_free(*state);
+	region_map_free(*state);
 	return 0;
 }
 
@@ -94,7 +94,7 @@ expect_home(const struct regionmap *rm, struct geo_result g, uint32_t want,
 	enum region_rule	rule = RULE_SYNTHETIC;
 	uint32_t		got;
 
-	got = regionmap_home(rm, &g, &rule);
+	got = region_map_home(rm, &g, &rule);
 	assert_string_equal(rm->regions[got].name, rm->regions[want].name);
 	assert_string_equal(region_rule_name(rule),
 	    region_rule_name(want_rule));
@@ -113,34 +113,34 @@ test_build_tables(void **state)
 	assert_int_equal(rm->by_country[('C' - 'A') * 26 + 'A' - 'A'], USE);
 	assert_int_equal(rm->by_country[('F' - 'A') * 26 + 'R' - 'A'], -1);
 	/* EU: eu-west, eu-central in file order. */
-	assert_int_equal(rm->nby_continent[continent_index("EU")], 2);
-	assert_int_equal(rm->by_continent[continent_index("EU")][0], EUW);
-	assert_int_equal(rm->by_continent[continent_index("EU")][1], EUC);
-	assert_int_equal(rm->nby_continent[continent_index("OC")], 2);
-	assert_int_equal(rm->by_continent[continent_index("OC")][0], NOWHERE);
-	assert_int_equal(rm->by_continent[continent_index("OC")][1], APS);
-	assert_int_equal(rm->nby_continent[continent_index("AF")], 1);
-	assert_int_equal(regionmap_find(rm, "us-west"), USW);
-	assert_int_equal(regionmap_find(rm, "mars"), -1);
-	assert_int_equal(regionmap_find(rm, ""), -1);
+	assert_int_equal(rm->nby_continent[region_continent_index("EU")], 2);
+	assert_int_equal(rm->by_continent[region_continent_index("EU")][0], EUW);
+	assert_int_equal(rm->by_continent[region_continent_index("EU")][1], EUC);
+	assert_int_equal(rm->nby_continent[region_continent_index("OC")], 2);
+	assert_int_equal(rm->by_continent[region_continent_index("OC")][0], NOWHERE);
+	assert_int_equal(rm->by_continent[region_continent_index("OC")][1], APS);
+	assert_int_equal(rm->nby_continent[region_continent_index("AF")], 1);
+	assert_int_equal(region_map_find(rm, "us-west"), USW);
+	assert_int_equal(region_map_find(rm, "mars"), -1);
+	assert_int_equal(region_map_find(rm, ""), -1);
 }
 
 static void
 test_continent_index(void **state)
 {
 	(void)state;
-	assert_int_equal(continent_index("AF"), 0);
-	assert_int_equal(continent_index("AN"), 1);
-	assert_int_equal(continent_index("AS"), 2);
-	assert_int_equal(continent_index("EU"), 3);
-	assert_int_equal(continent_index("NA"), 4);
-	assert_int_equal(continent_index("OC"), 5);
-	assert_int_equal(continent_index("SA"), 6);
-	assert_int_equal(continent_index(""), -1);
-	assert_int_equal(continent_index("E"), -1);
-	assert_int_equal(continent_index("EUR"), -1);
-	assert_int_equal(continent_index("XX"), -1);
-	assert_int_equal(continent_index(NULL), -1);
+	assert_int_equal(region_continent_index("AF"), 0);
+	assert_int_equal(region_continent_index("AN"), 1);
+	assert_int_equal(region_continent_index("AS"), 2);
+	assert_int_equal(region_continent_index("EU"), 3);
+	assert_int_equal(region_continent_index("NA"), 4);
+	assert_int_equal(region_continent_index("OC"), 5);
+	assert_int_equal(region_continent_index("SA"), 6);
+	assert_int_equal(region_continent_index(""), -1);
+	assert_int_equal(region_continent_index("E"), -1);
+	assert_int_equal(region_continent_index("EUR"), -1);
+	assert_int_equal(region_continent_index("XX"), -1);
+	assert_int_equal(region_continent_index(NULL), -1);
 }
 
 static void
@@ -204,10 +204,10 @@ test_rule_default(void **state)
 
 	expect_home(rm, geo("", "", 0, 0, 0), USE, RULE_DEFAULT);
 	expect_home(rm, geo("ZZ", "", 0, 0, 0), USE, RULE_DEFAULT);
-	assert_int_equal(regionmap_home(rm, NULL, &rule), USE);
+	assert_int_equal(region_map_home(rm, NULL, &rule), USE);
 	assert_int_equal(rule, RULE_DEFAULT);
 	/* rule may be NULL. */
-	assert_int_equal(regionmap_home(rm, NULL, NULL), USE);
+	assert_int_equal(region_map_home(rm, NULL, NULL), USE);
 }
 
 static void
@@ -274,23 +274,23 @@ test_distance(void **state)
 
 	(void)state;
 	/* Dublin - Ashburn, Virginia: about 5,470 km. */
-	d = geo_distance_km(53.35, -6.26, 39.04, -77.49);
+	d = region_distance_km(53.35, -6.26, 39.04, -77.49);
 	assert_true(fabs(d - 5470) < 5470 * 0.01);
 	/* Symmetric. */
-	assert_true(fabs(d - geo_distance_km(39.04, -77.49, 53.35, -6.26)) <
+	assert_true(fabs(d - region_distance_km(39.04, -77.49, 53.35, -6.26)) <
 	    1e-9);
 	/* Antipodes: half the circumference, pi x 6371. */
-	d = geo_distance_km(0, 0, 0, 180);
+	d = region_distance_km(0, 0, 0, 180);
 	assert_true(fabs(d - 20015.1) < 1);
-	d = geo_distance_km(90, 0, -90, 0);
+	d = region_distance_km(90, 0, -90, 0);
 	assert_true(fabs(d - 20015.1) < 1);
-	d = geo_distance_km(40.4168, -3.7038, -40.4168, 176.2962);
+	d = region_distance_km(40.4168, -3.7038, -40.4168, 176.2962);
 	assert_false(isnan(d));
 	assert_true(fabs(d - 20015.1) < 1);
-	assert_true(geo_distance_km(53.35, -6.26, 53.35, -6.26) == 0);
-	assert_true(geo_distance_km(0, 0, 0, 0) == 0);
+	assert_true(region_distance_km(53.35, -6.26, 53.35, -6.26) == 0);
+	assert_true(region_distance_km(0, 0, 0, 0) == 0);
 	/* Across the date line the short way round: 2 degrees of equator. */
-	d = geo_distance_km(0, 179, 0, -179);
+	d = region_distance_km(0, 179, 0, -179);
 	assert_true(fabs(d - 222.39) < 0.5);
 }
 
@@ -303,7 +303,7 @@ expect_build_error(struct region_conf *r, size_t n, size_t def,
 	char			 err[256] = "";
 
 	make_config(&cfg, r, n, def);
-	rm = regionmap_build(&cfg, err, sizeof(err));
+	rm = region_map_build(&cfg, err, sizeof(err));
 	assert_null(rm);
 	if (strstr(err, needle) == NULL)
 		fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
@@ -358,15 +358,15 @@ test_build_errors(void **state)
 	cfg.path = "/etc/geo307.conf";
 	r[1].line = 42;
 	r[1].fallback = (struct strlist)SL(bad_f);
-	assert_null(regionmap_build(&cfg, err, sizeof(err)));
+	assert_null(region_map_build(&cfg, err, sizeof(err)));
 	assert_string_equal(err,
 	    "/etc/geo307.conf:42: region b: fallback mars: no such region");
 	r[1].fallback = (struct strlist)NOSL;
 
 	/* And the fixed one builds. */
 	make_config(&cfg, r, 2, 1);
-	regionmap_free(regionmap_build(&cfg, err, sizeof(err)));
-	regionmap_free(NULL);
+	region_map_free(region_map_build(&cfg, err, sizeof(err)));
+	region_map_free(NULL);
 }
 
 static void
@@ -382,12 +382,12 @@ test_single_region(void **state)
 	strcpy(r.name, "only");
 	r.is_default = 1;
 	make_config(&cfg, &r, 1, 0);
-	assert_non_null(rm = regionmap_build(&cfg, err, sizeof(err)));
+	assert_non_null(rm = region_map_build(&cfg, err, sizeof(err)));
 	assert_int_equal(rm->regions[0].nfallback, 0);
 	assert_int_equal(rm->regions[0].nrest, 0);
 	/* A location but no region with one: the default. */
 	expect_home(rm, geo("FR", "EU", 1, 48.86, 2.35), 0, RULE_DEFAULT);
-	regionmap_free(rm);
+	region_map_free(rm);
 }
 
 /* The nearest of list (NULL: all) by haversine: the slow reference. */
@@ -404,7 +404,7 @@ brute_nearest(const struct regionmap *rm, const uint32_t *list, size_t n,
 
 		if (!r->has_location)
 			continue;
-		d = geo_distance_km(lat, lon, r->lat, r->lon);
+		d = region_distance_km(lat, lon, r->lat, r->lon);
 		if (d < best) {
 			best = d;
 			found = list ? (int)list[i] : (int)i;
@@ -429,8 +429,8 @@ test_nearest_tables(void **state)
 	int			 ci, want;
 	double			 lat, lon;
 
-	for (i = 0; i < country_table_len; i++) {
-		const struct country_info *c = &country_table[i];
+	for (i = 0; i < countries_table_len; i++) {
+		const struct country_info *c = &countries_table[i];
 
 		g = geo("", "", 1, c->lat, c->lon);
 		memcpy(g.country, c->code, 3);
@@ -439,7 +439,7 @@ test_nearest_tables(void **state)
 		    'A'] >= 0)
 			continue;
 		memcpy(g.continent, c->continent, 3);
-		ci = continent_index(c->continent);
+		ci = region_continent_index(c->continent);
 		if (ci >= 0 && rm->nby_continent[ci] > 0) {
 			want = brute_nearest(rm, rm->by_continent[ci],
 			    rm->nby_continent[ci], c->lat, c->lon);
@@ -448,7 +448,7 @@ test_nearest_tables(void **state)
 		} else if ((want = brute_nearest(rm, NULL, rm->n, c->lat,
 		    c->lon)) < 0)
 			want = (int)rm->default_region;
-		got = regionmap_home(rm, &g, &rule);
+		got = region_map_home(rm, &g, &rule);
 		if ((int)got != want) {
 			print_error("%s: %s, want %s\n", c->code,
 			    rm->regions[got].name, rm->regions[want].name);
@@ -462,7 +462,7 @@ test_nearest_tables(void **state)
 		lon = (double)(seed % 3600000) / 10000 - 180;
 		g = geo("", "", 1, lat, lon);
 		g.location_from_db = 1;
-		got = regionmap_home(rm, &g, &rule);
+		got = region_map_home(rm, &g, &rule);
 		assert_int_equal(rule, RULE_NEAREST);
 		assert_int_equal((int)got, brute_nearest(rm, NULL, rm->n, lat,
 		    lon));

@@ -118,7 +118,7 @@ test_redirect_default(void **state)
 	assert_string_equal(a.content_type, "text/html; charset=utf-8");
 	assert_non_null(strstr(a.body,
 	    "href=\"https://us-1.up.example.net/upload?x=1\""));
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -139,13 +139,13 @@ test_redirect_geo_trusted_xff(void **state)
 	    "https://eu-1.up.example.net/u/a//b/../c?q=%2F+x");
 	assert_string_equal(hdr(&a, "X-Redirect-Reason"), "geo");
 	assert_int_equal(a.cip, CLIENTIP_HEADER);
-	answer_free(&a);
+	respond_answer_free(&a);
 	/* The same header from an untrusted peer is ignored. */
 	view(&rv, &fr, "PUT", "192.0.2.1", "/x");
 	run(rt, &rv, 0, &a);
 	assert_string_equal(hdr(&a, "X-Upload-Server"), "us-1");
 	assert_int_equal(a.cip, CLIENTIP_PEER);
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -167,23 +167,23 @@ test_bad_targets(void **state)
 		run(rt, &rv, 0, &a);
 		assert_int_equal(a.status, 400);
 		assert_null(hdr(&a, "Location"));
-		answer_free(&a);
+		respond_answer_free(&a);
 	}
 	view(&rv, &fr, "GET", "127.0.0.1", NULL);
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 400);
-	answer_free(&a);
+	respond_answer_free(&a);
 	memset(longt, 'a', TARGET_MAX + 1);
 	longt[0] = '/';
 	view(&rv, &fr, "GET", "127.0.0.1", longt);
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 414);
-	answer_free(&a);
+	respond_answer_free(&a);
 	longt[TARGET_MAX] = '\0';	/* exactly 4096: fine */
 	view(&rv, &fr, "GET", "127.0.0.1", longt);
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -219,13 +219,13 @@ test_location_too_long(void **state)
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 414);
 	assert_null(hdr(&a, "Location"));
-	answer_free(&a);
+	respond_answer_free(&a);
 	target[8192 - 4399] = '\0';		/* exactly 8192 bytes: fine */
 	view(&rv, &fr, "GET", "127.0.0.1", target);
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	assert_int_equal(strlen(hdr(&a, "Location")), 8192);
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -243,7 +243,7 @@ test_early_errors_close(void **state)
 	run(rt, &rv, 417, &a);
 	assert_int_equal(a.status, 417);
 	assert_true(a.close);
-	answer_free(&a);
+	respond_answer_free(&a);
 	/*
 	 * max_header_bytes bounds the fields: "POST /u HTTP/1.1\r\n" (18)
 	 * and the final CRLF (2) do not count.
@@ -251,11 +251,11 @@ test_early_errors_close(void **state)
 	rv.header_bytes = 16 * 1024 + 18 + 2 + 1;
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 431);
-	answer_free(&a);
+	respond_answer_free(&a);
 	rv.header_bytes = 16 * 1024 + 18 + 2;
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
-	answer_free(&a);
+	respond_answer_free(&a);
 	/* At most 16K / HEADER_LINE_BYTES field lines (64). */
 	assert_int_equal(respond_header_lines_max(16 * 1024), 64);
 	assert_int_equal(respond_header_lines_max(2 * 1024), 64);
@@ -264,12 +264,12 @@ test_early_errors_close(void **state)
 	rv.header_lines = respond_header_lines_max(16 * 1024);
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
-	answer_free(&a);
+	respond_answer_free(&a);
 	rv.header_lines++;
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 431);
 	assert_true(a.close);
-	answer_free(&a);
+	respond_answer_free(&a);
 	rv.header_lines = 0;
 	rv.over_limit = 1;
 	run(rt, &rv, 0, &a);
@@ -277,7 +277,7 @@ test_early_errors_close(void **state)
 	assert_true(a.close);
 	v = atoi(hdr(&a, "Retry-After"));
 	assert_in_range(v, 15, 45);
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -303,7 +303,7 @@ test_retry_after_jitter_spread(void **state)
 		assert_in_range(v, 15, 45);
 		lo = v < lo ? v : lo;
 		hi = v > hi ? v : hi;
-		answer_free(&a);
+		respond_answer_free(&a);
 	}
 	/* Jittered, not constant: both ends of the range get reached. */
 	assert_true(lo <= 17 && hi >= 43);
@@ -336,7 +336,7 @@ test_retry_after_uniform(void **state)
 		v = atoi(hdr(&a, "Retry-After"));
 		assert_in_range(v, 15, 45);
 		seen[v]++;
-		answer_free(&a);
+		respond_answer_free(&a);
 	}
 	/* Expected 1000 each; sd ~31, so +-170 is far outside chance. */
 	for (v = 15; v <= 45; v++)
@@ -367,14 +367,14 @@ test_lookup_json(void **state)
 	assert_non_null(strstr(a.body, "\"server\":\"ap-1\""));
 	assert_non_null(strstr(a.body, "\"region\":\"ap\""));
 	assert_non_null(strstr(a.body, "\"reason\":\"geo\""));
-	answer_free(&a);
+	respond_answer_free(&a);
 	/* POST under the prefix is an ordinary redirect. */
 	view(&rv, &fr, "POST", "127.0.0.1", "/.geo307/lookup/upload");
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	assert_string_equal(hdr(&a, "Location"),
 	    "https://ap-1.up.example.net/.geo307/lookup/upload");
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -404,18 +404,18 @@ test_cors(void **state)
 	assert_string_equal(hdr(&a, "Access-Control-Max-Age"), "77");
 	assert_non_null(hdr(&a, "Access-Control-Allow-Methods"));
 	assert_string_equal(hdr(&a, "Vary"), "Origin");
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &other, "OPTIONS", "127.0.0.1", "/upload");
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 204);
 	assert_null(hdr(&a, "Access-Control-Allow-Origin"));
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &plain, "POST", "127.0.0.1", "/upload");
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	assert_string_equal(hdr(&a, "Access-Control-Expose-Headers"),
 	    "X-Upload-Server, X-Redirect-Reason, X-Request-Id");
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -461,12 +461,12 @@ test_cors_long_origin(void **state)
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 204);
 	assert_string_equal(hdr(&a, "Access-Control-Allow-Origin"), origin);
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &big, "POST", "127.0.0.1", "/u");
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
 	assert_null(hdr(&a, "Access-Control-Allow-Origin"));
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -494,38 +494,38 @@ test_cors_errors(void **state)
 	view(&rv, &plain, "POST", "127.0.0.1", "/a#b");
 	run(rt, &rv, 0, &a);
 	expect_cors(&a, 400);
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &plain, "POST", "127.0.0.1", "/u");
 	run(rt, &rv, 417, &a);
 	expect_cors(&a, 417);
-	answer_free(&a);
+	respond_answer_free(&a);
 	memset(longt, 'a', sizeof(longt) - 1);
 	longt[0] = '/';
 	longt[sizeof(longt) - 1] = '\0';
 	view(&rv, &plain, "GET", "127.0.0.1", longt);
 	run(rt, &rv, 0, &a);
 	expect_cors(&a, 414);
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &plain, "GET", "127.0.0.1", "/u");
 	rv.header_bytes = 64 * 1024;
 	run(rt, &rv, 0, &a);
 	expect_cors(&a, 431);
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &plain, "GET", "127.0.0.1", "/u");
 	rv.over_limit = 1;
 	run(rt, &rv, 0, &a);
 	expect_cors(&a, 503);
 	assert_non_null(hdr(&a, "Retry-After"));
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &plain, "GET", "127.0.0.1", "/u");
 	run(none, &rv, 0, &a);
 	expect_cors(&a, 503);
-	answer_free(&a);
+	respond_answer_free(&a);
 	/* A preflight with a bad target is an error, not a preflight. */
 	view(&rv, &pre, "OPTIONS", "127.0.0.1", "/a b");
 	run(rt, &rv, 0, &a);
 	expect_cors(&a, 400);
-	answer_free(&a);
+	respond_answer_free(&a);
 	/* Another origin's errors: no CORS headers at all. */
 	view(&rv, &evil, "POST", "127.0.0.1", "/a#b");
 	run(rt, &rv, 0, &a);
@@ -533,7 +533,7 @@ test_cors_errors(void **state)
 	assert_null(hdr(&a, "Access-Control-Allow-Origin"));
 	assert_null(hdr(&a, "Access-Control-Expose-Headers"));
 	assert_null(hdr(&a, "Vary"));
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 	runtime_free(none);
 }
@@ -565,7 +565,7 @@ test_long_trusted_chain(void **state)
 	assert_int_equal(a.status, 307);
 	assert_string_equal(a.client, "81.2.69.142");
 	assert_string_equal(hdr(&a, "X-Upload-Server"), "eu-1");
-	answer_free(&a);
+	respond_answer_free(&a);
 	free(chain);
 	runtime_free(rt);
 }
@@ -583,16 +583,16 @@ test_health_path(void **state)
 	view(&rv, &fr, "GET", "127.0.0.1", "/healthz");
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 200);
-	answer_free(&a);
+	respond_answer_free(&a);
 	rv.draining = 1;
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 503);
 	assert_string_equal(a.body, "draining\n");
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &fr, "GET", "127.0.0.1", "/healthzz");
 	run(rt, &rv, 0, &a);
 	assert_int_equal(a.status, 307);
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -619,17 +619,17 @@ test_synthetic(void **state)
 	assert_string_equal(hdr(&a, "X-Upload-Server"), "ap-1");
 	assert_string_equal(hdr(&a, "X-Redirect-Reason"), "synthetic");
 	assert_true(a.synthetic);
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &ip, "POST", "192.0.2.7", "/u");
 	run(rt, &rv, 0, &a);
 	assert_string_equal(hdr(&a, "X-Upload-Server"), "eu-1");
 	assert_string_equal(hdr(&a, "X-Redirect-Reason"), "geo");
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &wrong, "POST", "192.0.2.7", "/u");
 	run(rt, &rv, 0, &a);
 	assert_string_equal(hdr(&a, "X-Upload-Server"), "us-1");
 	assert_false(a.synthetic);
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -646,15 +646,15 @@ test_request_id_from_trusted_proxy(void **state)
 	view(&rv, &fr, "GET", "127.0.0.1", "/u");
 	respond(rt, &rv, 0, &(struct rng){ { 1, 2, 3, 4 } }, &a);
 	assert_string_equal(hdr(&a, "X-Request-Id"), "abc-123");
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &fr, "GET", "192.0.2.1", "/u");
 	run(rt, &rv, 0, &a);
 	assert_string_not_equal(hdr(&a, "X-Request-Id"), "abc-123");
-	answer_free(&a);
+	respond_answer_free(&a);
 	view(&rv, &bad, "GET", "127.0.0.1", "/u");
 	run(rt, &rv, 0, &a);
 	assert_string_not_equal(hdr(&a, "X-Request-Id"), "a b");
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -674,7 +674,7 @@ test_html_body_escaped(void **state)
 	    "https://us-1.up.example.net/<script>\"'&");
 	assert_null(strstr(a.body, "<script>"));
 	assert_non_null(strstr(a.body, "&lt;script&gt;&quot;"));
-	answer_free(&a);
+	respond_answer_free(&a);
 	runtime_free(rt);
 }
 
@@ -685,12 +685,12 @@ test_token_matches(void **state)
 
 	(void)state;
 	strlist_split("alpha beta", &t);
-	assert_true(token_matches(&t, "alpha"));
-	assert_true(token_matches(&t, "beta"));
-	assert_false(token_matches(&t, "alph"));
-	assert_false(token_matches(&t, "alphaa"));
-	assert_false(token_matches(&t, ""));
-	assert_false(token_matches(&t, NULL));
+	assert_true(respond_token_matches(&t, "alpha"));
+	assert_true(respond_token_matches(&t, "beta"));
+	assert_false(respond_token_matches(&t, "alph"));
+	assert_false(respond_token_matches(&t, "alphaa"));
+	assert_false(respond_token_matches(&t, ""));
+	assert_false(respond_token_matches(&t, NULL));
 	strlist_free(&t);
 }
 

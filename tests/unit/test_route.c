@@ -62,7 +62,7 @@ setup(void **state)
 	cfg.default_region = C;
 	memset(&rt, 0, sizeof(rt));
 	rt.cfg = &cfg;
-	if ((rt.rm = regionmap_build(&cfg, err, sizeof(err))) == NULL) {
+	if ((rt.rm = region_map_build(&cfg, err, sizeof(err))) == NULL) {
 		print_error("regionmap_build: %s\n", err);
 		return -1;
 	}
@@ -74,7 +74,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	regionmap_free(rt.rm);
+	region_map_free(rt.rm);
 	return 0;
 }
 

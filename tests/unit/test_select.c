@@ -63,7 +63,7 @@ setup(void **state)
 	cfg.regions = regions;
 	cfg.nregions = NREG;
 	cfg.default_region = C;
-	if ((rm = regionmap_build(&cfg, err, sizeof(err))) == NULL) {
+	if ((rm = region_map_build(&cfg, err, sizeof(err))) == NULL) {
 		print_error("regionmap_build: %s\n", err);
 		return -1;
 	}
@@ -74,7 +74,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	regionmap_free(rm);
+	region_map_free(rm);
 	return 0;
 }
 
@@ -864,12 +864,12 @@ static void
 test_reason_names(void **state)
 {
 	(void)state;
-	assert_string_equal(reason_name(REASON_GEO), "geo");
-	assert_string_equal(reason_name(REASON_DEFAULT), "default");
-	assert_string_equal(reason_name(REASON_FALLBACK), "fallback");
-	assert_string_equal(reason_name(REASON_AFFINITY), "affinity");
-	assert_string_equal(reason_name(REASON_SYNTHETIC), "synthetic");
-	assert_string_equal(reason_name(REASON_NONE), "none");
+	assert_string_equal(select_reason_name(REASON_GEO), "geo");
+	assert_string_equal(select_reason_name(REASON_DEFAULT), "default");
+	assert_string_equal(select_reason_name(REASON_FALLBACK), "fallback");
+	assert_string_equal(select_reason_name(REASON_AFFINITY), "affinity");
+	assert_string_equal(select_reason_name(REASON_SYNTHETIC), "synthetic");
+	assert_string_equal(select_reason_name(REASON_NONE), "none");
 }
 
 int

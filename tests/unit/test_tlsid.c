@@ -112,9 +112,9 @@ expect_error(const char *cert, const char *key, const char *want)
 	struct tls_identity	*id;
 	char			 err[512] = "";
 
-	id = tls_identity_load(cert, key, err, sizeof(err));
+	id = tlsid_load(cert, key, err, sizeof(err));
 	if (id != NULL) {
-		tls_identity_unref(id);
+		tlsid_unref(id);
 		fail_msg("loaded %s + %s, want an error with \"%s\"", cert,
 		    key, want);
 	}
@@ -137,22 +137,22 @@ test_good_pair(void **state)
 	make(&a, "leaf-a.example", NULL, 0);
 	cert = write_pem("a.crt", NULL, &a, NULL);
 	key = write_pem("a.key", &a, NULL);
-	id = tls_identity_load(cert, key, err, sizeof(err));
+	id = tlsid_load(cert, key, err, sizeof(err));
 	if (id == NULL)
 		fail_msg("%s", err);
-	assert_string_equal(tls_identity_subject(id), "CN=leaf-a.example");
-	assert_int_equal(tls_identity_expires(id), expiry);
-	tls_identity_get(id, &pc, &n, &k);
+	assert_string_equal(tlsid_subject(id), "CN=leaf-a.example");
+	assert_int_equal(tlsid_expires(id), expiry);
+	tlsid_get(id, &pc, &n, &k);
 	assert_int_equal(n, 1);
 	assert_non_null(k);
 	/* A connection's reference keeps it alive past its runtime's. */
-	assert_ptr_equal(tls_identity_ref(id), id);
-	tls_identity_unref(id);
-	tls_identity_get(id, &pc, &n, &k);
+	assert_ptr_equal(tlsid_ref(id), id);
+	tlsid_unref(id);
+	tlsid_get(id, &pc, &n, &k);
 	assert_int_equal(n, 1);
-	tls_identity_unref(id);
-	tls_identity_unref(NULL);
-	assert_null(tls_identity_ref(NULL));
+	tlsid_unref(id);
+	tlsid_unref(NULL);
+	assert_null(tlsid_ref(NULL));
 	unmake(&a);
 }
 
@@ -172,12 +172,12 @@ test_chain(void **state)
 	make(&leaf, "leaf.example", &ca, 0);
 	cert = write_pem("chain.crt", NULL, &leaf, &ca, NULL);
 	key = write_pem("leaf.key", &leaf, NULL);
-	if ((id = tls_identity_load(cert, key, err, sizeof(err))) == NULL)
+	if ((id = tlsid_load(cert, key, err, sizeof(err))) == NULL)
 		fail_msg("%s", err);
-	tls_identity_get(id, &pc, &n, &k);
+	tlsid_get(id, &pc, &n, &k);
 	assert_int_equal(n, 2);
-	assert_string_equal(tls_identity_subject(id), "CN=leaf.example");
-	tls_identity_unref(id);
+	assert_string_equal(tlsid_subject(id), "CN=leaf.example");
+	tlsid_unref(id);
 	/* The issuer first: refused, not served to confuse clients. */
 	cert = write_pem("rev.crt", NULL, &ca, &leaf, NULL);
 	expect_error(cert, key, "leaf first");

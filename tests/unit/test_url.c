@@ -14,7 +14,7 @@
 #include "strlist.h"
 #include "url.h"
 
-#define TC(lit)	target_check(lit, sizeof(lit) - 1)
+#define TC(lit)	url_target_check(lit, sizeof(lit) - 1)
 
 /* ---- request-target ---------------------------------------------- */
 
@@ -50,9 +50,9 @@ static void
 test_target_null_and_empty(void **state)
 {
 	(void)state;
-	assert_int_equal(target_check(NULL, 0), 400);
-	assert_int_equal(target_check(NULL, 5), 400);
-	assert_int_equal(target_check("/x", 0), 400);
+	assert_int_equal(url_target_check(NULL, 0), 400);
+	assert_int_equal(url_target_check(NULL, 5), 400);
+	assert_int_equal(url_target_check("/x", 0), 400);
 }
 
 static void
@@ -70,7 +70,7 @@ test_target_rejects_bad_bytes(void **state)
 	assert_int_equal(TC("/a\nLocation: x"), 400);
 	assert_int_equal(TC("/a\x01"), 400);
 	/* A NUL inside len is a bad byte, not an end. */
-	assert_int_equal(target_check("/a\0b", 4), 400);
+	assert_int_equal(url_target_check("/a\0b", 4), 400);
 	/* The last byte is checked too. */
 	assert_int_equal(TC("/abc "), 400);
 }
@@ -95,13 +95,13 @@ test_target_length_4096_vs_4097(void **state)
 
 	(void)state;
 	t = make_target(4096, 'a');
-	assert_int_equal(target_check(t, 4096), 200);
+	assert_int_equal(url_target_check(t, 4096), 200);
 	free(t);
 	t = make_target(4097, 'a');
-	assert_int_equal(target_check(t, 4097), 414);
+	assert_int_equal(url_target_check(t, 4097), 414);
 	free(t);
 	t = make_target(100000, 'a');
-	assert_int_equal(target_check(t, 100000), 414);
+	assert_int_equal(url_target_check(t, 100000), 414);
 	free(t);
 }
 
@@ -113,12 +113,12 @@ test_target_overlong_is_414_even_with_bad_bytes(void **state)
 	(void)state;
 	t = make_target(4097, ' ');
 	t[0] = 'h';
-	assert_int_equal(target_check(t, 4097), 414);
+	assert_int_equal(url_target_check(t, 4097), 414);
 	free(t);
 	/* At the limit the byte rule still applies. */
 	t = make_target(4096, 'a');
 	t[4095] = ' ';
-	assert_int_equal(target_check(t, 4096), 400);
+	assert_int_equal(url_target_check(t, 4096), 400);
 	free(t);
 }
 
@@ -133,11 +133,11 @@ test_location_byte_for_byte(void **state)
 	int		 n;
 
 	(void)state;
-	n = location_build(buf, sizeof(buf), base, strlen(base), t, strlen(t));
+	n = url_location_build(buf, sizeof(buf), base, strlen(base), t, strlen(t));
 	assert_int_equal(n, strlen(base) + strlen(t));
 	assert_string_equal(buf,
 	    "https://eu-1.upload.example.com/up/a//b/../c?q=%2F+x");
-	n = location_build(buf, sizeof(buf), "https://h", 9, "/%00", 4);
+	n = url_location_build(buf, sizeof(buf), "https://h", 9, "/%00", 4);
 	assert_int_equal(n, 13);
 	assert_string_equal(buf, "https://h/%00");
 }
@@ -153,18 +153,18 @@ test_location_8k_bound(void **state)
 	base = make_target(LOCATION_MAX, 'b');
 	t = make_target(TARGET_MAX, 't');
 	/* Exactly 8192 bytes: allowed. */
-	assert_int_equal(location_build(buf, bufsz, base, LOCATION_MAX - 4096,
+	assert_int_equal(url_location_build(buf, bufsz, base, LOCATION_MAX - 4096,
 	    t, 4096), LOCATION_MAX);
 	assert_int_equal(strlen(buf), LOCATION_MAX);
 	assert_memory_equal(buf + LOCATION_MAX - 4096, t, 4096);
 	/* 8193: over the bound even though the buffer could be bigger. */
-	assert_int_equal(location_build(buf, bufsz, base, LOCATION_MAX - 4095,
+	assert_int_equal(url_location_build(buf, bufsz, base, LOCATION_MAX - 4095,
 	    t, 4096), -1);
-	assert_int_equal(location_build(buf, bufsz, base, LOCATION_MAX, t, 1),
+	assert_int_equal(url_location_build(buf, bufsz, base, LOCATION_MAX, t, 1),
 	    -1);
-	assert_int_equal(location_build(buf, bufsz, base, (size_t)-1, t, 2),
+	assert_int_equal(url_location_build(buf, bufsz, base, (size_t)-1, t, 2),
 	    -1);
-	assert_int_equal(location_build(buf, bufsz, base, 2, t, (size_t)-1),
+	assert_int_equal(url_location_build(buf, bufsz, base, 2, t, (size_t)-1),
 	    -1);
 	free(buf);
 	free(base);
@@ -179,13 +179,13 @@ test_location_small_buffer(void **state)
 	(void)state;
 	memset(buf, 'X', sizeof(buf));
 	/* 9 bytes + NUL fit in 10; 10 bytes do not. */
-	assert_int_equal(location_build(buf, sizeof(buf), "https://h", 9,
+	assert_int_equal(url_location_build(buf, sizeof(buf), "https://h", 9,
 	    "", 0), 9);
 	assert_string_equal(buf, "https://h");
-	assert_int_equal(location_build(buf, sizeof(buf), "https://h", 9,
+	assert_int_equal(url_location_build(buf, sizeof(buf), "https://h", 9,
 	    "/", 1), -1);
-	assert_int_equal(location_build(buf, 0, "", 0, "", 0), -1);
-	assert_int_equal(location_build(NULL, 10, "a", 1, "/", 1), -1);
+	assert_int_equal(url_location_build(buf, 0, "", 0, "", 0), -1);
+	assert_int_equal(url_location_build(NULL, 10, "a", 1, "/", 1), -1);
 }
 
 /* ---- server URLs ------------------------------------------------ */
@@ -196,9 +196,9 @@ url_why(const char *s, const struct url_policy *pol)
 	struct server_url	 u;
 	const char		*why = "unset";
 
-	if (server_url_parse(s, pol, &u, &why) == 0) {
+	if (url_server_parse(s, pol, &u, &why) == 0) {
 		assert_null(why);
-		server_url_free(&u);
+		url_server_free(&u);
 		return "ok";
 	}
 	assert_non_null(why);
@@ -214,14 +214,14 @@ assert_url(const char *s, const struct url_policy *pol, const char *base,
 	struct server_url	 u;
 	const char		*why = NULL;
 
-	if (server_url_parse(s, pol, &u, &why) != 0)
+	if (url_server_parse(s, pol, &u, &why) != 0)
 		fail_msg("\"%s\" refused: %s", s, why);
 	assert_string_equal(u.base, base);
 	assert_int_equal(u.baselen, strlen(base));
 	assert_string_equal(u.host, host);
 	assert_int_equal(u.https, https);
 	assert_int_equal(u.port, port);
-	server_url_free(&u);
+	url_server_free(&u);
 	assert_null(u.base);
 }
 
@@ -445,7 +445,7 @@ test_server_url_allowed_hosts(void **state)
 	struct url_policy	pol = { &hp, NULL, 0 };
 
 	(void)state;
-	assert_int_equal(host_patterns_parse(
+	assert_int_equal(url_host_patterns_parse(
 	    "*.upload.example.com, cdn.example.net 10.0.0.0/8", &hp), 0);
 	assert_string_equal(url_why("https://eu-1.upload.example.com", &pol),
 	    "ok");
@@ -469,7 +469,7 @@ test_server_url_allowed_hosts(void **state)
 	assert_string_equal(url_why("https://us-1.upload.example.com", &pol),
 	    "ok");
 	strlist_free(&names);
-	host_patterns_free(&hp);
+	url_host_patterns_free(&hp);
 }
 
 static void
@@ -478,11 +478,11 @@ test_server_url_why_may_be_null(void **state)
 	struct server_url	u;
 
 	(void)state;
-	assert_int_equal(server_url_parse("ftp://x", NULL, &u, NULL), -1);
-	assert_int_equal(server_url_parse("https://x.example", NULL, &u, NULL),
+	assert_int_equal(url_server_parse("ftp://x", NULL, &u, NULL), -1);
+	assert_int_equal(url_server_parse("https://x.example", NULL, &u, NULL),
 	    0);
-	server_url_free(&u);
-	server_url_free(&u);
+	url_server_free(&u);
+	url_server_free(&u);
 }
 
 /* ---- allowed_hosts patterns ------------------------------------- */
@@ -493,7 +493,7 @@ test_host_patterns_parse_kinds(void **state)
 	struct host_patterns	hp;
 
 	(void)state;
-	assert_int_equal(host_patterns_parse(
+	assert_int_equal(url_host_patterns_parse(
 	    "A.Example, *.Up.Example.com 192.0.2.0/24,2001:db8::/32 ::1",
 	    &hp), 0);
 	assert_int_equal(hp.names.n, 1);
@@ -502,7 +502,7 @@ test_host_patterns_parse_kinds(void **state)
 	assert_string_equal(hp.suffixes.v[0], ".up.example.com");
 	assert_int_equal(hp.cidrs.n, 3);
 	assert_int_equal(hp.cidrs.v[2].prefix, 128);
-	host_patterns_free(&hp);
+	url_host_patterns_free(&hp);
 	assert_int_equal(hp.names.n, 0);
 	assert_int_equal(hp.cidrs.n, 0);
 }
@@ -520,14 +520,14 @@ test_host_patterns_parse_rejects(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (host_patterns_parse(bad[i], &hp) != -1)
+		if (url_host_patterns_parse(bad[i], &hp) != -1)
 			fail_msg("accepted \"%s\"", bad[i]);
 		/* Left empty: nothing to free, nothing matches. */
 		assert_int_equal(hp.names.n + hp.suffixes.n + hp.cidrs.n, 0);
 	}
-	assert_int_equal(host_patterns_parse("", &hp), 0);
-	assert_false(host_patterns_match(&hp, "a.example"));
-	host_patterns_free(&hp);
+	assert_int_equal(url_host_patterns_parse("", &hp), 0);
+	assert_false(url_host_patterns_match(&hp, "a.example"));
+	url_host_patterns_free(&hp);
 }
 
 static void
@@ -536,18 +536,18 @@ test_host_patterns_match_suffix_not_apex(void **state)
 	struct host_patterns	hp;
 
 	(void)state;
-	assert_int_equal(host_patterns_parse("*.example.com", &hp), 0);
-	assert_true(host_patterns_match(&hp, "a.example.com"));
-	assert_true(host_patterns_match(&hp, "a.b.example.com"));
-	assert_true(host_patterns_match(&hp, "A.Example.COM"));
-	assert_false(host_patterns_match(&hp, "example.com"));
-	assert_false(host_patterns_match(&hp, ".example.com"));
-	assert_false(host_patterns_match(&hp, "aexample.com"));
-	assert_false(host_patterns_match(&hp, "example.com.evil"));
-	assert_false(host_patterns_match(&hp, ""));
-	assert_false(host_patterns_match(&hp, NULL));
-	assert_false(host_patterns_match(NULL, "a.example.com"));
-	host_patterns_free(&hp);
+	assert_int_equal(url_host_patterns_parse("*.example.com", &hp), 0);
+	assert_true(url_host_patterns_match(&hp, "a.example.com"));
+	assert_true(url_host_patterns_match(&hp, "a.b.example.com"));
+	assert_true(url_host_patterns_match(&hp, "A.Example.COM"));
+	assert_false(url_host_patterns_match(&hp, "example.com"));
+	assert_false(url_host_patterns_match(&hp, ".example.com"));
+	assert_false(url_host_patterns_match(&hp, "aexample.com"));
+	assert_false(url_host_patterns_match(&hp, "example.com.evil"));
+	assert_false(url_host_patterns_match(&hp, ""));
+	assert_false(url_host_patterns_match(&hp, NULL));
+	assert_false(url_host_patterns_match(NULL, "a.example.com"));
+	url_host_patterns_free(&hp);
 }
 
 static void
@@ -556,18 +556,18 @@ test_host_patterns_match_exact_and_cidr(void **state)
 	struct host_patterns	hp;
 
 	(void)state;
-	assert_int_equal(host_patterns_parse(
+	assert_int_equal(url_host_patterns_parse(
 	    "upload.example.com 10.0.0.0/8 2001:db8::/32", &hp), 0);
-	assert_true(host_patterns_match(&hp, "upload.example.com"));
-	assert_true(host_patterns_match(&hp, "UPLOAD.example.com"));
-	assert_false(host_patterns_match(&hp, "a.upload.example.com"));
-	assert_false(host_patterns_match(&hp, "upload.example.co"));
-	assert_true(host_patterns_match(&hp, "10.255.255.255"));
-	assert_false(host_patterns_match(&hp, "11.0.0.0"));
-	assert_true(host_patterns_match(&hp, "2001:db8:1::1"));
-	assert_false(host_patterns_match(&hp, "2001:db9::1"));
-	assert_true(host_patterns_match(&hp, "::ffff:10.0.0.1"));
-	host_patterns_free(&hp);
+	assert_true(url_host_patterns_match(&hp, "upload.example.com"));
+	assert_true(url_host_patterns_match(&hp, "UPLOAD.example.com"));
+	assert_false(url_host_patterns_match(&hp, "a.upload.example.com"));
+	assert_false(url_host_patterns_match(&hp, "upload.example.co"));
+	assert_true(url_host_patterns_match(&hp, "10.255.255.255"));
+	assert_false(url_host_patterns_match(&hp, "11.0.0.0"));
+	assert_true(url_host_patterns_match(&hp, "2001:db8:1::1"));
+	assert_false(url_host_patterns_match(&hp, "2001:db9::1"));
+	assert_true(url_host_patterns_match(&hp, "::ffff:10.0.0.1"));
+	url_host_patterns_free(&hp);
 }
 
 int

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "redisconn.h"
+#include "redis_conn.h"
 
 static __thread size_t	budget_elements;	/* of the reply being read */
 static __thread size_t	budget_bytes;
@@ -88,7 +88,7 @@ hiredis_fn_init(void)
 }
 
 void
-redisconn_bound_reader(redisReader *r)
+redis_conn_bound_reader(redisReader *r)
 {
 	pthread_once(&hiredis_once, hiredis_fn_init);
 	if (r != NULL && hiredis_fn != NULL && r->fn == hiredis_fn)
@@ -96,10 +96,10 @@ redisconn_bound_reader(redisReader *r)
 }
 
 void
-redisconn_bound(redisContext *c)
+redis_conn_bound(redisContext *c)
 {
 	if (c != NULL)
-		redisconn_bound_reader(c->reader);
+		redis_conn_bound_reader(c->reader);
 }
 
 /* The context is dead from here on: hiredis checks c->err first. */
@@ -124,7 +124,7 @@ reader_failed(redisContext *c)
 }
 
 int
-redisconn_reply_from_reader(redisContext *c, void **reply)
+redis_conn_reply_from_reader(redisContext *c, void **reply)
 {
 	*reply = NULL;
 	if (redisGetReplyFromReader(c, reply) != REDIS_OK)
@@ -135,7 +135,7 @@ redisconn_reply_from_reader(redisContext *c, void **reply)
 }
 
 int
-redisconn_read(redisContext *c)
+redis_conn_read(redisContext *c)
 {
 	size_t	before = c->reader->len;
 
@@ -154,14 +154,14 @@ redisconn_read(redisContext *c)
 
 /* redisGetReply's loop (write what is pending, read until a reply). */
 int
-redisconn_get_reply(redisContext *c, void **reply)
+redis_conn_get_reply(redisContext *c, void **reply)
 {
 	void	*r = NULL;
 	int	 done = 0;
 
 	*reply = NULL;
 	budget_reset();
-	if (redisconn_reply_from_reader(c, &r) != REDIS_OK)
+	if (redis_conn_reply_from_reader(c, &r) != REDIS_OK)
 		return REDIS_ERR;
 	if (r == NULL) {
 		do {
@@ -169,8 +169,8 @@ redisconn_get_reply(redisContext *c, void **reply)
 				return REDIS_ERR;
 		} while (!done);
 		do {
-			if (redisconn_read(c) != REDIS_OK ||
-			    redisconn_reply_from_reader(c, &r) != REDIS_OK)
+			if (redis_conn_read(c) != REDIS_OK ||
+			    redis_conn_reply_from_reader(c, &r) != REDIS_OK)
 				return REDIS_ERR;
 		} while (r == NULL);
 	}
@@ -179,35 +179,35 @@ redisconn_get_reply(redisContext *c, void **reply)
 }
 
 redisReply *
-redisconn_vcommand(redisContext *c, const char *fmt, va_list ap)
+redis_conn_vcommand(redisContext *c, const char *fmt, va_list ap)
 {
 	void	*r;
 
 	if (redisvAppendCommand(c, fmt, ap) != REDIS_OK ||
-	    redisconn_get_reply(c, &r) != REDIS_OK)
+	    redis_conn_get_reply(c, &r) != REDIS_OK)
 		return NULL;
 	return r;
 }
 
 redisReply *
-redisconn_command(redisContext *c, const char *fmt, ...)
+redis_conn_command(redisContext *c, const char *fmt, ...)
 {
 	redisReply	*r;
 	va_list		 ap;
 
 	va_start(ap, fmt);
-	r = redisconn_vcommand(c, fmt, ap);
+	r = redis_conn_vcommand(c, fmt, ap);
 	va_end(ap);
 	return r;
 }
 
 redisReply *
-redisconn_command_argv(redisContext *c, int argc, const char **argv)
+redis_conn_command_argv(redisContext *c, int argc, const char **argv)
 {
 	void	*r;
 
 	if (redisAppendCommandArgv(c, argc, argv, NULL) != REDIS_OK ||
-	    redisconn_get_reply(c, &r) != REDIS_OK)
+	    redis_conn_get_reply(c, &r) != REDIS_OK)
 		return NULL;
 	return r;
 }

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "redisconn.h"
-#include "redisconn_internal.h"
+#include "redis_conn.h"
+#include "redis_conn_internal.h"
 
 /* Where a context goes, for messages: "host:port", "[v6]:port", "unix:/p". */
 struct endpoint {
@@ -92,14 +92,14 @@ command(redisContext *c, const char *label, int argc, const char **argv,
 	redisReply	*r;
 	char		 buf[128];
 
-	r = redisconn_command_argv(c, argc, argv);
+	r = redis_conn_command_argv(c, argc, argv);
 	if (r == NULL) {
-		errf(err, errlen, "redis %s: %s: %s", label, argv[0],
+		redis_errf(err, errlen, "redis %s: %s: %s", label, argv[0],
 		    ctx_error(c, buf, sizeof(buf)));
 		return NULL;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		errf(err, errlen, "redis %s: %s failed: %.200s", label,
+		redis_errf(err, errlen, "redis %s: %s failed: %.200s", label,
 		    argv[0], r->str != NULL ? r->str : "");
 		freeReplyObject(r);
 		return NULL;
@@ -120,11 +120,11 @@ open_raw(const struct endpoint *e, double timeout, char *err, size_t errlen)
 	else
 		c = redisConnectWithTimeout(e->host, e->port, tv);
 	if (c == NULL) {
-		errf(err, errlen, "redis %s: out of memory", e->label);
+		redis_errf(err, errlen, "redis %s: out of memory", e->label);
 		return NULL;
 	}
 	if (c->err) {
-		errf(err, errlen, "redis %s: %s", e->label,
+		redis_errf(err, errlen, "redis %s: %s", e->label,
 		    ctx_error(c, buf, sizeof(buf)));
 		redisFree(c);
 		return NULL;
@@ -135,13 +135,13 @@ open_raw(const struct endpoint *e, double timeout, char *err, size_t errlen)
 	 */
 	if (redisSetTimeout(c, tv) != REDIS_OK ||
 	    (e->path == NULL && redisEnableKeepAlive(c) != REDIS_OK)) {
-		errf(err, errlen, "redis %s: %s", e->label,
+		redis_errf(err, errlen, "redis %s: %s", e->label,
 		    ctx_error(c, buf, sizeof(buf)));
 		redisFree(c);
 		return NULL;
 	}
 	/* Every reply read on it is bounded (redisconn_reply.c). */
-	redisconn_bound(c);
+	redis_conn_bound(c);
 	return c;
 }
 
@@ -201,17 +201,17 @@ check_role(redisContext *c, const char *label, enum role_need need,
 		return -1;
 	role = redis_role_parse(r, &name, &link);
 	if (role == REDIS_ROLE_BAD)
-		rc = errf(err, errlen, "redis %s: ROLE: unexpected reply",
+		rc = redis_errf(err, errlen, "redis %s: ROLE: unexpected reply",
 		    label);
 	else if (need == NEED_MASTER && role != REDIS_ROLE_MASTER)
-		rc = errf(err, errlen, "redis %s: ROLE says \"%.40s\", not "
+		rc = redis_errf(err, errlen, "redis %s: ROLE says \"%.40s\", not "
 		    "master", label, name);
 	else if (role == REDIS_ROLE_STALE)
-		rc = errf(err, errlen, "redis %s: ROLE says \"%.40s\" with "
+		rc = redis_errf(err, errlen, "redis %s: ROLE says \"%.40s\" with "
 		    "its master link \"%.40s\": its data may be old", label,
 		    name, link);
 	else if (role == REDIS_ROLE_OTHER)
-		rc = errf(err, errlen, "redis %s: ROLE says \"%.40s\", not "
+		rc = redis_errf(err, errlen, "redis %s: ROLE says \"%.40s\", not "
 		    "a data server", label, name);
 	freeReplyObject(r);
 	return rc;
@@ -222,7 +222,7 @@ redis_still_readable(redisContext *c, const char *node, char *err,
     size_t errlen)
 {
 	if (c == NULL || c->err)
-		return errf(err, errlen, "redis %s: connection lost", node);
+		return redis_errf(err, errlen, "redis %s: connection lost", node);
 	return check_role(c, node, NEED_READABLE, err, errlen);
 }
 
@@ -293,9 +293,9 @@ ask_sentinel(const struct redis_target *t, size_t i, char *host,
 	long		 v;
 	int		 sport, rc = -1;
 
-	if (split_hostport(t->sentinels.v[i], shost, sizeof(shost),
+	if (redis_split_hostport(t->sentinels.v[i], shost, sizeof(shost),
 	    &sport) == -1)
-		return errf(err, errlen, "redis sentinel \"%.300s\": bad "
+		return redis_errf(err, errlen, "redis sentinel \"%.300s\": bad "
 		    "address", t->sentinels.v[i]);
 	endpoint_init(&e, shost, sport, NULL);
 	if ((c = open_raw(&e, t->timeout, err, errlen)) == NULL)
@@ -308,18 +308,18 @@ ask_sentinel(const struct redis_target *t, size_t i, char *host,
 		return -1;
 	}
 	if (r->type == REDIS_REPLY_NIL)
-		errf(err, errlen, "redis sentinel %s: no master called "
+		redis_errf(err, errlen, "redis sentinel %s: no master called "
 		    "\"%.128s\"", e.label, t->master);
 	else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING ||
 	    r->element[1]->type != REDIS_REPLY_STRING ||
 	    r->element[0]->len == 0 || r->element[0]->len >= hostlen ||
 	    r->element[0]->len > HOST_MAX ||
-	    !host_valid(r->element[0]->str, r->element[0]->len,
+	    !redis_host_valid(r->element[0]->str, r->element[0]->len,
 	    strchr(r->element[0]->str, ':') != NULL) ||
-	    parse_num(r->element[1]->str, r->element[1]->len, 1, 65535,
+	    redis_parse_num(r->element[1]->str, r->element[1]->len, 1, 65535,
 	    &v) == -1)
-		errf(err, errlen, "redis sentinel %s: unexpected answer to "
+		redis_errf(err, errlen, "redis sentinel %s: unexpected answer to "
 		    "get-master-addr-by-name", e.label);
 	else {
 		memcpy(host, r->element[0]->str, r->element[0]->len);
@@ -340,13 +340,13 @@ redis_sentinel_master(const struct redis_target *t, char *host,
 	size_t	i;
 
 	if (t == NULL || t->sentinels.n == 0 || t->master == NULL)
-		return errf(err, errlen, "redis: no sentinels configured");
+		return redis_errf(err, errlen, "redis: no sentinels configured");
 	last[0] = '\0';
 	for (i = 0; i < t->sentinels.n; i++)
 		if (ask_sentinel(t, i, host, hostlen, port, last,
 		    sizeof(last)) == 0)
 			return 0;
-	return errf(err, errlen, "redis master \"%.128s\": no sentinel "
+	return redis_errf(err, errlen, "redis master \"%.128s\": no sentinel "
 	    "answered (%zu tried; last: %s)", t->master, t->sentinels.n,
 	    last);
 }
@@ -385,7 +385,7 @@ open_master(const struct redis_target *t, struct redis_where *where,
 			return c;
 		}
 	}
-	errf(err, errlen, "redis master \"%.128s\": no sentinel named a "
+	redis_errf(err, errlen, "redis master \"%.128s\": no sentinel named a "
 	    "usable master (%zu tried; last: %s)", t->master,
 	    t->sentinels.n, last);
 	return NULL;
@@ -402,7 +402,7 @@ redis_connect(const struct redis_target *t, enum redis_want want,
 	if (where != NULL)
 		memset(where, 0, sizeof(*where));
 	if (t == NULL || (t->is_unix ? t->path == NULL : t->host == NULL)) {
-		errf(err, errlen, "redis: no target");
+		redis_errf(err, errlen, "redis: no target");
 		return NULL;
 	}
 	endpoint_init(&e, t->host, t->port, t->is_unix ? t->path : NULL);
@@ -430,6 +430,6 @@ redis_connect(const struct redis_target *t, enum redis_want want,
 		}
 		return c;
 	}
-	errf(err, errlen, "%.240s; %s", skip, merr);
+	redis_errf(err, errlen, "%.240s; %s", skip, merr);
 	return NULL;
 }

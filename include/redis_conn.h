@@ -8,8 +8,8 @@
  * checked with ROLE before it is used; reads may prefer the url's own
  * server (a local replica) when ROLE says its data is live.
  *
- * Two files: src/redistarget.c parses the url and sentinels (pure),
- * src/redisconn.c connects.
+ * Two files: src/redis_target.c parses the url and sentinels (pure),
+ * src/redis_conn.c connects.
  */
 #ifndef GEO307_REDISCONN_H
 #define GEO307_REDISCONN_H
@@ -126,22 +126,22 @@ enum redis_role	redis_role_parse(const redisReply *r, const char **name,
 /*
  * Every read of a reply goes through these, never through hiredis's own
  * redisCommand/redisGetReply: they enforce the bounds on contexts that
- * redis_connect hands out (and on any given to redisconn_bound).  After
+ * redis_connect hands out (and on any given to redis_conn_bound).  After
  * a failure (NULL, or REDIS_ERR) the context is dead, c->errstr says
  * why, and the caller must drop it: replies still pipelined behind the
  * failed one would be taken for the answers to later commands.
  */
-void	 redisconn_bound(redisContext *c);
-void	 redisconn_bound_reader(redisReader *r);
-int	 redisconn_get_reply(redisContext *c, void **reply);
-redisReply *redisconn_command(redisContext *c, const char *fmt, ...);
-redisReply *redisconn_vcommand(redisContext *c, const char *fmt,
+void	 redis_conn_bound(redisContext *c);
+void	 redis_conn_bound_reader(redisReader *r);
+int	 redis_conn_get_reply(redisContext *c, void **reply);
+redisReply *redis_conn_command(redisContext *c, const char *fmt, ...);
+redisReply *redis_conn_vcommand(redisContext *c, const char *fmt,
 	    va_list ap);
-redisReply *redisconn_command_argv(redisContext *c, int argc,
+redisReply *redis_conn_command_argv(redisContext *c, int argc,
 	    const char **argv);
 /* The non-blocking pair, for the subscriber's poll() loop. */
-int	 redisconn_read(redisContext *c);
-int	 redisconn_reply_from_reader(redisContext *c, void **reply);
+int	 redis_conn_read(redisContext *c);
+int	 redis_conn_reply_from_reader(redisContext *c, void **reply);
 
 /* "host:port" of the master Sentinel names, for logs; -1 on failure. */
 int	redis_sentinel_master(const struct redis_target *t, char *host,

@@ -24,8 +24,8 @@
 #include <strings.h>
 
 #include "ascii.h"
-#include "redisconn.h"
-#include "redisconn_internal.h"
+#include "redis_conn.h"
+#include "redis_conn_internal.h"
 
 #define DEFAULT_PORT	6379
 /* Redis has 16 dbs unless "databases" is raised: allow what it may hold. */
@@ -33,7 +33,7 @@
 #define TIMEOUT_MAX	3600.0
 
 int
-errf(char *err, size_t errlen, const char *fmt, ...)
+redis_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -60,7 +60,7 @@ hexval(char c)
 
 /* Digits only, no sign, value in lo..hi. */
 int
-parse_num(const char *s, size_t len, long lo, long hi, long *out)
+redis_parse_num(const char *s, size_t len, long lo, long hi, long *out)
 {
 	long	v = 0;
 	size_t	i;
@@ -84,7 +84,7 @@ parse_num(const char *s, size_t len, long lo, long hi, long *out)
  * %zone.  Only a syntax check: resolution happens at connect time.
  */
 int
-host_valid(const char *s, size_t len, int v6)
+redis_host_valid(const char *s, size_t len, int v6)
 {
 	size_t	i;
 	int	colons = 0, zone = 0;
@@ -166,9 +166,9 @@ credential(const char *s, size_t len, const char *what, char **out,
 	int	rc;
 
 	if ((rc = pct_decode(s, len, out)) == -2)
-		return errf(err, errlen, "redis url: out of memory");
+		return redis_errf(err, errlen, "redis url: out of memory");
 	if (rc == -1)
-		return errf(err, errlen, "redis url: bad %%-escape in the %s",
+		return redis_errf(err, errlen, "redis url: bad %%-escape in the %s",
 		    what);
 	return 0;
 }
@@ -181,14 +181,14 @@ parse_userinfo(const char *s, size_t len, struct redis_target *t,
 	const char	*colon;
 
 	if ((colon = memchr(s, ':', len)) == NULL)
-		return errf(err, errlen, "redis url: the part before '@' "
+		return redis_errf(err, errlen, "redis url: the part before '@' "
 		    "must be [user]:password (percent-encode ':', '@' and "
 		    "'%%' in them)");
 	if (colon > s && credential(s, (size_t)(colon - s), "user",
 	    &t->user, err, errlen) == -1)
 		return -1;
 	if (colon + 1 == s + len)
-		return errf(err, errlen, "redis url: empty password after "
+		return redis_errf(err, errlen, "redis url: empty password after "
 		    "':'");
 	return credential(colon + 1, (size_t)(s + len - colon - 1),
 	    "password", &t->password, err, errlen);
@@ -208,7 +208,7 @@ parse_tcp(const char *s, struct redis_target *t, char *err, size_t errlen)
 		s = at + 1;
 	}
 	if (strpbrk(s, "?#") != NULL)
-		return errf(err, errlen, "redis url: no query or fragment in "
+		return redis_errf(err, errlen, "redis url: no query or fragment in "
 		    "a redis:// url (the db goes in the path, the password "
 		    "in [user]:password@)");
 	slash = strchr(s, '/');
@@ -217,7 +217,7 @@ parse_tcp(const char *s, struct redis_target *t, char *err, size_t errlen)
 	if (s[0] == '[') {
 		h = s + 1;
 		if ((hend = memchr(h, ']', (size_t)(slash - h))) == NULL)
-			return errf(err, errlen, "redis url: unclosed '[' in "
+			return redis_errf(err, errlen, "redis url: unclosed '[' in "
 			    "the host");
 		p = hend + 1;
 		v6 = 1;
@@ -228,23 +228,23 @@ parse_tcp(const char *s, struct redis_target *t, char *err, size_t errlen)
 		p = hend;
 	}
 	if (hend == h)
-		return errf(err, errlen, "redis url: empty host");
-	if (!host_valid(h, (size_t)(hend - h), v6))
-		return errf(err, errlen, "redis url: bad host");
+		return redis_errf(err, errlen, "redis url: empty host");
+	if (!redis_host_valid(h, (size_t)(hend - h), v6))
+		return redis_errf(err, errlen, "redis url: bad host");
 	if ((t->host = dupn(h, (size_t)(hend - h))) == NULL)
-		return errf(err, errlen, "redis url: out of memory");
+		return redis_errf(err, errlen, "redis url: out of memory");
 	t->port = DEFAULT_PORT;
 	if (p < slash) {
-		if (*p != ':' || parse_num(p + 1, (size_t)(slash - p - 1), 1,
+		if (*p != ':' || redis_parse_num(p + 1, (size_t)(slash - p - 1), 1,
 		    65535, &v) == -1)
-			return errf(err, errlen, "redis url: bad port "
+			return redis_errf(err, errlen, "redis url: bad port "
 			    "(1..65535)");
 		t->port = (int)v;
 	}
 	if (*slash == '/' && slash[1] != '\0') {
-		if (parse_num(slash + 1, strlen(slash + 1), 0, DB_MAX,
+		if (redis_parse_num(slash + 1, strlen(slash + 1), 0, DB_MAX,
 		    &v) == -1)
-			return errf(err, errlen, "redis url: bad db (0..%d)",
+			return redis_errf(err, errlen, "redis url: bad db (0..%d)",
 			    DB_MAX);
 		t->db = (int)v;
 	}
@@ -268,17 +268,17 @@ parse_unix_query(const char *q, struct redis_target *t, char *err,
 			continue;
 		eq = memchr(item, '=', (size_t)(end - item));
 		if (eq == NULL)
-			return errf(err, errlen, "redis url: unix: parameters "
+			return redis_errf(err, errlen, "redis url: unix: parameters "
 			    "are name=value");
 		if (eq - item == 2 && strncmp(item, "db", 2) == 0) {
-			if (seen_db++ || parse_num(eq + 1,
+			if (seen_db++ || redis_parse_num(eq + 1,
 			    (size_t)(end - eq - 1), 0, DB_MAX, &v) == -1)
-				return errf(err, errlen, "redis url: bad or "
+				return redis_errf(err, errlen, "redis url: bad or "
 				    "repeated db (0..%d)", DB_MAX);
 			t->db = (int)v;
 		} else if (eq - item == 4 && strncmp(item, "user", 4) == 0) {
 			if (t->user != NULL || eq + 1 == end)
-				return errf(err, errlen, "redis url: empty or "
+				return redis_errf(err, errlen, "redis url: empty or "
 				    "repeated user");
 			if (credential(eq + 1, (size_t)(end - eq - 1), "user",
 			    &t->user, err, errlen) == -1)
@@ -286,17 +286,17 @@ parse_unix_query(const char *q, struct redis_target *t, char *err,
 		} else if (eq - item == 8 &&
 		    strncmp(item, "password", 8) == 0) {
 			if (t->password != NULL || eq + 1 == end)
-				return errf(err, errlen, "redis url: empty or "
+				return redis_errf(err, errlen, "redis url: empty or "
 				    "repeated password");
 			if (credential(eq + 1, (size_t)(end - eq - 1),
 			    "password", &t->password, err, errlen) == -1)
 				return -1;
 		} else
-			return errf(err, errlen, "redis url: unknown unix: "
+			return redis_errf(err, errlen, "redis url: unknown unix: "
 			    "parameter (db, user and password are known)");
 	}
 	if (t->user != NULL && t->password == NULL)
-		return errf(err, errlen, "redis url: user needs a password");
+		return redis_errf(err, errlen, "redis url: user needs a password");
 	return 0;
 }
 
@@ -309,26 +309,26 @@ parse_unix(const char *s, struct redis_target *t, char *err, size_t errlen)
 
 	if (s[0] == '/' && s[1] == '/') {
 		if (s[2] != '/')
-			return errf(err, errlen, "redis url: unix:/path or "
+			return redis_errf(err, errlen, "redis url: unix:/path or "
 			    "unix:///path (no host part)");
 		s += 2;
 	}
 	if (s[0] != '/')
-		return errf(err, errlen, "redis url: unix: needs an absolute "
+		return redis_errf(err, errlen, "redis url: unix: needs an absolute "
 		    "path");
 	q = strchr(s, '?');
 	len = q != NULL ? (size_t)(q - s) : strlen(s);
 	if (len > PATH_MAX_UNIX)
-		return errf(err, errlen, "redis url: unix socket path longer "
+		return redis_errf(err, errlen, "redis url: unix socket path longer "
 		    "than %zu bytes", PATH_MAX_UNIX);
 	for (i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x21 ||
 		    (unsigned char)s[i] > 0x7e || s[i] == '#')
-			return errf(err, errlen, "redis url: bad byte in the "
+			return redis_errf(err, errlen, "redis url: bad byte in the "
 			    "unix socket path");
 	t->is_unix = 1;
 	if ((t->path = dupn(s, len)) == NULL)
-		return errf(err, errlen, "redis url: out of memory");
+		return redis_errf(err, errlen, "redis url: out of memory");
 	return q != NULL ? parse_unix_query(q + 1, t, err, errlen) : 0;
 }
 
@@ -337,14 +337,14 @@ parse_unix(const char *s, struct redis_target *t, char *err, size_t errlen)
  * checked like a url's; 0 or -1.
  */
 int
-split_hostport(const char *item, char *host, size_t hostlen, int *port)
+redis_split_hostport(const char *item, char *host, size_t hostlen, int *port)
 {
 	const char	*colon, *h, *hend;
 	long		 v;
 	int		 v6 = 0;
 
 	if ((colon = strrchr(item, ':')) == NULL ||
-	    parse_num(colon + 1, strlen(colon + 1), 1, 65535, &v) == -1)
+	    redis_parse_num(colon + 1, strlen(colon + 1), 1, 65535, &v) == -1)
 		return -1;
 	h = item;
 	hend = colon;
@@ -356,7 +356,7 @@ split_hostport(const char *item, char *host, size_t hostlen, int *port)
 		v6 = 1;
 	} else if (memchr(h, ':', (size_t)(hend - h)) != NULL)
 		v6 = 1;		/* "::1:26379", as config.c accepts it */
-	if (!host_valid(h, (size_t)(hend - h), v6) ||
+	if (!redis_host_valid(h, (size_t)(hend - h), v6) ||
 	    (size_t)(hend - h) >= hostlen)
 		return -1;
 	memcpy(host, h, (size_t)(hend - h));
@@ -375,12 +375,12 @@ redis_target_parse(const char *url, const struct strlist *sentinels,
 	int	 port, rc;
 
 	if (out == NULL)
-		return errf(err, errlen, "redis url: no target");
+		return redis_errf(err, errlen, "redis url: no target");
 	memset(out, 0, sizeof(*out));
 	if (url == NULL || url[0] == '\0')
-		return errf(err, errlen, "redis url: empty");
+		return redis_errf(err, errlen, "redis url: empty");
 	if (!isfinite(timeout) || timeout <= 0 || timeout > TIMEOUT_MAX)
-		return errf(err, errlen, "redis timeout: must be above 0 and "
+		return redis_errf(err, errlen, "redis timeout: must be above 0 and "
 		    "at most %g s", TIMEOUT_MAX);
 	out->timeout = timeout;
 	if (strncasecmp(url, "redis://", 8) == 0)
@@ -388,34 +388,34 @@ redis_target_parse(const char *url, const struct strlist *sentinels,
 	else if (strncasecmp(url, "unix:", 5) == 0)
 		rc = parse_unix(url + 5, out, err, errlen);
 	else if (strncasecmp(url, "rediss://", 9) == 0)
-		rc = errf(err, errlen, "redis url: rediss:// is not "
+		rc = redis_errf(err, errlen, "redis url: rediss:// is not "
 		    "supported: hiredis 0.14 has no TLS: keep Redis on a "
 		    "private network or behind stunnel");
 	else
-		rc = errf(err, errlen, "redis url: redis://[[user]:password@]"
+		rc = redis_errf(err, errlen, "redis url: redis://[[user]:password@]"
 		    "host[:port][/db] or unix:/path[?db=N&password=P] only");
 	for (i = 0; rc == 0 && sentinels != NULL && i < sentinels->n; i++) {
-		if (split_hostport(sentinels->v[i], host, sizeof(host),
+		if (redis_split_hostport(sentinels->v[i], host, sizeof(host),
 		    &port) == -1)
-			rc = errf(err, errlen, "redis sentinels: bad address "
+			rc = redis_errf(err, errlen, "redis sentinels: bad address "
 			    "\"%.300s\" (host:port)", sentinels->v[i]);
 		else if (strlist_push(&out->sentinels, sentinels->v[i]) == -1)
-			rc = errf(err, errlen, "redis url: out of memory");
+			rc = redis_errf(err, errlen, "redis url: out of memory");
 	}
 	if (rc == 0 && out->sentinels.n > 0 &&
 	    (master == NULL || master[0] == '\0'))
-		rc = errf(err, errlen, "redis sentinels: need a master name");
+		rc = redis_errf(err, errlen, "redis sentinels: need a master name");
 	if (rc == 0 && out->sentinels.n == 0 && master != NULL &&
 	    master[0] != '\0')
-		rc = errf(err, errlen, "redis master: needs sentinels");
+		rc = redis_errf(err, errlen, "redis master: needs sentinels");
 	if (rc == 0 && out->sentinels.n > 0) {
 		for (i = 0; master[i] != '\0' && rc == 0; i++)
 			if ((unsigned char)master[i] < 0x21 ||
 			    (unsigned char)master[i] > 0x7e)
-				rc = errf(err, errlen, "redis master: bad "
+				rc = redis_errf(err, errlen, "redis master: bad "
 				    "name");
 		if (rc == 0 && (out->master = strdup(master)) == NULL)
-			rc = errf(err, errlen, "redis url: out of memory");
+			rc = redis_errf(err, errlen, "redis url: out of memory");
 	}
 	if (rc == -1)
 		redis_target_free(out);

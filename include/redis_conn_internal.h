@@ -1,6 +1,6 @@
 /*
  * redisconn_internal: private to the redisconn module.  Only
- * src/redistarget.c and src/redisconn.c include it; everything else uses
+ * src/redis_target.c and src/redis_conn.c include it; everything else uses
  * redisconn.h.
  *
  * redistarget.c lends redisconn.c its message helper and the checks a
@@ -19,11 +19,11 @@
 #define PATH_MAX_UNIX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 /* Format into err (if any); always -1. */
-int	errf(char *err, size_t errlen, const char *fmt, ...)
+int	redis_errf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-int	parse_num(const char *s, size_t len, long lo, long hi, long *out);
-int	host_valid(const char *s, size_t len, int v6);
-int	split_hostport(const char *item, char *host, size_t hostlen,
+int	redis_parse_num(const char *s, size_t len, long lo, long hi, long *out);
+int	redis_host_valid(const char *s, size_t len, int v6);
+int	redis_split_hostport(const char *item, char *host, size_t hostlen,
 	    int *port);
 
 #endif
