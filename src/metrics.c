@@ -434,19 +434,26 @@ render_histogram(FILE *f)
 	fprintf(f, "geo307_request_duration_seconds_sum %.9f\n", v / 1e9);
 	fprintf(f, "geo307_request_duration_seconds_count %llu\n", cum);
 }
-
-char *
-metrics_render(const struct metrics_gauges *g, size_t *len)
+/* A counter family with one label: name{label="names[i]"} c[i]. */
+static void
+labelled(FILE *f, const char *name, const char *label,
+    const char *const *names, counter *c, size_t n)
 {
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s{%s=\"%s\"} %llu\n", name, label, names[i],
+		    atomic_load(&c[i]));
+}
+
+/* The per-thread counters of the request path, summed. */
+static void
+render_request_path(FILE *f)
+{
+	static const char	*aff[] = { "none", "hit", "miss" };
 	unsigned long long	 v;
-	FILE			*f;
-	char			*buf = NULL;
 	size_t			 i, j;
 
-	if ((f = open_memstream(&buf, len)) == NULL)
-		return NULL;
-	render_requests(f);
-	render_redirects(f, g->per_server);
 	header(f, "geo307_synthetic_requests_total", "counter",
 	    "Requests that carried a valid synthetic token.");
 	SUM(synthetic);
@@ -465,11 +472,9 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 	header(f, "geo307_affinity_total", "counter",
 	    "Requests with affinity on, by whether their key found a server.");
 	for (i = 0; i < 3; i++) {
-		static const char *names[] = { "none", "hit", "miss" };
-
 		SUM(affinity[i]);
 		fprintf(f, "geo307_affinity_total{result=\"%s\"} %llu\n",
-		    names[i], v);
+		    aff[i], v);
 	}
 	header(f, "geo307_spill_total", "counter",
 	    "Uploads spilled from a region short of headroom.");
@@ -481,36 +486,44 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 				    "to=\"%s\"} %llu\n", region_name(i),
 				    region_name(j), v);
 		}
-	render_histogram(f);
+}
 
+/* Connections: lingering, refused and evicted, PROXY headers. */
+static void
+render_connections(FILE *f)
+{
 	header(f, "geo307_linger_connections", "gauge",
 	    "Connections lingering after an early answer.");
 	fprintf(f, "geo307_linger_connections %ld\n",
 	    atomic_load(&linger_active));
 	header(f, "geo307_linger_total", "counter",
 	    "Lingering closes, by how they ended.");
-	for (i = 0; i < LINGER__COUNT; i++)
-		fprintf(f, "geo307_linger_total{outcome=\"%s\"} %llu\n",
-		    linger_names[i], atomic_load(&linger_outcomes[i]));
+	labelled(f, "geo307_linger_total", "outcome", linger_names,
+	    linger_outcomes, LINGER__COUNT);
 	header(f, "geo307_discarded_body_bytes_total", "counter",
 	    "Request body bytes read and thrown away.");
 	fprintf(f, "geo307_discarded_body_bytes_total %llu\n",
 	    atomic_load(&discarded));
 	header(f, "geo307_connections_refused_total", "counter",
 	    "Connections answered 503 at accept, by limit.");
-	for (i = 0; i < REFUSE__COUNT; i++)
-		fprintf(f, "geo307_connections_refused_total{reason=\"%s\"} "
-		    "%llu\n", refuse_names[i], atomic_load(&refused[i]));
+	labelled(f, "geo307_connections_refused_total", "reason",
+	    refuse_names, refused, REFUSE__COUNT);
 	header(f, "geo307_connections_evicted_total", "counter",
 	    "Connections closed to make room in a full table, by kind.");
-	for (i = 0; i < EVICT__COUNT; i++)
-		fprintf(f, "geo307_connections_evicted_total{kind=\"%s\"} "
-		    "%llu\n", evict_names[i], atomic_load(&evicted[i]));
+	labelled(f, "geo307_connections_evicted_total", "kind", evict_names,
+	    evicted, EVICT__COUNT);
 	header(f, "geo307_proxy_protocol_total", "counter",
 	    "PROXY protocol headers at accept, by result.");
-	for (i = 0; i < PPM__COUNT; i++)
-		fprintf(f, "geo307_proxy_protocol_total{result=\"%s\"} %llu\n",
-		    proxy_names[i], atomic_load(&proxied[i]));
+	labelled(f, "geo307_proxy_protocol_total", "result", proxy_names,
+	    proxied, PPM__COUNT);
+}
+
+/* Reloads, the fleet in use and its Redis source. */
+static void
+render_fleet(FILE *f, const struct metrics_gauges *g)
+{
+	size_t	i, j;
+
 	header(f, "geo307_reload_total", "counter",
 	    "Reloads, by what was reloaded and the result.");
 	for (i = 0; i < 3; i++)
@@ -519,7 +532,6 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 			    "result=\"%s\"} %llu\n", reload_what[i],
 			    j == 0 ? "ok" : "error",
 			    atomic_load(&reloads[i][j]));
-
 	header(f, "geo307_fleet_servers", "gauge",
 	    "Servers in the snapshot in use.");
 	fprintf(f, "geo307_fleet_servers %lu\n", g->fleet_servers);
@@ -535,8 +547,8 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 	    g->geoip_build_epoch);
 	/*
 	 * Without Redis there is nothing to be up: the family is declared
-	 * (every SPEC name is on the page) but has no sample, so an alert on
-	 * geo307_redis_up == 0 never fires for a static fleet.
+	 * (every contract name is on the page) but has no sample, so an
+	 * alert on geo307_redis_up == 0 never fires for a static fleet.
 	 */
 	header(f, "geo307_redis_up", "gauge",
 	    "1 when the last Redis refresh succeeded (no sample without Redis).");
@@ -553,6 +565,22 @@ metrics_render(const struct metrics_gauges *g, size_t *len)
 		fprintf(f, "geo307_fleet_rejected_records_total{reason=\"%s\"} "
 		    "%llu\n", reject_names[i], atomic_load(&rejects[i]));
 	pthread_mutex_unlock(&label_lock);
+}
+
+char *
+metrics_render(const struct metrics_gauges *g, size_t *len)
+{
+	FILE	*f;
+	char	*buf = NULL;
+
+	if ((f = open_memstream(&buf, len)) == NULL)
+		return NULL;
+	render_requests(f);
+	render_redirects(f, g->per_server);
+	render_request_path(f);
+	render_histogram(f);
+	render_connections(f);
+	render_fleet(f, g);
 	metrics_render_state(f, g);
 	if (fclose(f) != 0) {
 		free(buf);
