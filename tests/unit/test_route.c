@@ -353,6 +353,8 @@ test_affinity_hash(void **state)
 		moved += strcmp(before[i]->id, after[i]->id) != 0;
 	}
 	assert_int_equal(moved, count[4]);
+	print_message("# removing h4 (weight 500 of 5500) moved %zu of %d keys "
+	    "(%.2f%%), all of them h4's\n", moved, NKEYS, 100.0 * moved / NKEYS);
 	fleet_free(f);
 
 	/* Adding h10 (weight 550) takes about its share, all onto it. */
@@ -367,6 +369,10 @@ test_affinity_hash(void **state)
 		moved++;
 	}
 	expect_share(moved, NKEYS, 550 / (total + 550), "moved to h10");
+	print_message("# adding h10 (weight 550, %.2f%% of the new total) moved "
+	    "%zu of %d keys (%.2f%%), all onto h10; a drain and a load swing "
+	    "moved 0\n", 100 * 550 / (total + 550), moved, NKEYS,
+	    100.0 * moved / NKEYS);
 	for (j = 0; j < 11; j++)
 		if (strcmp(g->servers[j].id, "h10") == 0)
 			assert_int_equal(g->servers[j].weight, 550);
