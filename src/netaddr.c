@@ -147,12 +147,40 @@ netaddr_to_sockaddr(const struct netaddr *a, struct sockaddr_storage *out)
 }
 
 /* Never NULL, so it can go straight into a printf: "" on failure. */
+/*
+ * inet_ntop's dotted quad without its sprintf (twice per request): the
+ * same text, and "" when len is too small, as inet_ntop fails then.
+ */
+static const char *
+ipv4_str(const unsigned char *b, char *buf, size_t len)
+{
+	char	tmp[16], *o = tmp;
+	int	i;
+	size_t	n;
+
+	for (i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			*o++ = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*o++ = (char)('0' + b[i] / 10 % 10);
+		*o++ = (char)('0' + b[i] % 10);
+		*o++ = i < 3 ? '.' : '\0';
+	}
+	n = (size_t)(o - tmp);
+	if (n > len)
+		return buf;
+	memcpy(buf, tmp, n);
+	return buf;
+}
+
 const char *
 netaddr_str(const struct netaddr *a, char *buf, size_t len)
 {
 	if (buf == NULL || len == 0)
 		return "";
 	buf[0] = '\0';
+	if (a != NULL && a->family == AF_INET)
+		return ipv4_str(a->addr, buf, len);
 	if (a == NULL || addr_len(a->family) == 0 ||
 	    inet_ntop(a->family, a->addr, buf, len) == NULL) {
 		buf[0] = '\0';

@@ -525,11 +525,37 @@ test_hostport_rejects(void **state)
 	assert_int_equal(netaddr_parse_hostport(NULL, &ss, &len), -1);
 }
 
+/* The IPv4 text is inet_ntop's, byte for byte, and "" when len is short. */
+static void
+test_str_ipv4_as_inet_ntop(void **state)
+{
+	struct netaddr	a;
+	char		got[32], want[32];
+	unsigned	v, pos;
+	size_t		len;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	for (pos = 0; pos < 4; pos++)
+		for (v = 0; v < 256; v++)
+			for (len = 1; len <= 17; len++) {
+				memset(a.addr, (int)(pos * 37 + 5), 4);
+				a.addr[pos] = (uint8_t)v;
+				if (inet_ntop(AF_INET, a.addr, want, len) ==
+				    NULL)
+					want[0] = '\0';
+				assert_string_equal(netaddr_str(&a, got, len),
+				    want);
+			}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_ipv4),
+		cmocka_unit_test(test_str_ipv4_as_inet_ntop),
 		cmocka_unit_test(test_parse_ipv4_rejects_non_dotted_quad),
 		cmocka_unit_test(test_parse_ipv6),
 		cmocka_unit_test(test_parse_ipv6_rejects),
