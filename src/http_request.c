@@ -179,12 +179,29 @@ struct field_scan {
 	int		 bad;
 };
 
+/* RFC 9110 tchar: DIGIT, ALPHA and "!#$%&'*+-.^_`|~"; a table, not strchr. */
+static const unsigned char tchar[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+
 static int
 is_tchar(unsigned char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-	    (c >= 'a' && c <= 'z') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return tchar[c];
 }
 
 /* The byte after a line's text: where the next line starts, or NULL. */
@@ -396,16 +413,43 @@ count(const struct answer *a, double dur)
 		metrics_spill(a->spill_from, a->spill_to);
 }
 
+/*
+ * The Date header, formatted once a second per thread.  libmicrohttpd
+ * adds its own only when the response has none, and builds it with
+ * gmtime_r on every response: glibc's gmtime_r takes a process-wide lock
+ * (tzset_lock in __tz_convert) that every request thread then shares.
+ */
+static const char *
+date_header(void)
+{
+	static _Thread_local time_t	sec = (time_t)-1;
+	static _Thread_local char	buf[40];
+	time_t				now = time(NULL);
+	struct tm			tm;
+
+	if (now != sec) {
+		if (gmtime_r(&now, &tm) == NULL || strftime(buf, sizeof(buf),
+		    "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+			return NULL;
+		sec = now;
+	}
+	return buf;
+}
+
 static struct MHD_Response *
 build_response(const struct answer *a)
 {
 	struct MHD_Response	*r;
+	const char		*date;
 	size_t			 i;
 
 	r = MHD_create_response_from_buffer(a->bodylen, a->body,
 	    MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return NULL;
+	/* Without it, libmicrohttpd adds its own: not worth a 500. */
+	if ((date = date_header()) != NULL)
+		(void)MHD_add_response_header(r, "Date", date);
 	for (i = 0; i < a->nheaders; i++)
 		if (MHD_add_response_header(r, a->headers[i].name,
 		    a->headers[i].value) != MHD_YES)
