@@ -8,6 +8,7 @@ deleted feed).  HGETALLs are counted on a private redis-server with INFO
 commandstats."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -128,6 +129,25 @@ def feed(t):
                 weight_of(j, "s008") == 14)
     t.ok(rc == 0 and ok, "a deleted feed and a change without it: both "
          "changes served (full read)", out)
+
+    # a router that was away (stopped) while the feed was trimmed: on
+    # its return the entries after its own are gone, so it reads
+    # everything and serves every change it missed
+    ctl("weight", "s009", 15)
+    served(aport, lambda j: weight_of(j, "s009") == 15)
+    ctl("weight", "s010", 16)
+    served(aport, lambda j: weight_of(j, "s010") == 16)
+    os.kill(d.proc.pid, signal.SIGSTOP)
+    try:
+        ctl("weight", "s011", 17)
+        ctl("weight", "s012", 18)
+        r.cmd("XTRIM", P + "changes", "MAXLEN", "1")
+    finally:
+        os.kill(d.proc.pid, signal.SIGCONT)
+    ok = served(aport, lambda j: weight_of(j, "s011") == 17 and
+                weight_of(j, "s012") == 18)
+    t.ok(ok, "a router stopped while the feed was trimmed catches up "
+         "with every change it missed (full read)")
     m = g.scrape(aport)
     t.ok(m.get("geo307_fleet_rejected_records_total") == 0,
          "no record was rejected on the way")
@@ -135,7 +155,7 @@ def feed(t):
 
 def main():
     T.run([
-        (7, feed),
+        (8, feed),
         (1, g.check_daemons),
     ])
 
