@@ -159,15 +159,62 @@ pool_size(size_t max_header_bytes)
 	return mem < MHD_POOL_MALLOC_MAX ? MHD_POOL_MALLOC_MAX : mem;
 }
 
+/* Listener i: its socket and its libmicrohttpd daemon (no listen socket:
+ * the acceptor hands connections over). */
+static int
+start_daemon(struct http_server *srv, const struct listen_addr *la,
+    size_t i, unsigned threads, unsigned limit, size_t mem,
+    unsigned timeout, char *err, size_t errlen)
+{
+	struct MHD_OptionItem	tls[2];
+	unsigned		flags;
+
+	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+	    (void *)tls_certificate };
+	tls[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	if ((srv->fds[i] = listen_socket(la, err, errlen)) < 0)
+		return -1;
+	srv->n = i + 1;
+	if ((srv->labels[i] = strdup(la->text)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+	if (la->sa.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (srv->tls != NULL)
+		flags |= MHD_USE_TLS;
+	else
+		tls[0].option = MHD_OPTION_END;
+	srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
+	    http_request_handle, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+	    MHD_OPTION_URI_LOG_CALLBACK, http_request_uri_logged, srv,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, srv,
+	    MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
+	if (srv->daemons[i] == NULL) {
+		snprintf(err, errlen, "listen %s: libmicrohttpd refused to "
+		    "start", la->text);
+		return -1;
+	}
+	return 0;
+}
+
 struct http_server *
 http_start(const struct runtime *rt, struct linger *lg, char *err,
     size_t errlen)
 {
 	const struct config	*cfg = rt->cfg;
 	struct http_server	*srv;
-	unsigned		 threads, flags, limit, timeout;
+	unsigned		 threads, limit, timeout;
 	size_t			 i, mem;
-	struct MHD_OptionItem	 tls[2];
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
 	    (srv->ct = conntrack_new()) == NULL) {
@@ -201,45 +248,10 @@ http_start(const struct runtime *rt, struct linger *lg, char *err,
 	mem = pool_size(cfg->listen.max_header_bytes);
 	timeout = (unsigned)ceil(cfg->listen.keepalive_timeout);
 	srv->tls = tlsid_ref(rt->tls);
-	tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
-	    (void *)tls_certificate };
-	tls[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	for (i = 0; i < cfg->listen.naddrs; i++) {
-		if ((srv->fds[i] = listen_socket(&cfg->listen.addrs[i], err,
-		    errlen)) < 0)
+	for (i = 0; i < cfg->listen.naddrs; i++)
+		if (start_daemon(srv, &cfg->listen.addrs[i], i, threads, limit,
+		    mem, timeout, err, errlen) != 0)
 			goto fail;
-		srv->n = i + 1;
-		if ((srv->labels[i] = strdup(cfg->listen.addrs[i].text)) ==
-		    NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-		    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
-		if (cfg->listen.addrs[i].sa.ss_family == AF_INET6)
-			flags |= MHD_USE_IPv6;
-		if (srv->tls != NULL)
-			flags |= MHD_USE_TLS;
-		else
-			tls[0].option = MHD_OPTION_END;
-		srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
-		    http_request_handle, srv,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
-		    MHD_OPTION_CONNECTION_LIMIT, limit,
-		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-		    MHD_OPTION_URI_LOG_CALLBACK, http_request_uri_logged, srv,
-		    MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, srv,
-		    MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, srv,
-		    MHD_OPTION_ARRAY, tls,
-		    MHD_OPTION_END);
-		if (srv->daemons[i] == NULL) {
-			snprintf(err, errlen, "listen %s: libmicrohttpd "
-			    "refused to start", cfg->listen.addrs[i].text);
-			goto fail;
-		}
-	}
 	if (http_accept_start(srv, err, errlen) != 0)
 		goto fail;
 	return srv;
