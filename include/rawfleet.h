@@ -52,6 +52,10 @@ struct fleet_memory *rawfleet_memory_new(void);
 void		 rawfleet_memory_free(struct fleet_memory *m);
 
 void		 rawfleet_free(struct raw_fleet *raw);
+/* One server's fields, values and load freed (its id kept). */
+void		 rawfleet_server_clear(struct raw_server *rs);
+/* P regions and P maintenance freed. */
+void		 rawfleet_tail_clear(struct raw_fleet *raw);
 /*
  * Validate raw against rt (regions, url policy) and build a fleet for
  * rt's region map; stale_after sets how long its reports count as fresh.

@@ -66,6 +66,10 @@ int	 redis_answer_kind(const redisReply *r, int type, int nil_ok);
 int	 redis_parse_version(redisReply *r, uint64_t *v);
 int	 redis_take_hash(redisReply *r, char ***fields, char ***values, size_t *n);
 int	 redis_get_reply(redisContext *c, redisReply **r);
+int	 redis_take_server(redisReply *r, struct raw_server *rs);
+int	 redis_send_tail(redisContext *c, struct redis_source *src);
+int	 redis_take_tail(redisContext *c, struct raw_fleet *raw,
+	    redisReply **rp);
 
 /* redis_feed.c: the change feed (P changes) */
 int	 redis_feed_tail(redisContext *c, struct redis_source *src,

@@ -215,23 +215,27 @@ since_compact(struct fleet_memory *m)
 }
 
 void
-rawfleet_free(struct raw_fleet *raw)
+rawfleet_server_clear(struct raw_server *rs)
 {
-	size_t	i, j;
+	size_t	j;
 
-	if (raw == NULL)
-		return;
-	for (i = 0; i < raw->nservers; i++) {
-		for (j = 0; j < raw->servers[i].n; j++) {
-			free(raw->servers[i].fields[j]);
-			free(raw->servers[i].values[j]);
-		}
-		free(raw->servers[i].fields);
-		free(raw->servers[i].values);
-		free(raw->servers[i].id);
-		free(raw->servers[i].load);
+	for (j = 0; j < rs->n; j++) {
+		free(rs->fields[j]);
+		free(rs->values[j]);
 	}
-	free(raw->servers);
+	free(rs->fields);
+	free(rs->values);
+	free(rs->load);
+	rs->fields = rs->values = NULL;
+	rs->load = NULL;
+	rs->n = 0;
+}
+
+void
+rawfleet_tail_clear(struct raw_fleet *raw)
+{
+	size_t	i;
+
 	for (i = 0; i < raw->nregions; i++) {
 		free(raw->rnames[i]);
 		free(raw->rstates[i]);
@@ -239,6 +243,24 @@ rawfleet_free(struct raw_fleet *raw)
 	free(raw->rnames);
 	free(raw->rstates);
 	free(raw->maintenance);
+	raw->rnames = raw->rstates = NULL;
+	raw->maintenance = NULL;
+	raw->nregions = 0;
+}
+
+void
+rawfleet_free(struct raw_fleet *raw)
+{
+	size_t	i;
+
+	if (raw == NULL)
+		return;
+	for (i = 0; i < raw->nservers; i++) {
+		rawfleet_server_clear(&raw->servers[i]);
+		free(raw->servers[i].id);
+	}
+	free(raw->servers);
+	rawfleet_tail_clear(raw);
 	free(raw);
 }
 

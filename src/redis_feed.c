@@ -191,20 +191,8 @@ take_named(redisContext *c, struct raw_server *rs, int *member)
 		goto out;
 	*member = r->integer == 1;
 	freeReplyObject(r);
-	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) < 0)
+	if (redis_get_reply(c, &r) != 0 || redis_take_server(r, rs) != 0)
 		goto out;
-	if (r->type == REDIS_REPLY_ARRAY &&
-	    redis_take_hash(r, &rs->fields, &rs->values, &rs->n) != 0)
-		goto out;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		/* A key of the wrong type: a record that will not validate. */
-		if ((rs->fields = calloc(2, sizeof(char *))) == NULL ||
-		    (rs->values = calloc(2, sizeof(char *))) == NULL ||
-		    (rs->fields[0] = strdup("(type)")) == NULL ||
-		    (rs->values[0] = strdup("not a hash")) == NULL)
-			goto out;
-		rs->n = 1;
-	}
 	freeReplyObject(r);
 	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_STRING, 1) < 0)
 		goto out;
@@ -215,23 +203,6 @@ take_named(redisContext *c, struct raw_server *rs, int *member)
 out:
 	freeReplyObject(r);
 	return rc;
-}
-
-static void
-server_clear(struct raw_server *rs)
-{
-	size_t	i;
-
-	for (i = 0; i < rs->n; i++) {
-		free(rs->fields[i]);
-		free(rs->values[i]);
-	}
-	free(rs->fields);
-	free(rs->values);
-	free(rs->load);
-	rs->fields = rs->values = NULL;
-	rs->load = NULL;
-	rs->n = 0;
 }
 
 /* Put one re-read server into raw: replace, add, or remove it. */
@@ -245,7 +216,7 @@ patch_server(struct raw_fleet *raw, struct raw_server *rs, int member)
 		if (strcmp(raw->servers[i].id, rs->id) == 0)
 			break;
 	if (i < raw->nservers) {
-		server_clear(&raw->servers[i]);
+		rawfleet_server_clear(&raw->servers[i]);
 		if (member) {
 			free(raw->servers[i].id);
 			raw->servers[i] = *rs;
@@ -263,7 +234,7 @@ patch_server(struct raw_fleet *raw, struct raw_server *rs, int member)
 		memset(&raw->servers[raw->nservers], 0, sizeof(*rs));
 		return 0;
 	}
-	server_clear(rs);
+	rawfleet_server_clear(rs);
 	free(rs->id);
 	return 0;
 }
@@ -288,40 +259,8 @@ send_named(redisContext *c, struct redis_source *src,
 		free(k);
 	}
 	free(ks);
-	k = redis_key(src, KEY_REGIONS, NULL);
-	bad |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
-	free(k);
-	k = redis_key(src, KEY_MAINT, NULL);
-	bad |= redisAppendCommand(c, "GET %s", k) != REDIS_OK;
-	free(k);
+	bad |= redis_send_tail(c, src) != 0;
 	return bad ? -1 : 0;
-}
-
-/* Regions and maintenance, replaced whole. */
-static int
-take_tail(redisContext *c, struct raw_fleet *part)
-{
-	redisReply	*r = NULL;
-	int		 rc = -1;
-
-	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) < 0)
-		goto out;
-	if (r->type != REDIS_REPLY_ARRAY)
-		part->bad_regions = 1;
-	else if (redis_take_hash(r, &part->rnames, &part->rstates,
-	    &part->nregions) != 0)
-		goto out;
-	freeReplyObject(r);
-	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_STRING, 1) < 0)
-		goto out;
-	if (r->type != REDIS_REPLY_NIL && (part->maintenance =
-	    strdup(r->type == REDIS_REPLY_STRING ? r->str :
-	    "(not a string)")) == NULL)
-		goto out;
-	rc = 0;
-out:
-	freeReplyObject(r);
-	return rc;
 }
 
 /* Move part's regions and maintenance into raw. */
@@ -341,20 +280,6 @@ patch_tail(struct raw_fleet *raw, struct raw_fleet *part)
 	part->maintenance = old.maintenance;
 }
 
-static void
-free_tail(struct raw_fleet *part)
-{
-	size_t	i;
-
-	for (i = 0; i < part->nregions; i++) {
-		free(part->rnames[i]);
-		free(part->rstates[i]);
-	}
-	free(part->rnames);
-	free(part->rstates);
-	free(part->maintenance);
-}
-
 /* Read the named servers and patch them into the source's records. */
 static int
 feed_apply(redisContext *c, struct redis_source *src, struct feed_change *fc,
@@ -362,6 +287,7 @@ feed_apply(redisContext *c, struct redis_source *src, struct feed_change *fc,
 {
 	struct raw_fleet	 part;
 	struct raw_server	*got;
+	redisReply		*tail;
 	int			*member, rc = -1;
 	size_t			 i, n = 0;
 
@@ -378,8 +304,10 @@ feed_apply(redisContext *c, struct redis_source *src, struct feed_change *fc,
 			goto out;
 		}
 	}
-	if (take_tail(c, &part) != 0)
+	if (redis_take_tail(c, &part, &tail) != 0) {
+		freeReplyObject(tail);
 		goto out;
+	}
 	pthread_mutex_lock(&src->lock);
 	for (i = 0; i < n && src->raw != NULL; i++)
 		if (patch_server(src->raw, &got[i], member[i]) == 0)
@@ -401,10 +329,10 @@ out:
 		    "change feed: unexpected reply");
 	for (i = 0; got != NULL && i < n; i++)
 		if (got[i].id != NULL) {
-			server_clear(&got[i]);
+			rawfleet_server_clear(&got[i]);
 			free(got[i].id);
 		}
-	free_tail(&part);
+	rawfleet_tail_clear(&part);
 	free(got);
 	free(member);
 	return rc;

@@ -235,12 +235,7 @@ send_records(redisContext *c, struct redis_source *src,
 		rc |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
 		free(k);
 	}
-	k = redis_key(src, KEY_REGIONS, NULL);
-	rc |= redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
-	free(k);
-	k = redis_key(src, KEY_MAINT, NULL);
-	rc |= redisAppendCommand(c, "GET %s", k) != REDIS_OK;
-	free(k);
+	rc |= redis_send_tail(c, src);
 	if (n == 0 || rc != 0)
 		return rc ? -1 : 0;
 	if ((idv = calloc(n + 1, sizeof(char *))) == NULL)
@@ -256,8 +251,8 @@ send_records(redisContext *c, struct redis_source *src,
  * One server hash.  A key of the wrong type is one bad record, never a
  * failed read: the rest of the fleet must go on updating.
  */
-static int
-take_server(redisReply *r, struct raw_server *rs)
+int
+redis_take_server(redisReply *r, struct raw_server *rs)
 {
 	if (redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
 		return -1;
@@ -279,6 +274,49 @@ take_maintenance(redisReply *r, struct raw_fleet *raw)
 	return raw->maintenance != NULL ? 0 : -1;
 }
 
+/* P regions and P maintenance, appended (full reads and the feed). */
+int
+redis_send_tail(redisContext *c, struct redis_source *src)
+{
+	char	*k;
+	int	 bad;
+
+	k = redis_key(src, KEY_REGIONS, NULL);
+	bad = redisAppendCommand(c, "HGETALL %s", k) != REDIS_OK;
+	free(k);
+	k = redis_key(src, KEY_MAINT, NULL);
+	bad |= redisAppendCommand(c, "GET %s", k) != REDIS_OK;
+	free(k);
+	return bad ? -1 : 0;
+}
+
+/* Their replies into raw: regions (a wrong type: none drained) and
+ * maintenance.  -1 with *rp the reply at fault (the caller frees it). */
+int
+redis_take_tail(redisContext *c, struct raw_fleet *raw, redisReply **rp)
+{
+	redisReply	*r = NULL;
+
+	*rp = NULL;
+	if (redis_get_reply(c, &r) != 0 ||
+	    redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
+		goto fail;
+	if (r->type != REDIS_REPLY_ARRAY)
+		raw->bad_regions = 1;
+	else if (redis_take_hash(r, &raw->rnames, &raw->rstates,
+	    &raw->nregions))
+		goto fail;
+	freeReplyObject(r);
+	r = NULL;
+	if (redis_get_reply(c, &r) != 0 || take_maintenance(r, raw) != 0)
+		goto fail;
+	freeReplyObject(r);
+	return 0;
+fail:
+	*rp = r;
+	return -1;
+}
+
 /* Step 3: the replies of step 2, in the same order. */
 static int
 collect_records(redisContext *c, struct raw_fleet *raw, char *err,
@@ -288,22 +326,14 @@ collect_records(redisContext *c, struct raw_fleet *raw, char *err,
 	size_t		 i, n = raw->nservers;
 
 	for (i = 0; i < n; i++) {
-		if (redis_get_reply(c, &r) != 0 || take_server(r, &raw->servers[i]))
+		if (redis_get_reply(c, &r) != 0 ||
+		    redis_take_server(r, &raw->servers[i]))
 			goto fail;
 		freeReplyObject(r);
 	}
 	r = NULL;
-	if (redis_get_reply(c, &r) != 0 || redis_answer_kind(r, REDIS_REPLY_ARRAY, 0) == -1)
+	if (redis_take_tail(c, raw, &r) != 0)
 		goto fail;
-	if (r->type != REDIS_REPLY_ARRAY)
-		raw->bad_regions = 1;
-	else if (redis_take_hash(r, &raw->rnames, &raw->rstates, &raw->nregions))
-		goto fail;
-	freeReplyObject(r);
-	r = NULL;
-	if (redis_get_reply(c, &r) != 0 || take_maintenance(r, raw) != 0)
-		goto fail;
-	freeReplyObject(r);
 	r = NULL;
 	if (n > 0 && (redis_get_reply(c, &r) != 0 || take_loads(r, raw) != 0))
 		goto fail;
