@@ -13,9 +13,10 @@
 #include <sys/socket.h>
 
 #include "netaddr.h"
+#include "parse.h"
 #include "strlist.h"
 
-#define NAME_MAX_LEN	63	/* server ids and region names */
+#define NAME_MAX_LEN	PARSE_NAME_MAX
 /*
  * [region] sections at most.  The region map keeps, for every region,
  * all the others by distance (n * n entries, sorted at load), so
@@ -217,14 +218,5 @@ void		 config_print_keys(FILE *f);
 
 /* Index of the region called name, or -1. */
 int		 config_region_index(const struct config *cfg, const char *name);
-
-/* The grammar of server ids and region names: [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
-int		 config_name_is_valid(const char *s);
-
-/* Value parsers, shared with geo307ctl and the Redis source. 0 = ok. */
-int	config_parse_duration(const char *s, double *out);	/* seconds, decimals */
-int	config_parse_size(const char *s, uint64_t *out);	/* bytes, K/M/G */
-int	config_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
-int	config_parse_bool(const char *s, int *out);		/* yes/no/true/false/on/off/1/0 */
 
 #endif

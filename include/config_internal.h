@@ -150,11 +150,8 @@ const struct rawsec *config_sec_kind(const struct ld *ld, const char *kind);
 int		 config_key_line(const struct rawsec *rs, const char *name);
 int		 config_item_line(const struct rawsec *rs, const char *name,
 		    size_t idx);
-const char	*config_closest(const char *s, const char *const *v, size_t n,
-		    size_t stride);
 
 /* config_value.c: the value parsers and one driver per type */
-int		 config_parse_decimal(const char *s, int sign_ok, double *out);
 int		 config_value_set(struct ld *ld, const struct key *k, void *base,
 		    const struct rawkey *rk);
 int		 config_value_equal(const struct key *k, const void *a,

@@ -56,7 +56,7 @@ struct ctl {
 /* One server as read from Redis, before and after validation. */
 struct ctl_record {
 	char		*id;
-	int		 id_ok;		/* config_name_is_valid(id) */
+	int		 id_ok;		/* parse_is_name(id) */
 	int		 in_set;	/* a member of P servers */
 	size_t		 n;		/* hash fields */
 	char		**fields;

@@ -70,6 +70,8 @@ int	fleetrec_families(const char *s, unsigned *out);
 const char *fleetrec_families_name(unsigned families);
 /* Maintenance value: whole seconds 1..86400. */
 int	fleetrec_maintenance(const char *s, double *out);
+/* P version: INCR's counter, digits only, 0..INT64_MAX. */
+int	fleetrec_version(const char *s, uint64_t *out);
 const char *fleetrec_state_name(enum server_state s);
 
 /*

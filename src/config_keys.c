@@ -304,7 +304,7 @@ unknown_key(struct ld *ld, size_t first, size_t end, const struct rawkey *rk)
 	const char	*near;
 	char		 q[QBUF];
 
-	near = config_closest(rk->name, &config_keys[first].name, end - first,
+	near = parse_closest(rk->name, &config_keys[first].name, end - first,
 	    sizeof(config_keys[0]));
 	return config_fail(ld, rk->segs[0].line, "%s unknown key \"%s\"%s%s%s",
 	    ld->label, config_quote(q, sizeof(q), rk->name), near != NULL ?
@@ -428,7 +428,7 @@ load_section(struct ld *ld, const struct rawsec *rs, int *plain_line)
 		if (rs->name == NULL)
 			return config_fail(ld, rs->line, "%s needs a name: [%s NAME]",
 			    ld->label, rs->kind);
-		if (!config_name_is_valid(rs->name))
+		if (!parse_is_name(rs->name))
 			return config_fail(ld, rs->line, "%s: bad name \"%s\" "
 			    "(letters, digits, '.', '_', '-', not first; at "
 			    "most 63)", ld->label,

@@ -21,8 +21,6 @@
 #include "token.h"
 #include "url.h"
 
-#define DECIMAL_DIGITS		15	/* exact in a double */
-
 static void
 str_lower(char *s)
 {
@@ -57,151 +55,6 @@ is_token(const char *s)
 	for (; *s != '\0'; s++)
 		if (!is_alnum((unsigned char)*s) &&
 		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
-			return 0;
-	return 1;
-}
-
-/* ---- value parsers (config.h): shared with geo307ctl and Redis */
-
-/*
- * [+-]digits[.digits], computed without strtod: strtod follows the
- * locale's decimal point and accepts inf, nan, hex and exponents.  At
- * most 15 significant digits, so the mantissa is exact and one division
- * by an exact power of ten gives the correctly rounded double.
- */
-int
-config_parse_decimal(const char *s, int sign_ok, double *out)
-{
-	static const double	pow10[] = {
-		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
-		1e22
-	};
-	uint64_t	mant = 0;
-	int		neg = 0, ndig = 0, nfrac = 0, frac = 0;
-
-	if (s == NULL || out == NULL)
-		return -1;
-	if (sign_ok && (*s == '-' || *s == '+'))
-		neg = *s++ == '-';
-	if (!is_digit((unsigned char)*s))
-		return -1;
-	for (;; s++) {
-		if (*s == '.' && !frac) {
-			frac = 1;
-			if (!is_digit((unsigned char)s[1]))
-				return -1;
-			continue;
-		}
-		if (!is_digit((unsigned char)*s))
-			break;
-		if (mant != 0 || *s != '0')
-			ndig++;
-		if (ndig > DECIMAL_DIGITS)
-			return -1;
-		mant = mant * 10 + (uint64_t)(*s - '0');
-		if (frac && ++nfrac >= (int)(sizeof(pow10) / sizeof(pow10[0])))
-			return -1;
-	}
-	if (*s != '\0')
-		return -1;
-	*out = (double)mant / pow10[nfrac];
-	if (neg)
-		*out = -*out;
-	return 0;
-}
-
-int
-config_parse_duration(const char *s, double *out)
-{
-	return config_parse_decimal(s, 0, out);
-}
-
-int
-config_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long	v = 0;
-	unsigned		d;
-
-	if (s == NULL || out == NULL || !is_digit((unsigned char)*s))
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (!is_digit((unsigned char)*s))
-			return -1;
-		d = (unsigned)(*s - '0');
-		if (v > (max - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	if (v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int
-config_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long	v;
-	uint64_t		mult = 1;
-	char			buf[32];
-	size_t			len;
-
-	if (s == NULL || out == NULL || (len = strlen(s)) == 0 ||
-	    len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len + 1);
-	switch (buf[len - 1]) {
-	case 'K': case 'k':
-		mult = UINT64_C(1) << 10;
-		break;
-	case 'M': case 'm':
-		mult = UINT64_C(1) << 20;
-		break;
-	case 'G': case 'g':
-		mult = UINT64_C(1) << 30;
-		break;
-	}
-	if (mult != 1)
-		buf[len - 1] = '\0';
-	if (config_parse_uint(buf, UINT64_MAX / mult, &v) == -1)
-		return -1;
-	*out = (uint64_t)v * mult;
-	return 0;
-}
-
-int
-config_parse_bool(const char *s, int *out)
-{
-	static const char	*yes[] = { "yes", "true", "on", "1" };
-	static const char	*no[] = { "no", "false", "off", "0" };
-	size_t			 i;
-
-	if (s == NULL || out == NULL)
-		return -1;
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-int
-config_name_is_valid(const char *s)
-{
-	size_t	i;
-
-	if (s == NULL || !is_alnum((unsigned char)s[0]))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++)
-		if (i >= NAME_MAX_LEN || (!is_alnum((unsigned char)s[i]) &&
-		    s[i] != '.' && s[i] != '_' && s[i] != '-'))
 			return 0;
 	return 1;
 }
@@ -260,7 +113,7 @@ static const char *
 hint_near(char *buf, size_t sz, const char *hint, const char *s,
     const char *const *v, size_t n)
 {
-	const char	*c = config_closest(s, v, n, sizeof(*v));
+	const char	*c = parse_closest(s, v, n, sizeof(*v));
 
 	if (c == NULL)
 		return hint;
@@ -291,7 +144,7 @@ set_number(struct ld *ld, const struct key *k, void *f, const char *s,
 
 	switch (k->type) {
 	case T_UINT:
-		ok = config_parse_uint(s, (unsigned long long)k->max, &u) == 0 &&
+		ok = parse_uint(s, (unsigned long long)k->max, &u) == 0 &&
 		    u >= k->min;
 		snprintf(hint, sizeof(hint), "%.0f..%.0f", k->min, k->max);
 		if (ok)
@@ -299,7 +152,7 @@ set_number(struct ld *ld, const struct key *k, void *f, const char *s,
 		return ok ? 0 : config_bad(ld, rk, rk->segs[0].line, "bad integer", s,
 		    hint);
 	case T_SIZE:
-		ok = config_parse_size(s, &z) == 0 && z >= k->min && z <= k->max;
+		ok = parse_size(s, &z) == 0 && z >= k->min && z <= k->max;
 		snprintf(hint, sizeof(hint), "bytes with an optional K, M or "
 		    "G; %.0f..%.0f", k->min, k->max);
 		if (ok)
@@ -307,12 +160,12 @@ set_number(struct ld *ld, const struct key *k, void *f, const char *s,
 		return ok ? 0 : config_bad(ld, rk, rk->segs[0].line, "bad size", s,
 		    hint);
 	case T_FRACTION:
-		if (config_parse_decimal(s, 0, &d) == -1 || d >= 1)
+		if (parse_decimal(s, 0, &d) == -1 || d >= 1)
 			return config_bad(ld, rk, rk->segs[0].line, "bad fraction", s,
 			    "at least 0 and less than 1, like 0.10");
 		break;
 	default:
-		if (config_parse_duration(s, &d) == -1 || d < k->min || d > k->max ||
+		if (parse_duration(s, &d) == -1 || d < k->min || d > k->max ||
 		    ((k->flags & K_POSITIVE) && d <= k->min)) {
 			snprintf(hint, sizeof(hint), "seconds, like 10 or 0.5; "
 			    "%s %g, at most %g", (k->flags & K_POSITIVE) ?
@@ -338,7 +191,7 @@ set_choice(struct ld *ld, const struct key *k, void *f, const char *s,
 	int		 v;
 
 	if (k->type == T_BOOL) {
-		if (config_parse_bool(s, &v) == 0) {
+		if (parse_bool(s, &v) == 0) {
 			memcpy(f, &v, sizeof(v));
 			return 0;
 		}
@@ -425,7 +278,7 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 			    "an HTTP token like x-forwarded-for");
 		break;
 	case T_NAME:
-		if (!config_name_is_valid(s))
+		if (!parse_is_name(s))
 			return config_bad(ld, rk, line, "bad region name", s,
 			    "letters, digits, '.', '_', '-'; at most 63");
 		memcpy(f, s, strlen(s) + 1);
@@ -452,7 +305,7 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 }
 
 static int
-parse_hostport(struct ld *ld, const struct rawkey *rk, int line,
+set_hostport(struct ld *ld, const struct rawkey *rk, int line,
     const char *s, struct listen_addr *out)
 {
 	if (netaddr_parse_hostport(s, &out->sa, &out->salen) == -1)
@@ -478,13 +331,13 @@ set_special(struct ld *ld, const struct key *k, void *base, const char *s,
 	if (k->type == T_ADMIN) {
 		if ((cfg->admin.enabled = s[0] != '\0') == 0)
 			return 0;
-		return parse_hostport(ld, rk, rk->segs[0].line, s,
+		return set_hostport(ld, rk, rk->segs[0].line, s,
 		    &cfg->admin.addr);
 	}
 	if (k->type == T_SEED) {
 		if (s[0] == '\0')
 			return 0;
-		if (config_parse_uint(s, UINT64_MAX, &u) == -1)
+		if (parse_uint(s, UINT64_MAX, &u) == -1)
 			return config_bad(ld, rk, rk->segs[0].line, "bad seed", s,
 			    "an integer 0..18446744073709551615, or empty");
 		cfg->selection.has_seed = 1;
@@ -493,8 +346,8 @@ set_special(struct ld *ld, const struct key *k, void *base, const char *s,
 	}
 	if (strlist_split(s, &l) == -1)
 		return config_oom(ld);
-	ok = l.n == 2 && config_parse_decimal(l.v[0], 1, &r->lat) == 0 &&
-	    config_parse_decimal(l.v[1], 1, &r->lon) == 0 && r->lat >= -90 &&
+	ok = l.n == 2 && parse_decimal(l.v[0], 1, &r->lat) == 0 &&
+	    parse_decimal(l.v[1], 1, &r->lon) == 0 && r->lat >= -90 &&
 	    r->lat <= 90 && r->lon >= -180 && r->lon <= 180;
 	strlist_free(&l);
 	if (!ok)
@@ -554,10 +407,10 @@ item_ok(const struct key *k, const void *base, const char *s,
 	case I_CONTINENT:
 		return countries_continent_is_valid(s) ? 0 : -1;
 	case I_REGION:
-		if (config_name_is_valid(s) && strcmp(s,
+		if (parse_is_name(s) && strcmp(s,
 		    ((const struct region_conf *)base)->name) == 0)
 			*hint = "a region cannot fall back to itself";
-		return config_name_is_valid(s) && *hint == NULL ? 0 : -1;
+		return parse_is_name(s) && *hint == NULL ? 0 : -1;
 	case I_HOSTPAT:
 		if (url_host_patterns_parse(s, &hp) == -1)
 			return -1;
@@ -565,7 +418,7 @@ item_ok(const struct key *k, const void *base, const char *s,
 		return 0;
 	case I_SENTINEL:
 		colon = strrchr(s, ':');
-		return colon == NULL || colon == s || config_parse_uint(colon + 1,
+		return colon == NULL || colon == s || parse_uint(colon + 1,
 		    65535, &port) == -1 || port == 0 || !is_visible_str(s) ?
 		    -1 : 0;
 	case I_HOSTNAME:
@@ -672,7 +525,7 @@ store_listen(struct ld *ld, struct config *cfg, const struct strlist *l,
 		return config_oom(ld);
 	for (i = 0; i < l->n; i++) {
 		cfg->listen.naddrs = i + 1;
-		if (parse_hostport(ld, rk, lines[i], l->v[i], &a[i]) == -1)
+		if (set_hostport(ld, rk, lines[i], l->v[i], &a[i]) == -1)
 			return -1;
 		for (j = 0; j < i; j++)
 			if (a[i].salen == a[j].salen &&

@@ -9,7 +9,7 @@
  *
  * Decisions where the contract leaves room:
  * - weight and maintenance: leading zeros are fine ("007" = 7), as in
- *   the config's own [server] weight (config_parse_uint); a sign, blanks or an
+ *   the config's own [server] weight (parse_uint); a sign, blanks or an
  *   empty string are not.
  * - A server hash with a field the schema does not know ("wieght") is
  *   rejected whole (REJECT_FIELD): skipping it silently would give the
@@ -25,6 +25,7 @@
 
 #include "ascii.h"
 #include "fleetrec.h"
+#include "parse.h"
 
 #define WEIGHT_MAX	1000000
 #define WEIGHT_DEFAULT	100
@@ -57,6 +58,17 @@ fleetrec_reject_reason_name(enum reject_reason r)
 	return "unknown";
 }
 
+int
+fleetrec_version(const char *s, uint64_t *out)
+{
+	unsigned long long	v;
+
+	if (parse_uint(s, INT64_MAX, &v) == -1)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 const char *
 fleetrec_state_name(enum server_state s)
 {
@@ -76,7 +88,7 @@ fleetrec_weight(const char *s, uint32_t *out)
 {
 	unsigned long long	v;
 
-	if (config_parse_uint(s, WEIGHT_MAX, &v) == -1)
+	if (parse_uint(s, WEIGHT_MAX, &v) == -1)
 		return -1;
 	if (out != NULL)
 		*out = (uint32_t)v;
@@ -162,7 +174,7 @@ fleetrec_maintenance(const char *s, double *out)
 {
 	unsigned long long	v;
 
-	if (config_parse_uint(s, MAINT_MAX, &v) == -1 || v == 0)
+	if (parse_uint(s, MAINT_MAX, &v) == -1 || v == 0)
 		return -1;
 	if (out != NULL)
 		*out = (double)v;
@@ -276,7 +288,7 @@ fleetrec_server(const struct config *cfg, const char *id,
 	if (cfg == NULL || out == NULL || (n > 0 && (fields == NULL ||
 	    values == NULL)))
 		return reject(rej, REJECT_FIELD, NULL, NULL);
-	if (id == NULL || !config_name_is_valid(id))
+	if (id == NULL || !parse_is_name(id))
 		return reject(rej, REJECT_ID, "id", id);
 	for (f = 0; f < F__COUNT; f++)
 		at[f] = -1;
@@ -304,7 +316,7 @@ fleetrec_server(const struct config *cfg, const char *id,
 		return reject(rej, REJECT_URL, FIELD(F_URL));
 	}
 	if (values[at[F_REGION]] == NULL ||
-	    !config_name_is_valid(values[at[F_REGION]]) ||
+	    !parse_is_name(values[at[F_REGION]]) ||
 	    config_region_index(cfg, values[at[F_REGION]]) < 0) {
 		fleetrec_record_free(out);
 		return reject(rej, REJECT_REGION, FIELD(F_REGION));
@@ -328,7 +340,7 @@ fleetrec_server(const struct config *cfg, const char *id,
 		return reject(rej, REJECT_FIELD, FIELD(F_FAMILIES));
 	}
 #undef FIELD
-	/* Both fit: config_name_is_valid() caps them at NAME_MAX_LEN. */
+	/* Both fit: parse_is_name() caps them at NAME_MAX_LEN. */
 	snprintf(out->id, sizeof(out->id), "%s", id);
 	snprintf(out->region, sizeof(out->region), "%s", values[at[F_REGION]]);
 	return 0;

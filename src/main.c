@@ -24,6 +24,7 @@
 #include "linger.h"
 #include "log.h"
 #include "metrics.h"
+#include "parse.h"
 #include "redis_source.h"
 #include "runtime.h"
 #include "service.h"
@@ -305,13 +306,11 @@ static double
 geoip_check_interval(void)
 {
 	const char	*e = getenv("GEO307_GEOIP_CHECK_INTERVAL");
-	char		*end;
 	double		 v;
 
 	if (e == NULL || *e == '\0')
 		return GEOIP_CHECK;
-	v = strtod(e, &end);
-	if (*end != '\0' || !(v >= 0.1 && v <= 86400)) {
+	if (parse_duration(e, &v) == -1 || !(v >= 0.1 && v <= 86400)) {
 		log_warn("GEO307_GEOIP_CHECK_INTERVAL=%s: not 0.1..86400 "
 		    "seconds, using %.0f", e, GEOIP_CHECK);
 		return GEOIP_CHECK;

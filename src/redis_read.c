@@ -48,8 +48,6 @@ redis_answer_kind(const redisReply *r, int type, int nil_ok)
 int
 redis_parse_version(redisReply *r, uint64_t *v)
 {
-	char	*end;
-
 	if (r == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_NIL) {
@@ -58,9 +56,7 @@ redis_parse_version(redisReply *r, uint64_t *v)
 	}
 	if (r->type != REDIS_REPLY_STRING)
 		return -1;
-	errno = 0;
-	*v = strtoull(r->str, &end, 10);
-	return errno || *end != '\0' || end == r->str ? -1 : 0;
+	return fleetrec_version(r->str, v);
 }
 
 /*

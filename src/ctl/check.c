@@ -18,7 +18,7 @@ ctl_check_id(const char *id)
 {
 	char	*p;
 
-	if (config_name_is_valid(id))
+	if (parse_is_name(id))
 		return CTL_OK;
 	p = ctl_printable(id);
 	ctl_err(CTL_FAIL, "bad server id \"%s\" (a letter or digit, then "
@@ -35,7 +35,7 @@ ctl_check_region(struct ctl *c, const char *region)
 	int	 rc = CTL_OK;
 
 	p = ctl_printable(region);
-	if (!config_name_is_valid(region))
+	if (!parse_is_name(region))
 		rc = ctl_err(CTL_FAIL, "bad region name \"%s\" (a letter or "
 		    "digit, then letters, digits, '.', '_' or '-'; at most %d)",
 		    p ? p : "", NAME_MAX_LEN);
@@ -65,7 +65,7 @@ ctl_server_check(struct ctl *c, const char *id, const char *const *fields,
 	for (i = 0; i < n; i++)
 		if (strcmp(fields[i], "region") == 0)
 			region = values[i];
-	if (region != NULL && config_name_is_valid(region)) {
+	if (region != NULL && parse_is_name(region)) {
 		snprintf(r.name, sizeof(r.name), "%s", region);
 		r.is_default = 1;
 		g.regions = &r;

@@ -207,8 +207,10 @@ take_globals(struct ctl_records *out, redisReply *ver, redisReply *maint,
 	size_t	i;
 	int	bad = 0;
 
-	if (ver->type == REDIS_REPLY_STRING)
-		out->version = strtoull(ver->str, NULL, 10);
+	/* A version that is not a counter shows as 0. */
+	if (ver->type == REDIS_REPLY_STRING &&
+	    fleetrec_version(ver->str, &out->version) == -1)
+		out->version = 0;
 	if (maint->type == REDIS_REPLY_STRING) {
 		out->maintenance = 1;
 		if ((out->maintenance_value = reply_dup(maint, &bad)) == NULL)
@@ -282,7 +284,7 @@ ctl_fetch_all(struct ctl *c, struct ctl_records *out)
 		}
 		out->v[out->n].in_set = 1;
 		out->v[out->n].ttl_ms = -2;
-		out->v[out->n].id_ok = config_name_is_valid(out->v[out->n].id);
+		out->v[out->n].id_ok = parse_is_name(out->v[out->n].id);
 		out->n++;
 	}
 	if (out->n > 0)
@@ -324,7 +326,7 @@ ctl_fetch_one(struct ctl *c, const char *id, struct ctl_record *out,
 	memset(out, 0, sizeof(*out));
 	*found = 0;
 	out->ttl_ms = -2;
-	out->id_ok = config_name_is_valid(id);
+	out->id_ok = parse_is_name(id);
 	if ((out->id = strdup(id)) == NULL)
 		return oom();
 	if (ctl_key(c, ks, sizeof(ks), KEY_SERVERS, NULL) == -1)

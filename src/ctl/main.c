@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "parse.h"
 
 #define DEFAULT_PREFIX	"geo307:"
 
@@ -64,6 +65,20 @@ ctl_key(const struct ctl *c, char *buf, size_t len, const char *suffix,
     const char *id)
 {
 	return fleetrec_key(buf, len, c->prefix, suffix, id);
+}
+
+/* "did you mean" the one command close to name, as the config does. */
+static int
+unknown_command(const char *name)
+{
+	const char	*near = parse_closest(name, &commands[0].name,
+	    sizeof(commands) / sizeof(commands[0]), sizeof(commands[0]));
+
+	if (near != NULL)
+		return ctl_err(CTL_USAGE, "unknown command \"%s\" (did you "
+		    "mean \"%s\"? see geo307ctl --help)", name, near);
+	return ctl_err(CTL_USAGE, "unknown command \"%s\" (see geo307ctl "
+	    "--help)", name);
 }
 
 int
@@ -264,8 +279,7 @@ main(int argc, char *argv[])
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0]))
-		return ctl_err(CTL_USAGE, "unknown command \"%s\" (see "
-		    "geo307ctl --help)", argv[0]);
+		return unknown_command(argv[0]);
 	if (prefix != NULL && !prefix_ok(prefix))
 		return ctl_err(CTL_FAIL, "bad --prefix \"%s\" (printable, no "
 		    "blanks, at most %d bytes)", prefix, CTL_PREFIX_MAX);

@@ -67,7 +67,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		return rc;
 	}
 	ttl = c->stale_after;
-	if (ttls != NULL && (config_parse_duration(ttls, &ttl) != 0 || ttl <= 0 ||
+	if (ttls != NULL && (parse_duration(ttls, &ttl) != 0 || ttl <= 0 ||
 	    ttl > TTL_MAX || llround(ttl * 1000) < 1)) {
 		p = ctl_printable(ttls);
 		rc = ctl_err(CTL_FAIL, "bad --ttl \"%s\" (seconds, more than "

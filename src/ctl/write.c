@@ -74,17 +74,14 @@ static int
 read_version(struct ctl *c, const char *key, uint64_t *v)
 {
 	redisReply	*r;
-	char		*end;
 	int		 rc = CTL_OK;
 
 	if ((r = ctl_command(c, "GET %s", key)) == NULL)
 		return CTL_REDIS;
 	*v = 0;
+	/* The router's rule, and room for one INCR. */
 	if (r->type == REDIS_REPLY_STRING) {
-		errno = 0;
-		*v = strtoull(r->str, &end, 10);
-		if (errno != 0 || end == r->str || *end != '\0' ||
-		    r->str[0] == '-' || *v >= INT64_MAX)
+		if (fleetrec_version(r->str, v) == -1 || *v == INT64_MAX)
 			rc = ctl_err(CTL_FAIL, "%s holds \"%.40s\", not a "
 			    "version counter", key, r->str);
 	} else if (r->type != REDIS_REPLY_NIL)

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "load.h"
+#include "parse.h"
 
 static const char usage_text[] =
 "usage: geo307-load --url URL --rate R --duration S [--connections N]\n"
@@ -63,33 +64,33 @@ die_usage(const char *fmt, ...)
 static double
 real(const char *flag, const char *s, double lo, double hi)
 {
-	char	*end;
-	double	 v = strtod(s, &end);
+	double	v;
 
-	if (end == s || *end != '\0' || !(v >= lo && v <= hi))
+	if (parse_decimal(s, 0, &v) == -1 || !(v >= lo && v <= hi))
 		die_usage("bad %s %s (%g to %g)", flag, s, lo, hi);
+	return v;
+}
+
+static unsigned long long
+whole(const char *flag, const char *s, unsigned long long lo,
+    unsigned long long hi)
+{
+	unsigned long long	v;
+
+	if (parse_uint(s, hi, &v) == -1 || v < lo)
+		die_usage("bad %s %s (%llu to %llu)", flag, s, lo, hi);
 	return v;
 }
 
 static uint64_t
 size_arg(const char *s)
 {
-	char		*end;
-	unsigned long long v = strtoull(s, &end, 10);
-	int		 shift = 0;
+	uint64_t	v;
 
-	if (end == s || *s == '-')
-		die_usage("bad --body %s", s);
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if ((shift && end[1] != '\0') || (!shift && *end != '\0') ||
-	    v > (1ULL << 40) >> shift)
-		die_usage("bad --body %s (bytes, with K, M or G)", s);
-	return (uint64_t)v << shift;
+	if (parse_size(s, &v) == -1 || v > (UINT64_C(1) << 40))
+		die_usage("bad --body %s (bytes, with K, M or G; at most 1T)",
+		    s);
+	return v;
 }
 
 static void
@@ -136,7 +137,7 @@ parse_flags(struct load_opts *o, int argc, char *argv[])
 		case 'r': o->rate = real("--rate", optarg, 0.01, 1e7); break;
 		case 'd': o->duration = real("--duration", optarg, 0.01,
 		    86400); break;
-		case 'n': o->connections = (unsigned)real("--connections",
+		case 'n': o->connections = (unsigned)whole("--connections",
 		    optarg, 1, 100000); break;
 		case 'm': o->mix = optarg; break;
 		case 'i': o->ips_file = optarg; break;
@@ -164,9 +165,9 @@ parse_flags(struct load_opts *o, int argc, char *argv[])
 		case 'j': o->json = optarg; break;
 		case 'T': o->timeout = real("--timeout", optarg, 0.01, 3600);
 			break;
-		case 'A': o->per_country = (unsigned)real("--addresses",
+		case 'A': o->per_country = (unsigned)whole("--addresses",
 		    optarg, 1, 100000); break;
-		case 's': o->seed = (uint64_t)real("--seed", optarg, 1, 1e15);
+		case 's': o->seed = whole("--seed", optarg, 1, UINT64_MAX);
 			break;
 		case 'q': o->quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "countries.h"
+#include "parse.h"
 #include "load.h"
 #include "rng.h"
 
@@ -161,7 +162,7 @@ random_host(struct rng *r, const struct net *nt, struct load_ip *ip)
 static int
 parse_mix(const char *mix, struct load_pool *p, char *err, size_t errlen)
 {
-	char	*copy = strdup(mix), *item, *save = NULL, *eq, *end;
+	char	*copy = strdup(mix), *item, *save = NULL, *eq;
 	double	 sum = 0, w;
 	size_t	 i;
 
@@ -176,8 +177,7 @@ parse_mix(const char *mix, struct load_pool *p, char *err, size_t errlen)
 			    "CC an ISO 3166 country code)", item);
 			goto fail;
 		}
-		w = strtod(eq + 1, &end);
-		if (*end != '\0' || !(w > 0 && w < 1e9)) {
+		if (parse_decimal(eq + 1, 0, &w) == -1 || !(w > 0 && w < 1e9)) {
 			snprintf(err, errlen, "--mix: bad share in %s", item);
 			goto fail;
 		}

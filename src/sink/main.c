@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "netaddr.h"
+#include "parse.h"
 #include "sink.h"
 
 #define SINK_EXIT_USAGE	2
@@ -53,13 +54,11 @@ die_usage(const char *fmt, ...)
 static unsigned long
 number(const char *flag, const char *s, unsigned long lo, unsigned long hi)
 {
-	char		*end;
-	unsigned long	 v;
+	unsigned long long	v;
 
-	v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || v < lo || v > hi)
+	if (parse_uint(s, hi, &v) == -1 || v < lo)
 		die_usage("bad %s value", flag);
-	return v;
+	return (unsigned long)v;
 }
 
 static int
@@ -91,7 +90,7 @@ parse_flags(struct sink *s, int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char	 err[256], *end;
+	char	 err[256];
 	int	 c;
 
 	opterr = 0;
@@ -107,8 +106,8 @@ parse_flags(struct sink *s, int argc, char *argv[])
 		case 't': s->threads = number("--threads", optarg, 1, 64);
 			break;
 		case 'e':
-			s->report_every = strtod(optarg, &end);
-			if (*end != '\0' || !(s->report_every >= 0.1 &&
+			if (parse_duration(optarg, &s->report_every) == -1 ||
+			    !(s->report_every >= 0.1 &&
 			    s->report_every <= 3600))
 				die_usage("bad --report-every %s (0.1 to 3600 "
 				    "seconds)", optarg);

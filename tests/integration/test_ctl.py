@@ -496,6 +496,8 @@ def bad_input(t):
     bad(t, "weight with no value: usage, exit 2", ["weight", "b-1"], 2,
         "usage")
     bad(t, "an unknown command: exit 2", ["frobnicate"], 2, "unknown")
+    bad(t, "a misspelt command gets a did-you-mean hint", ["wieght", "b-1",
+        "5"], 2, r'unknown command "wieght" \(did you mean "weight"\?')
     bad(t, "an unknown option: exit 2", ["--bogus", "list"], 2, "option")
     bad(t, "a bad --prefix: exit 1", ["list"], 1, "prefix",
         prefix="has space")
@@ -747,7 +749,7 @@ def main():
         (1, concurrent),
         (6, report),
         (11, regions),
-        (43, bad_input),
+        (44, bad_input),
         (1, bad_config),
         (4, redis_down),
         (5, url_from_env),

@@ -1279,78 +1279,6 @@ test_cors_and_tokens(void **state)
 	assert_null(strstr(err, "cret"));
 }
 
-static void
-test_parse_helpers(void **state)
-{
-	unsigned long long	u;
-	uint64_t		sz;
-	double			d;
-	int			b;
-
-	(void)state;
-	assert_int_equal(config_parse_duration("0.1", &d), 0);
-	assert_true(d == 0.1);
-	assert_int_equal(config_parse_duration("1.25", &d), 0);
-	assert_true(d == 1.25);
-	assert_int_equal(config_parse_duration("007", &d), 0);
-	assert_true(d == 7);
-	assert_int_equal(config_parse_duration("-1", &d), -1);
-	assert_int_equal(config_parse_duration("1.2.3", &d), -1);
-	assert_int_equal(config_parse_duration("1234567890123456", &d), -1);
-
-	assert_int_equal(config_parse_size("0", &sz), 0);
-	assert_true(sz == 0);
-	assert_int_equal(config_parse_size("16K", &sz), 0);
-	assert_true(sz == 16384);
-	assert_int_equal(config_parse_size("3m", &sz), 0);
-	assert_true(sz == 3 * 1048576);
-	assert_int_equal(config_parse_size("2G", &sz), 0);
-	assert_true(sz == UINT64_C(2) << 30);
-	assert_int_equal(config_parse_size("17179869184G", &sz), -1);
-	assert_int_equal(config_parse_size("18446744073709551615", &sz), 0);
-	assert_true(sz == UINT64_MAX);
-	assert_int_equal(config_parse_size("18446744073709551616", &sz), -1);
-	assert_int_equal(config_parse_size("1T", &sz), -1);
-
-	assert_int_equal(config_parse_uint("65535", 65535, &u), 0);
-	assert_true(u == 65535);
-	assert_int_equal(config_parse_uint("65536", 65535, &u), -1);
-	assert_int_equal(config_parse_uint("+1", 10, &u), -1);
-	assert_int_equal(config_parse_uint(" 1", 10, &u), -1);
-	assert_int_equal(config_parse_uint("", 10, &u), -1);
-
-	assert_int_equal(config_parse_bool("On", &b), 0);
-	assert_int_equal(b, 1);
-	assert_int_equal(config_parse_bool("FALSE", &b), 0);
-	assert_int_equal(b, 0);
-	assert_int_equal(config_parse_bool("0", &b), 0);
-	assert_int_equal(b, 0);
-	assert_int_equal(config_parse_bool("y", &b), -1);
-	assert_int_equal(config_parse_bool("", &b), -1);
-}
-
-static void
-test_name_is_valid(void **state)
-{
-	char	name[80];
-
-	(void)state;
-	assert_true(config_name_is_valid("eu-west.1_a"));
-	assert_true(config_name_is_valid("0"));
-	assert_false(config_name_is_valid(""));
-	assert_false(config_name_is_valid("-eu"));
-	assert_false(config_name_is_valid(".eu"));
-	assert_false(config_name_is_valid("eu west"));
-	assert_false(config_name_is_valid("eu/west"));
-	assert_false(config_name_is_valid("\xc3\xa9u"));
-	memset(name, 'x', 63);
-	name[63] = '\0';
-	assert_true(config_name_is_valid(name));
-	name[63] = 'x';
-	name[64] = '\0';
-	assert_false(config_name_is_valid(name));
-}
-
 /* The shipped demo config must load (GEO307_SRCDIR from make check). */
 static void
 test_demo_conf(void **state)
@@ -1680,8 +1608,6 @@ main(void)
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_cors_and_tokens),
-		cmocka_unit_test(test_parse_helpers),
-		cmocka_unit_test(test_name_is_valid),
 		cmocka_unit_test(test_demo_conf),
 		cmocka_unit_test(test_grammar),
 		cmocka_unit_test(test_drivers),

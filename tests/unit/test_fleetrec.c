@@ -212,6 +212,29 @@ test_region_state(void **state)
 	assert_int_equal(fleetrec_region_state(NULL, &d), -1);
 }
 
+/* P version: the counter INCR keeps, read the same by router and CLI. */
+static void
+test_version(void **state)
+{
+	static const char *const bad[] = {
+		"", "-1", "+1", " 1", "1 ", "1.0", "0x10", "9223372036854775808",
+		"18446744073709551615",
+	};
+	uint64_t	v;
+	size_t		i;
+
+	(void)state;
+	assert_int_equal(fleetrec_version("0", &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(fleetrec_version("9223372036854775807", &v), 0);
+	assert_true(v == INT64_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 42;
+		assert_int_equal(fleetrec_version(bad[i], &v), -1);
+		assert_true(v == 42);
+	}
+}
+
 static void
 test_maintenance(void **state)
 {
@@ -677,6 +700,7 @@ main(void)
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_region_state),
 		cmocka_unit_test(test_maintenance),
+		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_server_defaults),
 		cmocka_unit_test(test_server_all_fields),
