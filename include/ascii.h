@@ -7,6 +7,8 @@
 #ifndef GEO307_ASCII_H
 #define GEO307_ASCII_H
 
+#include <string.h>
+
 static inline int
 is_digit(int c)
 {
@@ -35,6 +37,61 @@ static inline int
 is_hex(int c)
 {
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The blanks of the config grammar: SP HT VT FF CR. */
+static inline int
+is_blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\f' || c == '\v' || c == '\r';
+}
+
+/* Printable ASCII without blanks: what a token or a path may hold. */
+static inline int
+is_visible_str(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static inline int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* An HTTP token (RFC 9110 5.6.2): header names and methods. */
+static inline int
+is_token_str(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!is_alnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static inline void
+str_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (is_upper((unsigned char)*s))
+			*s = (char)(*s - 'A' + 'a');
+}
+
+static inline void
+str_upper(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (is_lower((unsigned char)*s))
+			*s = (char)(*s - 'a' + 'A');
 }
 
 #endif

@@ -109,24 +109,6 @@ extern const size_t	config_nkeys;
 
 #define FIELD(base, k)	((void *)((char *)(base) + (k)->off))
 
-/* ---- ASCII helpers: the locale must not change a config */
-
-static inline int
-is_blank(int c)
-{
-	return c == ' ' || c == '\t' || c == '\f' || c == '\v' || c == '\r';
-}
-
-/* Printable ASCII without blanks: what a token or a path may hold. */
-static inline int
-is_visible_str(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
 static inline void *
 grow1(void *v, size_t n, size_t size)
 {

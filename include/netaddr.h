@@ -66,4 +66,8 @@ uint64_t netaddr_limit_key(const struct netaddr *a);
 int	netaddr_parse_hostport(const char *s, struct sockaddr_storage *out,
 	    socklen_t *outlen);
 
+/* a and b (IP:port) would take the same connections; a wildcard does. */
+int	netaddr_overlap(const struct sockaddr_storage *a,
+	    const struct sockaddr_storage *b);
+
 #endif

@@ -61,4 +61,11 @@ int	url_target_check(const char *target, size_t len);
 int	url_location_build(char *buf, size_t bufsz, const char *base,
 	    size_t baselen, const char *target, size_t targetlen);
 
+/* host[:port]: a DNS name or an IP address, as in a server URL. */
+int	url_host_valid(const char *s);
+/* "*" or http(s)://host[:port], nothing after: a CORS origin. */
+int	url_origin_valid(const char *s);
+/* url_server_parse's reason ("scheme", "loop", ...) in an operator's words. */
+const char *url_why_text(const char *why);
+
 #endif

@@ -191,33 +191,6 @@ check_fallbacks(struct ld *ld)
 	return 0;
 }
 
-static const char *
-url_reason(const char *why)
-{
-	static const struct {
-		const char	*why, *text;
-	} reasons[] = {
-		{ "scheme", "https:// only (http:// needs [redirect] "
-		    "allow_http = yes)" },
-		{ "host", "bad host" },
-		{ "userinfo", "no user:password@ allowed" },
-		{ "query", "no query allowed" },
-		{ "fragment", "no fragment allowed" },
-		{ "port", "bad port" },
-		{ "not_allowed", "host not in [redirect] allowed_hosts" },
-		{ "loop", "host is one of [listen] public_names: a redirect "
-		    "loop" },
-		{ "syntax", "not a URL" },
-	};
-	size_t	i;
-
-	for (i = 0; why != NULL && i < sizeof(reasons) / sizeof(reasons[0]);
-	    i++)
-		if (strcmp(reasons[i].why, why) == 0)
-			return reasons[i].text;
-	return why != NULL ? why : "not a URL";
-}
-
 /*
  * Each [server] through fleetrec_server, the validator of every server
  * record (Redis ones too), with the error at the key's line.
@@ -249,7 +222,7 @@ check_servers(struct ld *ld)
 		if (rej.reason == REJECT_URL)
 			return config_fail(ld, config_key_line(rs, "url"), "[server %s] url: "
 			    "bad url \"%s\" (%s)", s->id,
-			    config_quote(q, sizeof(q), s->url), url_reason(rej.why));
+			    config_quote(q, sizeof(q), s->url), url_why_text(rej.why));
 		return config_fail(ld, rej.field ? config_key_line(rs, rej.field) : s->line,
 		    "[server %s] %s: bad value \"%s\" (%s)", s->id,
 		    rej.field ? rej.field : "id",
@@ -293,34 +266,6 @@ check_redis(struct ld *ld)
 	return 0;
 }
 
-/*
- * With SO_REUSEPORT, an admin socket on a public address would not fail
- * to bind: the kernel would share the public connections with it.
- */
-static int
-addr_overlap(const struct listen_addr *a, const struct listen_addr *b)
-{
-	static const uint8_t		 any6[16];
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->sa.ss_family != b->sa.ss_family)
-		return 0;
-	if (a->sa.ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)(const void *)&a->sa;
-		b4 = (const struct sockaddr_in *)(const void *)&b->sa;
-		return a4->sin_port == b4->sin_port &&
-		    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
-		    a4->sin_addr.s_addr == 0 || b4->sin_addr.s_addr == 0);
-	}
-	a6 = (const struct sockaddr_in6 *)(const void *)&a->sa;
-	b6 = (const struct sockaddr_in6 *)(const void *)&b->sa;
-	return a6->sin6_port == b6->sin6_port &&
-	    (memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0 ||
-	    memcmp(&a6->sin6_addr, any6, 16) == 0 ||
-	    memcmp(&b6->sin6_addr, any6, 16) == 0);
-}
-
 static int
 check_listen(struct ld *ld)
 {
@@ -338,7 +283,7 @@ check_listen(struct ld *ld)
 		return config_fail(ld, config_key_line(ls, "max_connections"), "[listen] "
 		    "max_connections: fewer than the addresses");
 	for (i = 0; cfg->admin.enabled && i < cfg->listen.naddrs; i++)
-		if (addr_overlap(&cfg->admin.addr, &cfg->listen.addrs[i]))
+		if (netaddr_overlap(&cfg->admin.addr.sa, &cfg->listen.addrs[i].sa))
 			return config_fail(ld, config_key_line(config_sec_kind(ld, "admin"),
 			    "address"), "[admin] address: \"%s\" overlaps "
 			    "[listen] address \"%s\" (admin pages would be "

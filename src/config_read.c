@@ -49,6 +49,7 @@
 
 #include "config.h"
 #include "config_internal.h"
+#include "escape.h"
 #include "strlist.h"
 
 #define CONFIG_MAX_BYTES	(1024 * 1024)	/* a config, not a data file */
@@ -56,30 +57,17 @@
 /* ---- errors: the first one wins */
 
 /*
- * A value as it goes into a message: quotes, backslashes and control
- * bytes escaped (the message may end up in a terminal or a log), long
- * values cut.
+ * A value as it goes into a message, escaped as a log field is (the
+ * message may end up in a terminal or a log), long values cut.
  */
 const char *
 config_quote(char *buf, size_t sz, const char *s)
 {
-	size_t	o = 0, i;
-	unsigned char c;
+	size_t	len = strlen(s);
 
-	for (i = 0; s[i] != '\0' && o + 5 < sz; i++) {
-		c = (unsigned char)s[i];
-		if (i >= QUOTE_MAX) {
-			snprintf(buf + o, sz - o, "...");
-			return buf;
-		}
-		if (c == '"' || c == '\\')
-			o += snprintf(buf + o, sz - o, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			o += snprintf(buf + o, sz - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o] = '\0';
+	if (escape_log(buf, sz, s, len > QUOTE_MAX ? QUOTE_MAX : len) < sz &&
+	    len > QUOTE_MAX)
+		snprintf(buf + strlen(buf), sz - strlen(buf), "...");
 	return buf;
 }
 

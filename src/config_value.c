@@ -21,73 +21,6 @@
 #include "token.h"
 #include "url.h"
 
-static void
-str_lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (is_upper((unsigned char)*s))
-			*s = *s - 'A' + 'a';
-}
-
-static void
-str_upper(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (is_lower((unsigned char)*s))
-			*s = *s - 'a' + 'A';
-}
-
-static int
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return 1;
-	return 0;
-}
-
-/* An HTTP token (RFC 9110 5.6.2): header names and methods. */
-static int
-is_token(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!is_alnum((unsigned char)*s) &&
-		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
-			return 0;
-	return 1;
-}
-
-/*
- * "*" or scheme://host[:port], lower-cased: browsers send Origin in
- * lower case and respond.c compares bytes.
- */
-static int
-origin_valid(const char *s)
-{
-	struct server_url	 u;
-	const char		*rest, *why;
-	char			*url;
-	int			 ok;
-
-	if (strcmp(s, "*") == 0)
-		return 1;
-	if (strncmp(s, "https://", 8) == 0)
-		rest = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		rest = s + 7;
-	else
-		return 0;
-	if (rest[0] == '\0' || strpbrk(rest, "/?#@") != NULL ||
-	    asprintf(&url, "https://%s", rest) == -1)
-		return 0;
-	ok = url_server_parse(url, NULL, &u, &why) == 0;
-	url_server_free(&u);
-	free(url);
-	return ok;
-}
-
 /* ---- the drivers */
 
 static const char *
@@ -273,7 +206,7 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 			    "or '#'");
 		break;
 	case T_HEADER:
-		if (!is_token(s) || strlen(s) > 128)
+		if (!is_token_str(s) || strlen(s) > 128)
 			return config_bad(ld, rk, line, "bad header name", s,
 			    "an HTTP token like x-forwarded-for");
 		break;
@@ -387,23 +320,20 @@ static int
 item_ok(const struct key *k, const void *base, const char *s,
     const char **hint, char *buf, size_t sz)
 {
-	struct server_url	 u;
 	struct host_patterns	 hp;
 	struct cidr		 c;
 	unsigned long long	 port;
-	const char		*colon, *why;
-	char			*url;
+	const char		*colon;
 	size_t			 i;
-	int			 ok;
 
 	*hint = NULL;
 	switch (k->item) {
 	case I_CIDR:
 		return netaddr_cidr_parse(s, &c);
 	case I_ORIGIN:
-		return origin_valid(s) ? 0 : -1;
+		return url_origin_valid(s) ? 0 : -1;
 	case I_TOKEN:
-		return is_token(s) ? 0 : -1;
+		return is_token_str(s) ? 0 : -1;
 	case I_CONTINENT:
 		return countries_continent_is_valid(s) ? 0 : -1;
 	case I_REGION:
@@ -422,13 +352,7 @@ item_ok(const struct key *k, const void *base, const char *s,
 		    65535, &port) == -1 || port == 0 || !is_visible_str(s) ?
 		    -1 : 0;
 	case I_HOSTNAME:
-		if (strpbrk(s, "/?#@") != NULL ||
-		    asprintf(&url, "https://%s", s) == -1)
-			return -1;
-		ok = url_server_parse(url, NULL, &u, &why) == 0;
-		url_server_free(&u);
-		free(url);
-		return ok ? 0 : -1;
+		return url_host_valid(s) ? 0 : -1;
 	case I_COUNTRY:
 		if (strlen(s) != 2 || !is_upper((unsigned char)s[0]) ||
 		    !is_upper((unsigned char)s[1]))

@@ -453,3 +453,34 @@ netaddr_parse_hostport(const char *s, struct sockaddr_storage *out,
 		*outlen = len;
 	return 0;
 }
+
+/*
+ * Whether two bound addresses take the same connections (one being the
+ * wildcard counts).  With SO_REUSEPORT, an admin socket on a public
+ * address would not fail to bind: the kernel would share the public
+ * connections with it.
+ */
+int
+netaddr_overlap(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	static const uint8_t		 any6[16];
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)(const void *)a;
+		b4 = (const struct sockaddr_in *)(const void *)b;
+		return a4->sin_port == b4->sin_port &&
+		    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+		    a4->sin_addr.s_addr == 0 || b4->sin_addr.s_addr == 0);
+	}
+	a6 = (const struct sockaddr_in6 *)(const void *)a;
+	b6 = (const struct sockaddr_in6 *)(const void *)b;
+	return a6->sin6_port == b6->sin6_port &&
+	    (memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0 ||
+	    memcmp(&a6->sin6_addr, any6, 16) == 0 ||
+	    memcmp(&b6->sin6_addr, any6, 16) == 0);
+}

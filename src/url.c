@@ -436,3 +436,65 @@ url_host_patterns_free(struct host_patterns *p)
 	strlist_free(&p->suffixes);
 	netaddr_cidr_list_free(&p->cidrs);
 }
+
+/* host[:port] as a server URL would have it: a name or an address. */
+int
+url_host_valid(const char *s)
+{
+	struct server_url	 u;
+	const char		*why;
+	char			*url;
+	int			 ok;
+
+	if (s[0] == '\0' || strpbrk(s, "/?#@") != NULL ||
+	    asprintf(&url, "https://%s", s) == -1)
+		return 0;
+	ok = url_server_parse(url, NULL, &u, &why) == 0;
+	url_server_free(&u);
+	free(url);
+	return ok;
+}
+
+/*
+ * "*" or scheme://host[:port] (lower-cased by the caller: browsers send
+ * Origin in lower case and respond.c compares bytes).
+ */
+int
+url_origin_valid(const char *s)
+{
+	if (strcmp(s, "*") == 0)
+		return 1;
+	if (strncmp(s, "https://", 8) == 0)
+		return url_host_valid(s + 8);
+	if (strncmp(s, "http://", 7) == 0)
+		return url_host_valid(s + 7);
+	return 0;
+}
+
+/* What url_server_parse's reason means to an operator. */
+const char *
+url_why_text(const char *why)
+{
+	static const struct {
+		const char	*why, *text;
+	} reasons[] = {
+		{ "scheme", "https:// only (http:// needs [redirect] "
+		    "allow_http = yes)" },
+		{ "host", "bad host" },
+		{ "userinfo", "no user:password@ allowed" },
+		{ "query", "no query allowed" },
+		{ "fragment", "no fragment allowed" },
+		{ "port", "bad port" },
+		{ "not_allowed", "host not in [redirect] allowed_hosts" },
+		{ "loop", "host is one of [listen] public_names: a redirect "
+		    "loop" },
+		{ "syntax", "not a URL" },
+	};
+	size_t	i;
+
+	for (i = 0; why != NULL && i < sizeof(reasons) / sizeof(reasons[0]);
+	    i++)
+		if (strcmp(reasons[i].why, why) == 0)
+			return reasons[i].text;
+	return why != NULL ? why : "not a URL";
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "escape.h"
 
 /* The command's name: the first word of its format. */
 static void
@@ -82,25 +83,20 @@ ctl_command(struct ctl *c, const char *fmt, ...)
 }
 
 /*
- * A copy fit for a terminal and for JSON: bytes outside printable ASCII
- * and the backslash become \xNN.  NULL when out of memory.
+ * A copy fit for a terminal and for JSON, escaped as a log field is
+ * (escape_log): " and \ backslashed, bytes outside printable ASCII as
+ * \xHH.  NULL when out of memory.
  */
 char *
 ctl_printable(const char *s)
 {
-	const unsigned char	*p;
-	char			*out, *o;
+	size_t	 n;
+	char	*out;
 
 	if (s == NULL)
 		return NULL;
-	if ((out = malloc(strlen(s) * 4 + 1)) == NULL)
-		return NULL;
-	for (p = (const unsigned char *)s, o = out; *p != '\0'; p++) {
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
-			*o++ = (char)*p;
-		else
-			o += sprintf(o, "\\x%02x", *p);
-	}
-	*o = '\0';
+	n = escape_log(NULL, 0, s, strlen(s)) + 1;
+	if ((out = malloc(n)) != NULL)
+		escape_log(out, n, s, strlen(s));
 	return out;
 }

@@ -75,34 +75,6 @@ ctl_server_check(struct ctl *c, const char *id, const char *const *fields,
 	return fleetrec_server(&g, id, fields, values, n, out, rej);
 }
 
-/* What url_server_parse's reasons mean to an operator. */
-static const char *
-url_why(const char *why)
-{
-	static const struct {
-		const char	*why;
-		const char	*text;
-	} t[] = {
-		{ "scheme", "https:// only (http:// with [redirect] "
-		    "allow_http = yes)" },
-		{ "host", "bad host" },
-		{ "userinfo", "no user or password in it" },
-		{ "query", "no query" },
-		{ "fragment", "no fragment" },
-		{ "port", "bad port" },
-		{ "not_allowed", "host not in [redirect] allowed_hosts" },
-		{ "loop", "host is one of [listen] public_names (a redirect "
-		    "loop)" },
-		{ "syntax", "not scheme://host[:port][/path]" },
-	};
-	size_t	i;
-
-	for (i = 0; why != NULL && i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(t[i].why, why) == 0)
-			return t[i].text;
-	return why != NULL ? why : "rejected";
-}
-
 /* Why the url was rejected, through the same parser and policy. */
 static const char *
 url_reason(struct ctl *c, const char *url)
@@ -123,7 +95,7 @@ url_reason(struct ctl *c, const char *url)
 		url_server_free(&u);
 		return "rejected";
 	}
-	return url_why(why);
+	return url_why_text(why);
 }
 
 void

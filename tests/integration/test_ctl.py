@@ -433,7 +433,7 @@ def bad_input(t):
     bad(t, "weight for a bad id: exit 1", ["weight", "a:b", "5"], 1,
         "bad server id")
     res = ctl("add", "b-2", "https://user:hunter2@b-2.up.example.net", "eu")
-    t.ok(res.rc == 1 and "user or password" in res.err and
+    t.ok(res.rc == 1 and "user:password" in res.err and
          "hunter2" not in res.err + res.out,
          "a url with userinfo: exit 1, the password not echoed", repr(res))
     bad(t, "a url with a query: exit 1",
@@ -472,7 +472,7 @@ def bad_input(t):
          repr(res))
     bad(t, "without -c: a url with userinfo still fails",
         ["add", "b-4", "https://u:p@b-4.example.org", "mars"], 1,
-        "user or password", conf=False, prefix=P)
+        "user:password", conf=False, prefix=P)
     bad(t, "without -c: ftp:// fails",
         ["add", "b-4", "ftp://b-4.example.org", "mars"], 1, "url",
         conf=False, prefix=P)
@@ -490,6 +490,14 @@ def bad_input(t):
          and j.get("valid") is False and "state" in (j.get("problem") or ""),
          "list and show mark a record with a bad state as skipped",
          "%r\n%r" % (res, res2))
+    # A terminal escape in a record is shown escaped, as in the log.
+    redis().cmd("HSET", P + "server:b-1", "state", "\x1b[2J\\\"")
+    res = ctl("list")
+    row = [ln for ln in res.out.splitlines() if ln.startswith("b-1 ")]
+    t.ok(res.rc == 0 and row and "\x1b" not in res.out and
+         '\\x1b[2J\\\\\\"' in row[0],
+         "a control byte in a record is printed as \\xHH, \\ and \" "
+         "backslashed", repr(res))
     ctl("remove", "b-1")
     ctl("remove", "b-3", conf=False, prefix=P)
 
@@ -749,7 +757,7 @@ def main():
         (1, concurrent),
         (6, report),
         (11, regions),
-        (44, bad_input),
+        (45, bad_input),
         (1, bad_config),
         (4, redis_down),
         (5, url_from_env),

@@ -550,6 +550,31 @@ test_str_ipv4_as_inet_ntop(void **state)
 			}
 }
 
+static int
+overlap(const char *a, const char *b)
+{
+	struct sockaddr_storage	sa, sb;
+	socklen_t		la, lb;
+
+	assert_int_equal(netaddr_parse_hostport(a, &sa, &la), 0);
+	assert_int_equal(netaddr_parse_hostport(b, &sb, &lb), 0);
+	return netaddr_overlap(&sa, &sb);
+}
+
+static void
+test_overlap(void **state)
+{
+	(void)state;
+	assert_true(overlap("127.0.0.1:9307", "127.0.0.1:9307"));
+	assert_true(overlap("0.0.0.0:8307", "127.0.0.1:8307"));
+	assert_true(overlap("127.0.0.1:8307", "0.0.0.0:8307"));
+	assert_true(overlap("[::]:8307", "[::1]:8307"));
+	assert_false(overlap("127.0.0.1:9307", "127.0.0.1:8307"));
+	assert_false(overlap("127.0.0.1:8307", "127.0.0.2:8307"));
+	assert_false(overlap("0.0.0.0:8307", "[::]:8307"));
+	assert_false(overlap("[::1]:8307", "[::2]:8307"));
+}
+
 int
 main(void)
 {
@@ -577,6 +602,7 @@ main(void)
 		cmocka_unit_test(test_limit_key_v4_never_collides_with_unicast_v6),
 		cmocka_unit_test(test_hostport_accepts),
 		cmocka_unit_test(test_hostport_rejects),
+		cmocka_unit_test(test_overlap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

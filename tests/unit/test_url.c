@@ -570,6 +570,46 @@ test_host_patterns_match_exact_and_cidr(void **state)
 	url_host_patterns_free(&hp);
 }
 
+static void
+test_host_and_origin(void **state)
+{
+	static const char *const hosts[] = { "upload.example.com",
+	    "up.example.com:8443", "10.0.0.1", "[::1]:8443" };
+	static const char *const bad_hosts[] = { "", "up.example.com/x",
+	    "u@up.example.com", "up.example.com?x", "up.example.com:99999",
+	    "up..example.com", "up example.com" };
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		assert_true(url_host_valid(hosts[i]));
+	for (i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++)
+		assert_false(url_host_valid(bad_hosts[i]));
+	assert_true(url_origin_valid("*"));
+	assert_true(url_origin_valid("https://app.example.com"));
+	assert_true(url_origin_valid("http://localhost:3000"));
+	assert_false(url_origin_valid("https://app.example.com/"));
+	assert_false(url_origin_valid("ftp://app.example.com"));
+	assert_false(url_origin_valid("app.example.com"));
+	assert_false(url_origin_valid("https://"));
+}
+
+static void
+test_why_text(void **state)
+{
+	static const char *const whys[] = { "scheme", "host", "userinfo",
+	    "query", "fragment", "port", "not_allowed", "loop", "syntax" };
+	size_t	i;
+
+	(void)state;
+	/* Every reason the parser gives has words of its own. */
+	for (i = 0; i < sizeof(whys) / sizeof(whys[0]); i++)
+		assert_string_not_equal(url_why_text(whys[i]), whys[i]);
+	assert_non_null(strstr(url_why_text("loop"), "public_names"));
+	assert_string_equal(url_why_text("new_reason"), "new_reason");
+	assert_string_equal(url_why_text(NULL), "not a URL");
+}
+
 int
 main(void)
 {
@@ -600,6 +640,8 @@ main(void)
 		cmocka_unit_test(test_host_patterns_parse_rejects),
 		cmocka_unit_test(test_host_patterns_match_suffix_not_apex),
 		cmocka_unit_test(test_host_patterns_match_exact_and_cidr),
+		cmocka_unit_test(test_host_and_origin),
+		cmocka_unit_test(test_why_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
