@@ -71,9 +71,6 @@ enum kitem {
 	I_HOSTNAME, I_SENTINEL, I_REGION, I_LISTEN, I_HOSTPAT
 };
 
-/* How a field is stored: what comparing, copying and freeing it means. */
-enum kstore { S_MEM, S_STR, S_LIST, S_CIDRS, S_ADDRS, S_HOSTS };
-
 enum reload {
 	R_LIVE,		/* a SIGHUP applies it */
 	R_RESTART,	/* read at start: a reload keeps the running value */
@@ -85,7 +82,6 @@ struct key {
 	const char		*name;
 	enum ktype		 type;
 	enum kitem		 item;
-	enum kstore		 store;
 	size_t			 off, size;	/* the field; size: a number's */
 	double			 min, max;
 	const char		*def;		/* NULL: none */

@@ -21,6 +21,29 @@
 #include "token.h"
 #include "url.h"
 
+/* How a field is kept, by its type: what comparing, copying, freeing is. */
+enum kstore { S_MEM, S_STR, S_LIST, S_CIDRS, S_ADDRS, S_HOSTS };
+
+static enum kstore
+store_of(const struct key *k)
+{
+	static const enum kstore lists[] = { [I_CIDR] = S_CIDRS,
+	    [I_LISTEN] = S_ADDRS, [I_HOSTPAT] = S_HOSTS, [I_TOKEN] = S_STR };
+
+	switch (k->type) {
+	case T_LIST:
+		return k->item < sizeof(lists) / sizeof(lists[0]) &&
+		    lists[k->item] != S_MEM ? lists[k->item] : S_LIST;
+	case T_UINT: case T_SIZE: case T_DURATION: case T_FRACTION:
+	case T_BOOL: case T_NAME: case T_ADMIN: case T_LOCATION: case T_SEED:
+		return S_MEM;
+	case T_CHOICE:
+		return k->values != NULL ? S_MEM : S_STR;
+	default:
+		return S_STR;
+	}
+}
+
 /* ---- the drivers */
 
 static const char *
@@ -470,7 +493,7 @@ store_list(struct ld *ld, const struct key *k, void *base,
 	size_t		 i;
 	int		 rc = 0;
 
-	switch (k->store) {
+	switch (store_of(k)) {
 	case S_LIST:
 		*(struct strlist *)f = *l;
 		memset(l, 0, sizeof(*l));
@@ -569,7 +592,7 @@ config_value_equal(const struct key *k, const void *a, const void *b)
 	const void			*fa = FIELD(a, k), *fb = FIELD(b, k);
 	size_t				 i;
 
-	switch (k->store) {
+	switch (store_of(k)) {
 	case S_MEM:
 		return memcmp(fa, fb, k->size) == 0;
 	case S_STR:
@@ -630,7 +653,7 @@ config_value_copy(const struct key *k, void *dst, const void *src)
 	const char			*s;
 
 	config_value_free(k, dst);
-	switch (k->store) {
+	switch (store_of(k)) {
 	case S_MEM:
 		memcpy(fd, fs, k->size);
 		return 0;
@@ -663,7 +686,7 @@ config_value_free(const struct key *k, void *base)
 {
 	void	*f = FIELD(base, k);
 
-	switch (k->store) {
+	switch (store_of(k)) {
 	case S_MEM:
 		break;
 	case S_STR:
