@@ -46,6 +46,7 @@ int	url_host_patterns_match(const struct host_patterns *p, const char *host);
 /* Parse an allowed_hosts list ("a.example", "*.example.com", "10.0.0.0/8"). */
 int	url_host_patterns_parse(const char *s, struct host_patterns *out);
 void	url_host_patterns_free(struct host_patterns *p);
+int	url_host_patterns_valid(const char *s);	/* parses: 1 */
 
 /*
  * The request-target rule of SPEC section 1: first byte '/', every other

@@ -178,15 +178,22 @@ check_fallbacks(struct ld *ld)
 	struct config		*cfg = ld->cfg;
 	struct region_conf	*r;
 	size_t			 ri, i;
+	int			 line;
 
 	for (ri = 0; ri < cfg->nregions; ri++) {
 		r = &cfg->regions[ri];
-		for (i = 0; i < r->fallback.n; i++)
+		for (i = 0; i < r->fallback.n; i++) {
+			line = config_item_line(config_sec_at(ld, r->line),
+			    "fallback", i);
+			if (strcmp(r->fallback.v[i], r->name) == 0)
+				return config_fail(ld, line, "[region %s] "
+				    "fallback: a region cannot fall back to "
+				    "itself \"%s\"", r->name, r->name);
 			if (config_region_index(cfg, r->fallback.v[i]) < 0)
-				return config_fail(ld, config_item_line(config_sec_at(ld, r->line),
-				    "fallback", i), "[region %s] fallback: "
-				    "unknown region \"%s\"", r->name,
+				return config_fail(ld, line, "[region %s] "
+				    "fallback: unknown region \"%s\"", r->name,
 				    r->fallback.v[i]);
+		}
 	}
 	return 0;
 }

@@ -17,6 +17,8 @@
 #include "config_internal.h"
 #include "countries.h"
 #include "netaddr.h"
+#include "redis_conn.h"
+#include "redis_conn_internal.h"
 #include "strlist.h"
 #include "token.h"
 #include "url.h"
@@ -172,87 +174,100 @@ set_choice(struct ld *ld, const struct key *k, void *f, const char *s,
 	return config_bad(ld, rk, rk->segs[0].line, what, s, hint);
 }
 
+/* ---- strings: a check per kind; NULL is fine, else the hint */
+
+/* A check that is one condition on s (and k's bounds). */
+#define STRING_CHECK(name, bad, hint)					\
+static const char *							\
+name(const struct key *k, const char *s, char *buf, size_t sz)		\
+{									\
+	(void)k, (void)buf, (void)sz;					\
+	return (bad) ? (hint) : NULL;					\
+}
+
+STRING_CHECK(path_ok, has_control(s), "control characters")
+/* "stderr" would quietly become a file of that name. */
+STRING_CHECK(access_ok, strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0 ||
+    has_control(s), "stdout, off or a path")
+STRING_CHECK(word_ok, !is_visible_str(s) || strlen(s) > (size_t)k->max,
+    "printable, no blanks, not too long")
+STRING_CHECK(urlpath_ok, s[0] != '/' || s[strlen(s) - 1] == '/' ||
+    !is_visible_str(s) || strpbrk(s, "?#") != NULL || strlen(s) > 256,
+    "empty, or starting with '/' and not ending with '/'; no '?' or '#'")
+STRING_CHECK(header_ok, !is_token_str(s) || strlen(s) > 128,
+    "an HTTP token like x-forwarded-for")
+STRING_CHECK(name_ok, !parse_is_name(s),
+    "letters, digits, '.', '_', '-'; at most 63")
+
+/* The router's own parser says what is wrong (redis_target.c). */
+static const char *
+redis_url_ok(const struct key *k, const char *s, char *buf, size_t sz)
+{
+	struct redis_target	t;
+
+	(void)k;
+	if (redis_target_parse(s, NULL, NULL, 1, &t, buf, sz) == 0) {
+		redis_target_free(&t);
+		return NULL;
+	}
+	return strncmp(buf, "redis url: ", 11) == 0 ? buf + 11 : buf;
+}
+
+static const struct {
+	const char	*(*ok)(const struct key *, const char *, char *, size_t);
+	const char	*what, *empty;
+} strings[] = {
+	[T_PATH] = { path_ok, "bad path", "a file name" },
+	[T_ACCESS] = { access_ok, "bad value", "stdout, off or a path" },
+	[T_WORD] = { word_ok, "bad value" },
+	[T_URLPATH] = { urlpath_ok, "bad path" },
+	[T_HEADER] = { header_ok, "bad header name", "a header name" },
+	[T_NAME] = { name_ok, "bad region name" },
+	[T_REDIS_URL] = { redis_url_ok, "bad url" },
+	[T_URL] = { NULL, NULL, "an https:// URL" },	/* fleetrec checks */
+	[T_SIGNKEYS] = { NULL },
+};
+
+/* Never echo the value: it is the keys. */
+static int
+set_signkeys(struct ld *ld, char **out, const char *s, const struct rawkey *rk)
+{
+	struct token_keys	tk;
+	char			msg[256];
+
+	if (token_keys_parse(s, &tk, msg, sizeof(msg)) != 0)
+		return config_fail(ld, rk->segs[0].line, "%s %s: %s", ld->label,
+		    rk->name, msg);
+	token_keys_free(&tk);
+	return (*out = config_xstrdup(ld, s)) != NULL ? 0 : -1;
+}
+
 static int
 set_string(struct ld *ld, const struct key *k, void *f, const char *s,
     const struct rawkey *rk)
 {
-	char	**out = f;
-	int	  line = rk->segs[0].line;
+	char		**out = f;
+	const char	 *hint;
+	char		  buf[256];
 
-	if (s[0] == '\0') {
-		if (k->flags & K_NONEMPTY)
-			return empty(ld, rk, k->type == T_HEADER ?
-			    "a header name" : k->type == T_URL ?
-			    "an https:// URL" : k->type == T_ACCESS ?
-			    "stdout, off or a path" : "a file name");
-		if (!(k->flags & K_NONNULL))
-			return 0;
-	}
-	switch (k->type) {
-	case T_ACCESS:
-		if (strcmp(s, "off") == 0)
-			return 0;
-		/* "stderr" would quietly become a file of that name. */
-		if (strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0)
-			return config_bad(ld, rk, line, "bad value", s,
-			    "stdout, off or a path");
-		if (strcmp(s, "stdout") == 0)
-			break;
-		/* FALLTHROUGH */
-	case T_PATH:
-		if (has_control(s))
-			return config_bad(ld, rk, line, "bad path", s,
-			    "control characters");
-		return (*out = config_abs_path(ld, s)) != NULL ? 0 : -1;
-	case T_SIGNKEYS: {
-		/* Never echo the value: it is the keys. */
-		struct token_keys	tk;
-		char			msg[256];
-
-		if (token_keys_parse(s, &tk, msg, sizeof(msg)) != 0)
-			return config_fail(ld, line, "%s %s: %s", ld->label, rk->name,
-			    msg);
-		token_keys_free(&tk);
-		break;
-	}
-	case T_WORD:
-		if (!is_visible_str(s) || strlen(s) > (size_t)k->max)
-			return config_bad(ld, rk, line, "bad value", s,
-			    "printable, no blanks, not too long");
-		break;
-	case T_URLPATH:
-		if (s[0] != '/' || s[strlen(s) - 1] == '/' ||
-		    !is_visible_str(s) || strpbrk(s, "?#") != NULL ||
-		    strlen(s) > 256)
-			return config_bad(ld, rk, line, "bad path", s, "empty, or "
-			    "starting with '/' and not ending with '/'; no '?' "
-			    "or '#'");
-		break;
-	case T_HEADER:
-		if (!is_token_str(s) || strlen(s) > 128)
-			return config_bad(ld, rk, line, "bad header name", s,
-			    "an HTTP token like x-forwarded-for");
-		break;
-	case T_NAME:
-		if (!parse_is_name(s))
-			return config_bad(ld, rk, line, "bad region name", s,
-			    "letters, digits, '.', '_', '-'; at most 63");
+	if (s[0] == '\0' && (k->flags & K_NONEMPTY))
+		return empty(ld, rk, strings[k->type].empty);
+	if ((s[0] == '\0' && !(k->flags & K_NONNULL)) ||
+	    (k->type == T_ACCESS && strcmp(s, "off") == 0))
+		return 0;
+	if (k->type == T_SIGNKEYS)
+		return set_signkeys(ld, out, s, rk);
+	if (strings[k->type].ok != NULL &&
+	    (hint = strings[k->type].ok(k, s, buf, sizeof(buf))) != NULL)
+		return config_bad(ld, rk, rk->segs[0].line,
+		    strings[k->type].what, s, hint);
+	if (k->type == T_NAME) {
 		memcpy(f, s, strlen(s) + 1);
 		return 0;
-	case T_REDIS_URL:
-		/* hiredis 0.14 has no TLS: rediss:// would mean plain text. */
-		if (strncasecmp(s, "rediss://", 9) == 0)
-			return config_bad(ld, rk, line, "bad url", s, "no TLS with "
-			    "hiredis 0.14: use a private network or stunnel");
-		if (!is_visible_str(s) || !((strncasecmp(s, "redis://", 8) ==
-		    0 && s[8] != '\0' && s[8] != '/') ||
-		    (strncasecmp(s, "unix:", 5) == 0 && s[5] == '/')))
-			return config_bad(ld, rk, line, "bad url", s,
-			    "redis://host:port/db or unix:/path/to/redis.sock");
-		break;
-	default:
-		break;
 	}
+	if (k->type == T_PATH || (k->type == T_ACCESS &&
+	    strcmp(s, "stdout") != 0))
+		return (*out = config_abs_path(ld, s)) != NULL ? 0 : -1;
 	if ((*out = config_xstrdup(ld, s)) == NULL)
 		return -1;
 	if (k->type == T_HEADER)
@@ -315,86 +330,74 @@ set_special(struct ld *ld, const struct key *k, void *base, const char *s,
 
 /* ---- lists: one loop, the item's kind checks, the store keeps */
 
-static const struct {
-	const char	*what, *hint, *twice;
-} items[] = {
-	[I_CIDR] = { "bad address or CIDR", "like 10.0.0.0/8 or ::1/128" },
-	[I_ORIGIN] = { "bad origin", "* or https://host[:port], no path" },
-	[I_TOKEN] = { "bad name", "an HTTP token" },
-	[I_COUNTRY] = { "bad country", "ISO 3166 alpha-2, like GB",
-	    "country listed twice" },
-	[I_CONTINENT] = { "bad continent", "AF AN AS EU NA OC SA",
-	    "continent listed twice" },
-	[I_HOSTNAME] = { "bad host name",
-	    "a DNS name or IP address, optionally with :port" },
-	[I_SENTINEL] = { "bad address", "host:port" },
-	[I_REGION] = { "bad region name", NULL, "region listed twice" },
-	[I_LISTEN] = { "bad address", NULL, "address listed twice" },
-	[I_HOSTPAT] = { "bad host pattern", "a name, *.suffix or a CIDR" },
-};
-
 /* Codes people write that ISO 3166 reserves for another. */
 static const char *const country_alias[][2] = {
 	{ "UK", "GB" }, { "EL", "GR" }, { "SU", "RU" }
 };
 
-/* 0, or the hint for a bad item (NULL: the kind's own hint). */
-static int
-item_ok(const struct key *k, const void *base, const char *s,
-    const char **hint, char *buf, size_t sz)
-{
-	struct host_patterns	 hp;
-	struct cidr		 c;
-	unsigned long long	 port;
-	const char		*colon;
-	size_t			 i;
-
-	*hint = NULL;
-	switch (k->item) {
-	case I_CIDR:
-		return netaddr_cidr_parse(s, &c);
-	case I_ORIGIN:
-		return url_origin_valid(s) ? 0 : -1;
-	case I_TOKEN:
-		return is_token_str(s) ? 0 : -1;
-	case I_CONTINENT:
-		return countries_continent_is_valid(s) ? 0 : -1;
-	case I_REGION:
-		if (parse_is_name(s) && strcmp(s,
-		    ((const struct region_conf *)base)->name) == 0)
-			*hint = "a region cannot fall back to itself";
-		return parse_is_name(s) && *hint == NULL ? 0 : -1;
-	case I_HOSTPAT:
-		if (url_host_patterns_parse(s, &hp) == -1)
-			return -1;
-		url_host_patterns_free(&hp);
-		return 0;
-	case I_SENTINEL:
-		colon = strrchr(s, ':');
-		return colon == NULL || colon == s || parse_uint(colon + 1,
-		    65535, &port) == -1 || port == 0 || !is_visible_str(s) ?
-		    -1 : 0;
-	case I_HOSTNAME:
-		return url_host_valid(s) ? 0 : -1;
-	case I_COUNTRY:
-		if (strlen(s) != 2 || !is_upper((unsigned char)s[0]) ||
-		    !is_upper((unsigned char)s[1]))
-			return -1;
-		if (countries_find(s) != NULL)
-			return 0;
-		*hint = "not an ISO 3166 code";
-		for (i = 0; i < sizeof(country_alias) /
-		    sizeof(country_alias[0]); i++)
-			if (strcmp(s, country_alias[i][0]) == 0) {
-				snprintf(buf, sz, "not an ISO 3166 code; did "
-				    "you mean \"%s\"?", country_alias[i][1]);
-				*hint = buf;
-			}
-		return -1;
-	default:
-		return 0;
-	}
+/* List items: a check per kind, 0 or -1; *hint may replace the kind's. */
+#define ITEM_CHECK(name, good)						\
+static int								\
+name(const char *s, const char **hint, char *buf, size_t sz)		\
+{									\
+	(void)hint, (void)buf, (void)sz;				\
+	return (good) ? 0 : -1;						\
 }
+
+ITEM_CHECK(cidr_ok, netaddr_cidr_parse(s, &(struct cidr){ 0 }) == 0)
+ITEM_CHECK(origin_ok, url_origin_valid(s))
+ITEM_CHECK(token_ok, is_token_str(s))
+ITEM_CHECK(continent_ok, countries_continent_is_valid(s))
+ITEM_CHECK(hostname_ok, url_host_valid(s))
+ITEM_CHECK(region_ok, parse_is_name(s))
+ITEM_CHECK(hostpat_ok, url_host_patterns_valid(s))
+/* As the router reads it (redis_target.c). */
+ITEM_CHECK(sentinel_ok, redis_split_hostport(s, (char [HOST_MAX + 1]){ 0 },
+    HOST_MAX + 1, &(int){ 0 }) == 0)
+
+static int
+country_ok(const char *s, const char **hint, char *buf, size_t sz)
+{
+	size_t	i;
+
+	if (strlen(s) != 2 || !is_upper((unsigned char)s[0]) ||
+	    !is_upper((unsigned char)s[1]))
+		return -1;
+	if (countries_find(s) != NULL)
+		return 0;
+	*hint = "not an ISO 3166 code";
+	for (i = 0; i < sizeof(country_alias) / sizeof(country_alias[0]); i++)
+		if (strcmp(s, country_alias[i][0]) == 0) {
+			snprintf(buf, sz, "not an ISO 3166 code; did "
+			    "you mean \"%s\"?", country_alias[i][1]);
+			*hint = buf;
+		}
+	return -1;
+}
+
+static const struct {
+	int		(*ok)(const char *, const char **, char *, size_t);
+	const char	*what, *hint, *twice;
+} items[] = {
+	[I_CIDR] = { cidr_ok, "bad address or CIDR",
+	    "like 10.0.0.0/8 or ::1/128" },
+	[I_ORIGIN] = { origin_ok, "bad origin",
+	    "* or https://host[:port], no path" },
+	[I_TOKEN] = { token_ok, "bad name", "an HTTP token" },
+	[I_COUNTRY] = { country_ok, "bad country", "ISO 3166 alpha-2, like GB",
+	    "country listed twice" },
+	[I_CONTINENT] = { continent_ok, "bad continent",
+	    "AF AN AS EU NA OC SA", "continent listed twice" },
+	[I_HOSTNAME] = { hostname_ok, "bad host name",
+	    "a DNS name or IP address, optionally with :port" },
+	[I_SENTINEL] = { sentinel_ok, "bad address", "host:port" },
+	[I_REGION] = { region_ok, "bad region name", NULL,
+	    "region listed twice" },
+	[I_LISTEN] = { NULL, "bad address", NULL, "address listed twice" },
+	[I_HOSTPAT] = { hostpat_ok, "bad host pattern",
+	    "a name, *.suffix or a CIDR" },
+	[I_SECRET] = { NULL },
+};
 
 /*
  * The items of a list key, over all its lines, and the line of each.
@@ -530,6 +533,7 @@ set_list(struct ld *ld, const struct key *k, void *base,
 	if (get_items(ld, rk, &l, &lines) == -1)
 		return -1;
 	for (i = 0; i < l.n && rc == 0; i++) {
+		hint = NULL;
 		if (k->flags & (K_UPPER | K_LOWER))
 			(k->flags & K_UPPER ? str_upper : str_lower)(l.v[i]);
 		/* Never echo a secret: the message names the line only. */
@@ -537,11 +541,10 @@ set_list(struct ld *ld, const struct key *k, void *base,
 		    strlen(l.v[i]) > 256))
 			rc = config_fail(ld, lines[i], "%s %s: bad token (printable "
 			    "ASCII, at most 256 bytes)", ld->label, rk->name);
-		else if (item_ok(k, base, l.v[i], &hint, buf, sizeof(buf)))
-			rc = config_bad(ld, rk, lines[i], hint != NULL &&
-			    k->item == I_REGION ? hint : items[k->item].what,
-			    l.v[i], hint != NULL && k->item != I_REGION ? hint :
-			    items[k->item].hint);
+		else if (items[k->item].ok != NULL &&
+		    items[k->item].ok(l.v[i], &hint, buf, sizeof(buf)) == -1)
+			rc = config_bad(ld, rk, lines[i], items[k->item].what,
+			    l.v[i], hint != NULL ? hint : items[k->item].hint);
 		for (j = 0; rc == 0 && (k->flags & K_UNIQUE) && j < i; j++)
 			if (strcmp(l.v[i], l.v[j]) == 0)
 				rc = config_bad(ld, rk, lines[i], items[k->item].twice,

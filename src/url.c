@@ -498,3 +498,14 @@ url_why_text(const char *why)
 			return reasons[i].text;
 	return why != NULL ? why : "not a URL";
 }
+
+int
+url_host_patterns_valid(const char *s)
+{
+	struct host_patterns	hp;
+
+	if (url_host_patterns_parse(s, &hp) == -1)
+		return 0;
+	url_host_patterns_free(&hp);
+	return 1;
+}

@@ -851,7 +851,13 @@ test_redis(void **state)
 	assert_int_equal(c->nservers, 0);
 	config_free(c);
 	expect_err("[redis]\nurl = rediss://r.example.com\n" BASE, 2,
-	    "[redis] url: bad url \"rediss://r.example.com\" (no TLS");
+	    "[redis] url: bad url \"rediss://r.example.com\" (rediss:// is "
+	    "not supported: hiredis 0.14 has no TLS");
+	/* What the router's parser refuses is refused here, at the line. */
+	expect_err("[redis]\nurl = redis://r.example.com/99999\n" BASE, 2,
+	    "[redis] url: bad url \"redis://r.example.com/99999\" (bad db");
+	expect_err("[redis]\nurl = unix:/run/r.sock?db=x\n" BASE, 2,
+	    "[redis] url: bad url \"unix:/run/r.sock?db=x\" (");
 	expect_err("[redis]\nurl = http://r.example.com\n" BASE, 2,
 	    "[redis] url: bad url");
 	expect_exact("[redis]\nrefresh = 5\nfull_resync = 2\n" BASE, 3,
