@@ -72,7 +72,7 @@ struct config {
 	size_t			 textlen;
 
 	struct {
-		struct listen_addr	*addrs;
+		struct listen_addr	 addrs[LISTEN_MAX];
 		size_t			 naddrs;
 		struct strlist		 public_names;
 		unsigned		 threads;	/* 0 = one per core */

@@ -36,8 +36,10 @@
 #define LIST(...)	(const char *const []){ __VA_ARGS__, NULL }
 
 const struct key config_keys[] = {
-	{ L("listen", "address", I_LISTEN, listen.addrs), .def = "0.0.0.0:8307",
-	    RESTART, .help = "public listener(s), IP:port" },
+	{ .sec = "listen", .name = "address", .type = T_LIST, .item = I_LISTEN,
+	    SPAN(struct config, listen.addrs, listen.naddrs),
+	    .def = "0.0.0.0:8307", RESTART,
+	    .help = "public listener(s), IP:port" },
 	{ L("listen", "public_names", I_HOSTNAME, listen.public_names),
 	    .flags = K_LOWER, .def = "", RESTART,
 	    .help = "our own names: never a redirect target" },

@@ -24,16 +24,18 @@
 #include "url.h"
 
 /* How a field is kept, by its type: what comparing, copying, freeing is. */
-enum kstore { S_MEM, S_STR, S_LIST, S_CIDRS, S_ADDRS, S_HOSTS };
+enum kstore { S_MEM, S_STR, S_LIST, S_CIDRS, S_HOSTS };
 
 static enum kstore
 store_of(const struct key *k)
 {
 	static const enum kstore lists[] = { [I_CIDR] = S_CIDRS,
-	    [I_LISTEN] = S_ADDRS, [I_HOSTPAT] = S_HOSTS, [I_TOKEN] = S_STR };
+	    [I_HOSTPAT] = S_HOSTS, [I_TOKEN] = S_STR };
 
 	switch (k->type) {
 	case T_LIST:
+		if (k->item == I_LISTEN)
+			return S_MEM;	/* a fixed array and its count */
 		return k->item < sizeof(lists) / sizeof(lists[0]) &&
 		    lists[k->item] != S_MEM ? lists[k->item] : S_LIST;
 	case T_UINT: case T_SIZE: case T_DURATION: case T_FRACTION:
@@ -471,8 +473,7 @@ store_listen(struct ld *ld, struct config *cfg, const struct strlist *l,
 	if (l->n > LISTEN_MAX)
 		return config_fail(ld, lines[LISTEN_MAX], "%s %s: more than %d "
 		    "addresses", ld->label, rk->name, LISTEN_MAX);
-	if ((cfg->listen.addrs = a = calloc(l->n, sizeof(*a))) == NULL)
-		return config_oom(ld);
+	a = cfg->listen.addrs;
 	for (i = 0; i < l->n; i++) {
 		cfg->listen.naddrs = i + 1;
 		if (set_hostport(ld, rk, lines[i], l->v[i], &a[i]) == -1)
@@ -590,10 +591,8 @@ same_str(const char *a, const char *b)
 int
 config_value_equal(const struct key *k, const void *a, const void *b)
 {
-	const struct config		*ca = a, *cb = b;
 	const struct host_patterns	*ha, *hb;
 	const void			*fa = FIELD(a, k), *fb = FIELD(b, k);
-	size_t				 i;
 
 	switch (store_of(k)) {
 	case S_MEM:
@@ -604,20 +603,12 @@ config_value_equal(const struct key *k, const void *a, const void *b)
 		return strlist_equal(fa, fb);
 	case S_CIDRS:
 		return netaddr_cidr_list_equal(fa, fb);
-	case S_HOSTS:
+	default:
 		ha = fa;
 		hb = fb;
 		return strlist_equal(&ha->names, &hb->names) &&
 		    strlist_equal(&ha->suffixes, &hb->suffixes) &&
 		    netaddr_cidr_list_equal(&ha->cidrs, &hb->cidrs);
-	default:
-		if (ca->listen.naddrs != cb->listen.naddrs)
-			return 0;
-		for (i = 0; i < ca->listen.naddrs; i++)
-			if (strcmp(ca->listen.addrs[i].text,
-			    cb->listen.addrs[i].text) != 0)
-				return 0;
-		return 1;
 	}
 }
 
@@ -647,8 +638,6 @@ copy_cidrs(struct cidr_list *d, const struct cidr_list *s)
 int
 config_value_copy(const struct key *k, void *dst, const void *src)
 {
-	struct config			*cd = dst;
-	const struct config		*cs = src;
 	const struct host_patterns	*hs;
 	struct host_patterns		*hd;
 	void				*fd = FIELD(dst, k);
@@ -667,20 +656,12 @@ config_value_copy(const struct key *k, void *dst, const void *src)
 		return copy_strlist(fd, fs);
 	case S_CIDRS:
 		return copy_cidrs(fd, fs);
-	case S_HOSTS:
+	default:
 		hs = fs;
 		hd = fd;
 		return copy_strlist(&hd->names, &hs->names) == -1 ||
 		    copy_strlist(&hd->suffixes, &hs->suffixes) == -1 ||
 		    copy_cidrs(&hd->cidrs, &hs->cidrs) == -1 ? -1 : 0;
-	default:
-		if ((cd->listen.addrs = calloc(cs->listen.naddrs + 1,
-		    sizeof(*cd->listen.addrs))) == NULL)
-			return -1;
-		memcpy(cd->listen.addrs, cs->listen.addrs, cs->listen.naddrs *
-		    sizeof(*cd->listen.addrs));
-		cd->listen.naddrs = cs->listen.naddrs;
-		return 0;
 	}
 }
 
@@ -702,13 +683,8 @@ config_value_free(const struct key *k, void *base)
 	case S_CIDRS:
 		netaddr_cidr_list_free(f);
 		break;
-	case S_HOSTS:
-		url_host_patterns_free(f);
-		break;
 	default:
-		free(((struct config *)base)->listen.addrs);
-		((struct config *)base)->listen.addrs = NULL;
-		((struct config *)base)->listen.naddrs = 0;
+		url_host_patterns_free(f);
 		break;
 	}
 }
