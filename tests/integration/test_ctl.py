@@ -28,10 +28,8 @@ GB = "81.2.69.142"          # GB, EU: region eu
 US = "216.160.83.56"        # US, NA: region us
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def redis():

@@ -27,10 +27,8 @@ CN = "175.16.199.1"         # ap (continent AS)
 Z = 4.5
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def redis():

@@ -31,10 +31,8 @@ RATE = 20                   # requests per second in the stream
 MAX_LATENCY = 1.0
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def url(sid):

@@ -28,10 +28,8 @@ DE6 = "2a02:ff0::1"         # DE, EU, IPv6: region eu
 Z = 5
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def redis():
