@@ -33,6 +33,7 @@ MAX_LATENCY = 1.0
 
 F = g.Fixture(T)
 tmp = F.tmp
+redis = F.redis
 
 
 def url(sid):
@@ -48,14 +49,6 @@ def srv(sid, region, weight=100, state=None):
 
 def within(k, n, p, z=4.5):
     return abs(k - n * p) <= z * math.sqrt(n * p * (1 - p)) + 1
-
-
-def redis():
-    if "redis" not in S:
-        if not g.have_redis():
-            raise g.Skip("redis-server not installed")
-        S["redis"] = g.RedisServer(T, tmp()).start()
-    return S["redis"]
 
 
 def metric(aport, name, **lb):
