@@ -6,6 +6,7 @@ pieces here:
   TAP        plan / ok / skip / diag / bail; run(sections) computes the plan
              from (count, function) pairs and turns an exception inside a
              section into failing points, so the plan always adds up.
+  Fixture    a script's own temp dir and redis-server, made on first use.
   Config     an INI file built from sections (SPEC section 6 names).
   Daemon     one geo307 process: start, wait ready, signals, stop, stderr.
   Conn       a raw socket with a response parser (for byte-exact targets).
@@ -1436,6 +1437,45 @@ class RedisServer:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+
+class Fixture:
+    """What one test script shares between its sections, each made on
+    first use and removed at exit by the script's TAP:
+
+    tmp()    a temp dir (mkdtemp(tap, tmp_prefix));
+    redis()  one RedisServer named redis_name in tmp(), started (Skip when
+             redis-server is not installed);
+    resp()   one Resp client on redis().
+
+    A script makes one (F = g.Fixture(T)) and calls these instead of
+    keeping its own copies in its state dict."""
+
+    def __init__(self, tap, tmp_prefix="geo307-test-", redis_name="redis"):
+        self.tap = tap
+        self.tmp_prefix = tmp_prefix
+        self.redis_name = redis_name
+        self._tmp = None
+        self._redis = None
+        self._resp = None
+
+    def tmp(self):
+        if self._tmp is None:
+            self._tmp = mkdtemp(self.tap, self.tmp_prefix)
+        return self._tmp
+
+    def redis(self):
+        if self._redis is None:
+            if not have_redis():
+                raise Skip("redis-server not installed")
+            self._redis = RedisServer(self.tap, self.tmp(),
+                                      self.redis_name).start()
+        return self._redis
+
+    def resp(self):
+        if self._resp is None:
+            self._resp = self.redis().conn()
+        return self._resp
 
 
 def redis_op(r, prefix, cmds, publish=True, bump=True, tries=20, ids=None):

@@ -19,7 +19,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
 T = g.TAP()
-S = {}
 GB = "81.2.69.142"
 FIELDS = ["time", "request_id", "client", "peer", "method", "target",
           "proto", "status", "reason", "region", "country", "server",
@@ -31,10 +30,8 @@ COMBINED = re.compile(r'^(\S+) (\S+) (\S+) \[([^\]]+)\] ' + Q +
                       ' ' + Q + ' ' + Q + ' ' + Q + ' ' + Q + '$')
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def daemon(name, fmt="json", **log):

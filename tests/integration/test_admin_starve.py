@@ -38,10 +38,8 @@ REDIS_SERVERS = 100000
 STATIC_SERVERS = 6000        # what fits in a 1 MiB config
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def big_fleet():

@@ -28,24 +28,20 @@ GB = "81.2.69.142"          # GB, EU: region eu
 US = "216.160.83.56"        # US, NA: region us
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T, redis_name="ctl-redis")
+tmp = F.tmp
 
 
 def redis():
-    """One redis-server for the script, a Resp client, and the config."""
-    if "redis" not in S:
-        if not g.have_redis():
-            raise g.Skip("redis-server not installed")
-        S["redis"] = g.RedisServer(T, tmp(), "ctl-redis").start()
-        S["r"] = S["redis"].conn()
-        c = g.redis_config(g.free_port(), g.free_port(), S["redis"].port,
+    """The script's redis-server and a Resp client on it (F), and the
+    config naming them."""
+    if "conf" not in S:
+        rs, _ = F.redis(), F.resp()
+        c = g.redis_config(g.free_port(), g.free_port(), rs.port,
                            tmp(), prefix=P)
         S["conf"] = g.write_config(tmp(), c.text(), "ctl.conf")
-        S["url"] = "redis://127.0.0.1:%d/0" % S["redis"].port
-    return S["r"]
+        S["url"] = "redis://127.0.0.1:%d/0" % rs.port
+    return F.resp()
 
 
 class Res:
@@ -95,7 +91,7 @@ class Sub:
     """SUBSCRIBE P changed on its own connection."""
 
     def __init__(self, prefix=P):
-        self.r = S["redis"].conn()
+        self.r = F.redis().conn()
         self.r.cmd("SUBSCRIBE", prefix + "changed")
 
     def next(self, timeout=2.0):
@@ -270,7 +266,7 @@ def protocol(t):
     """The commands one write sends, seen by MONITOR."""
     redis()
     ctl("add", "m-1", "https://m-1.up.example.net", "eu")
-    mon = g.Monitor(S["redis"].port)
+    mon = g.Monitor(F.redis().port)
     try:
         time.sleep(0.1)
         res = ctl("weight", "m-1", "5")
@@ -286,7 +282,7 @@ def protocol(t):
             "PUBLISH", "EXEC"]
     w = [a for a in lines if a and a[0].upper() == "WATCH"]
     x = [a for a in lines if a and a[0].upper() == "XADD"]
-    v = int(S["r"].cmd("GET", P + "version"))
+    v = int(redis().cmd("GET", P + "version"))
     t.ok(res.rc == 0 and names == want and w and
          P + "version" in w[0] and P + "server:m-1" in w[0] and x and
          x[0][1:] == [P + "changes", "MAXLEN", "~", "100000", "*",

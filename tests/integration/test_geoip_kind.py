@@ -27,10 +27,8 @@ OWN_DB = os.path.join(os.path.abspath(g.SRCDIR), "data", "geoip-country.mmdb")
 CHECK_EVERY = 0.3                  # GEO307_GEOIP_CHECK_INTERVAL in tests
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def route(port, ip):

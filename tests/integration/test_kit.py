@@ -38,13 +38,10 @@ SINK = os.path.join(BUILD, "geo307-sink")
 LOAD = os.path.join(BUILD, "geo307-load")
 SAN = g.SLACK > 1
 KEY = base64.b64encode(bytes(range(32))).decode()
-S = {}
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T, "geo307-kit-")
-    return S["tmp"]
+F = g.Fixture(T, tmp_prefix="geo307-kit-")
+tmp = F.tmp
 
 
 class SinkProc:

@@ -13,13 +13,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
 T = g.TAP()
-S = {}
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def get_on(c, target="/x"):

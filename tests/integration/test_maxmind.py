@@ -45,10 +45,8 @@ def bad_files():
 BAD = bad_files()
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def need_mm():

@@ -21,10 +21,8 @@ S = {}          # shared state: daemons and ports
 GB, US, JP, AU = "81.2.69.142", "216.160.83.56", "2001:218::1", "1.2.3.4"
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def setup():

@@ -27,20 +27,11 @@ CN = "175.16.199.1"         # ap (continent AS)
 Z = 4.5
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
-
-
-def redis():
-    """One redis-server for the whole script; every daemon its own prefix."""
-    if "redis" not in S:
-        if not g.have_redis():
-            raise g.Skip("redis-server not installed")
-        S["redis"] = g.RedisServer(T, tmp()).start()
-        S["r"] = S["redis"].conn()
-    return S["redis"], S["r"]
+F = g.Fixture(T)
+tmp = F.tmp
+# One redis-server for the whole script; every daemon its own prefix.
+redis = F.redis
+resp = F.resp
 
 
 def url(sid):
@@ -64,7 +55,7 @@ def within(k, n, p, z=Z):
 def start(name, prefix, servers, loads, regions=None, **redis_kv):
     """Write the fleet and loads under prefix, start a daemon on it, wait
     until /fleet shows that version from Redis."""
-    rs, r = redis()
+    rs, r = redis(), resp()
     g.redis_report(r, prefix, loads)
     v = g.redis_write_fleet(r, prefix, servers, regions=regions)
     port, aport = g.free_port(), g.free_port()
@@ -141,7 +132,7 @@ def metric_delta(m0, m1, name, **lb):
 # ------------------------------------------------------------------ config
 
 def check_config(t):
-    rs, r = redis()
+    rs, r = redis(), resp()
     port, aport = g.free_port(), g.free_port()
     c = g.redis_config(port, aport, rs.port, tmp(), prefix="chk:")
     path = g.write_config(tmp(), c.text(), "chk-ok.conf")
@@ -190,7 +181,7 @@ def a_reset(**over):
     """Back to A_SERVERS (with overrides), no regions, no maintenance,
     loads 0; returns the new version once /fleet shows it."""
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     servers = {k: dict(v) for k, v in A_SERVERS.items()}
     for sid, fields in over.items():
         if fields is None:
@@ -258,7 +249,7 @@ def basic(t):
 
 def states(t):
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     a_reset(**{"eu-1": srv("eu-1", "eu", 100, "drain"),
                "eu-2": srv("eu-2", "eu", 100, "up"),
                "eu-3": srv("eu-3", "eu", 100, "down"),
@@ -284,7 +275,7 @@ def states(t):
 
 def region_drain(t):
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     a_reset()
     v = g.redis_op(r, "a:", [["HSET", "a:regions", "eu", "drain"]])
     j, dt = g.wait_fleet(a["aport"], lambda j: j.get("version") == v, 3)
@@ -303,7 +294,7 @@ def region_drain(t):
 
 def maintenance(t):
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     a_reset()
     v = g.redis_op(r, "a:", [["SET", "a:maintenance", "10"]])
     g.wait_fleet(a["aport"], lambda j: j.get("version") == v, 3)
@@ -337,7 +328,7 @@ def maintenance(t):
 
 def loads(t):
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     a_reset(**{"eu-2": srv("eu-2", "eu", 100)})
     g.redis_report(r, "a:", {"eu-1": "0", "eu-2": "0.5"})
     wait_loads(a["aport"], {"eu-1": 0, "eu-2": 0.5})
@@ -363,7 +354,7 @@ def loads(t):
 
 def spill(t):
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     a_reset(**{"eu-2": srv("eu-2", "eu", 100)})
     for load, frac in (("0.96", 0.6), ("0.92", 0.2)):
         g.redis_report(r, "a:", {"eu-1": load, "eu-2": load})
@@ -390,7 +381,7 @@ def spill(t):
 # ------------------------------------------------- B: publish is fast
 
 def publish_fast(t):
-    rs, r = redis()
+    rs, r = redis(), resp()
     P = "geo307:"           # the default prefix (not set in the config)
     S.setdefault("bases", {})
     servers = {"eu-0": srv("eu-0", "eu", 100), "us-1": srv("us-1", "us")}
@@ -457,7 +448,7 @@ def full_reads(lines, prefix):
 
 
 def no_bump(t):
-    rs, r = redis()
+    rs, r = redis(), resp()
     P = "c:"
     servers = {"eu-1": srv("eu-1", "eu", 100), "eu-2": srv("eu-2", "eu", 100),
                "us-1": srv("us-1", "us")}
@@ -517,7 +508,7 @@ def no_bump(t):
 # --------------------------------------------------------- D: stale reports
 
 def stale(t):
-    rs, r = redis()
+    r = resp()
     P = "d:"
     servers = {"eu-1": srv("eu-1", "eu", 300), "eu-2": srv("eu-2", "eu", 100),
                "us-1": srv("us-1", "us"), "ap-1": srv("ap-1", "ap")}
@@ -606,7 +597,7 @@ def bad_ids():
 
 
 def rejected(t):
-    rs, r = redis()
+    r = resp()
     P = "e:"
     good = {"eu-1": srv("eu-1", "eu", 100), "us-1": srv("us-1", "us"),
             "ap-1": srv("ap-1", "ap", 1000000),
@@ -685,7 +676,7 @@ def rejected(t):
 def wrong_type(t):
     """A key of the wrong type is one bad record, not a dead Redis."""
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     a_reset()
     ups = []
     v = g.redis_op(r, "a:", [["SET", "a:server:junk", "not a hash"],
@@ -716,7 +707,7 @@ def wrong_type(t):
 def odd_keys(t):
     """Keys around the records that hold nonsense, and an emptied Redis."""
     a = daemon_a()
-    _, r = redis()
+    r = resp()
     a_reset()
     # P maintenance present with a bad value: still maintenance (SPEC 3:
     # present = 503), Retry-After from [redirect] retry_after (30).
@@ -807,7 +798,7 @@ def connect_forms(t):
 # ------------------------------------- F: slow start, SIGHUP with Redis
 
 def slow_start_reload(t):
-    rs, r = redis()
+    r = resp()
     P = "f:"
     servers = {"eu-1": srv("eu-1", "eu"), "us-1": srv("us-1", "us"),
                "ap-1": srv("ap-1", "ap")}

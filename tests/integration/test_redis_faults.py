@@ -38,11 +38,10 @@ FLEET = {"eu-1": {"url": url("eu-1"), "region": "eu"},
          "ap-1": {"url": url("ap-1"), "region": "ap"}}
 
 
-def real():
-    if "rs" not in S:
-        S["tmp"] = g.mkdtemp(T)
-        S["rs"] = g.RedisServer(T, S["tmp"], "faults-redis").start()
-    return S["rs"]
+# The real redis-server behind every proxy, in the script's temp dir.
+F = g.Fixture(T, redis_name="faults-redis")
+tmp = F.tmp
+real = F.redis
 
 
 def key(p, name):
@@ -101,13 +100,13 @@ def router(group):
     r.close()
     proxy = FaultRedis(T, rs.port, g.free_port())
     port, aport = g.free_port(), g.free_port()
-    c = g.redis_config(port, aport, proxy.port, S["tmp"], prefix=p,
+    c = g.redis_config(port, aport, proxy.port, tmp(), prefix=p,
                        **OPTS[group])
     if group == "sentinel":
         proxy.sentinel_master = ("127.0.0.1", proxy.port)
         c.set("redis", "sentinels", "127.0.0.1:%d" % proxy.port)
         c.set("redis", "master", "m")
-    d = g.Daemon(T, S["tmp"], c, "router-" + group).start()
+    d = g.Daemon(T, tmp(), c, "router-" + group).start()
     _, dt = g.wait_fleet(aport, lambda j: j.get("version") == v, 10)
     if dt is None:
         raise RuntimeError("%s never served version %d:\n%s"
@@ -329,9 +328,9 @@ def flood(t):
              for i in range(FLOOD_N)}
     v = g.redis_write_fleet(r, p, fleet)
     port, aport = g.free_port(), g.free_port()
-    c = g.redis_config(port, aport, rs.port, S["tmp"], prefix=p,
+    c = g.redis_config(port, aport, rs.port, tmp(), prefix=p,
                        refresh=FLOOD_REFRESH, full_resync=600)
-    d = g.Daemon(T, S["tmp"], c, "router-flood").start()
+    d = g.Daemon(T, tmp(), c, "router-flood").start()
     g.wait_fleet(aport, lambda j: j.get("version") == v, 10)
     time.sleep(FLOOD_REFRESH * 2)
     h0 = hgetall_calls(r)

@@ -31,10 +31,9 @@ RATE = 20                   # requests per second in the stream
 MAX_LATENCY = 1.0
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
+redis = F.redis
 
 
 def url(sid):
@@ -50,14 +49,6 @@ def srv(sid, region, weight=100, state=None):
 
 def within(k, n, p, z=4.5):
     return abs(k - n * p) <= z * math.sqrt(n * p * (1 - p)) + 1
-
-
-def redis():
-    if "redis" not in S:
-        if not g.have_redis():
-            raise g.Skip("redis-server not installed")
-        S["redis"] = g.RedisServer(T, tmp()).start()
-    return S["redis"]
 
 
 def metric(aport, name, **lb):

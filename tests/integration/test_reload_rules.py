@@ -16,14 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
 T = g.TAP()
-S = {}
 GB = "81.2.69.142"
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def table():

@@ -28,19 +28,10 @@ DE6 = "2a02:ff0::1"         # DE, EU, IPv6: region eu
 Z = 5
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
-
-
-def redis():
-    if "redis" not in S:
-        if not g.have_redis():
-            raise g.Skip("redis-server not installed")
-        S["redis"] = g.RedisServer(T, tmp()).start()
-        S["r"] = S["redis"].conn()
-    return S["redis"], S["r"]
+F = g.Fixture(T)
+tmp = F.tmp
+redis = F.redis
+resp = F.resp
 
 
 def url(sid):
@@ -57,7 +48,7 @@ FLEET = {
 
 
 def daemon(prefix, name, sections=None):
-    rs, r = redis()
+    rs, r = redis(), resp()
     port, aport = g.free_port(), g.free_port()
     c = g.redis_config(port, aport, rs.port, tmp(), prefix=prefix,
                        refresh=0.2, full_resync=1)
@@ -69,7 +60,7 @@ def daemon(prefix, name, sections=None):
 
 
 def write(prefix, fleet, regions=None, loads=None):
-    rs, r = redis()
+    r = resp()
     v = g.redis_write_fleet(r, prefix, fleet, regions=regions)
     g.redis_report(r, prefix, loads if loads is not None else
                    {sid: 0 for sid in fleet})
@@ -87,7 +78,7 @@ def route(aport, ip, key=None, family=None):
 
 
 def explain(prefix, ip, *extra):
-    rs, _ = redis()
+    rs = redis()
     p = subprocess.run([CTL, "-c", S["confs"][prefix], "--redis",
                         "redis://127.0.0.1:%d/0" % rs.port, "explain", ip,
                         "--json"] + list(extra), capture_output=True,
@@ -146,7 +137,7 @@ def three_cases(t):
     wait_version(aport, v)
 
     # 1. region eu drained: home eu, served by us, only us candidates
-    rs, r = redis()
+    r = resp()
     v = g.redis_op(r, prefix, [["HSET", prefix + "regions", "eu", "drain"]])
     wait_version(aport, v)
     st, raw, j = route(aport, GB)
@@ -247,7 +238,7 @@ def affinity(t):
          j["candidates"][0]["probability"] == 1, "/route?key= shows the hit "
          "and its one candidate", raw)
     # drain it, and swing every load: its keys stay
-    rs, r = redis()
+    r = resp()
     v = g.redis_op(r, prefix, [["HSET", prefix + "server:" + sid, "state",
                                 "drain"]])
     g.redis_report(r, prefix, {s: "0.9" for s in fleet})
@@ -326,7 +317,7 @@ def families(t):
     t.ok((g.fleet_server(fj, "eu-4") or {}).get("families") == "4" and
          (g.fleet_server(fj, "us-46") or {}).get("families") == "4 6",
          "/fleet shows families")
-    rs, r = redis()
+    r = resp()
     v = g.redis_op(r, prefix, [["HSET", prefix + "server:eu-6", "state",
                                 "down"]])
     wait_version(aport, v)

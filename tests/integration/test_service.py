@@ -21,10 +21,8 @@ T = g.TAP()
 S = {}
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def conf(port, aport, pid_file=None, extra=None, servers=True):

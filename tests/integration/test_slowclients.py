@@ -21,17 +21,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
 T = g.TAP()
-S = {}
 PHASE_S = 8.0
 SLOW_RATE = 25          # new slowloris connections per second per address
 IDLE_HELD = 300         # idle keep-alive connections, all addresses
 GOOD_EVERY = 0.04       # the normal client: one request per 40 ms
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 class Attack:

@@ -20,7 +20,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import g307test as g  # noqa: E402
 
 T = g.TAP()
-S = {}
 BUILD = os.path.dirname(g.BIN)
 CTL = os.path.join(BUILD, "geo307ctl")
 SINK = os.path.join(BUILD, "geo307-sink")
@@ -31,10 +30,8 @@ B2 = base64.b64encode(K2).decode()
 GB = "81.2.69.142"
 
 
-def tmp():
-    if "tmp" not in S:
-        S["tmp"] = g.mkdtemp(T)
-    return S["tmp"]
+F = g.Fixture(T)
+tmp = F.tmp
 
 
 def readme_verifier():

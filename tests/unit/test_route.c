@@ -18,89 +18,29 @@
 
 #include "route.h"
 
-#define LEN(a)	(sizeof(a) / sizeof((a)[0]))
-#define SL(a)	{ (a), LEN(a) }
-#define NOSL	{ NULL, 0 }
 #define NOW	1000.0
 #define NKEYS	10000
 #define MAXS	64
 
-enum { A, B, C, D, NREG };
-
-static char *a_fb[] = { "eu-central", "us-east" };
-static char *d_fb[] = { "us-east" };
-
-static struct region_conf regions[NREG] = {
-	{ "eu-west", 1, 53.35, -6.26, NOSL, NOSL, SL(a_fb), 0, 1 },
-	{ "eu-central", 1, 50.11, 8.68, NOSL, NOSL, NOSL, 0, 2 },
-	{ "us-east", 1, 39.04, -77.49, NOSL, NOSL, NOSL, 1, 3 },
-	{ "ap-south", 1, 1.35, 103.82, NOSL, NOSL, SL(d_fb), 0, 4 },
-};
+#define SPEC_LAST		unsigned families;	/* 0: both */
+#define SPEC_SET_LAST(sv, sp)	((sv)->families = (sp)->families)
+#include "fleet_fixture.h"
 
 static struct config	cfg;
 static struct runtime	rt;
 
-struct spec {
-	const char		*id;
-	uint32_t		 region;
-	uint32_t		 weight;
-	double			 load;
-	enum server_state	 state;
-	int			 stale;
-	unsigned		 families;	/* 0: both */
-};
-
 static int
 setup(void **state)
 {
-	char	err[256];
-
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.regions = regions;
-	cfg.nregions = NREG;
-	cfg.default_region = C;
 	memset(&rt, 0, sizeof(rt));
 	rt.cfg = &cfg;
-	if ((rt.rm = region_map_build(&cfg, err, sizeof(err))) == NULL) {
-		print_error("regionmap_build: %s\n", err);
+	if (fleet_fixture_setup(&cfg) != 0)
 		return -1;
-	}
+	rt.rm = rm;
 	rt.sel.spill_below = 0.10;
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	region_map_free(rt.rm);
-	return 0;
-}
-
-static struct fleet *
-mk(const struct spec *sp, size_t n)
-{
-	struct fleet_server	*sv;
-	struct fleet		*f;
-	char			 buf[128];
-	size_t			 i;
-
-	assert_non_null(sv = calloc(n ? n : 1, sizeof(*sv)));
-	for (i = 0; i < n; i++) {
-		snprintf(sv[i].id, sizeof(sv[i].id), "%s", sp[i].id);
-		snprintf(buf, sizeof(buf), "https://%s.example.com", sp[i].id);
-		sv[i].base = strdup(buf);
-		sv[i].baselen = strlen(buf);
-		sv[i].region = sp[i].region;
-		sv[i].weight = sp[i].weight;
-		sv[i].load = sp[i].load;
-		sv[i].state = sp[i].state;
-		sv[i].has_report = !sp[i].stale;
-		sv[i].families = sp[i].families;
-	}
-	assert_non_null(f = fleet_build(sv, n, rt.rm));
-	return f;
 }
 
 static void
@@ -526,5 +466,5 @@ main(void)
 		cmocka_unit_test(test_path_segment),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, fleet_fixture_teardown);
 }

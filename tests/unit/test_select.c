@@ -17,90 +17,23 @@
 
 #include "select.h"
 
-#define LEN(a)	(sizeof(a) / sizeof((a)[0]))
-#define SL(a)	{ (a), LEN(a) }
-#define NOSL	{ NULL, 0 }
 #define N	200000
 #define NOW	1000.0
 
-/*
- * A lists explicit fallbacks B then C; B and C compute theirs (every
- * other region by distance); D lists only C, so B and A are "rest".
- */
-enum { A, B, C, D, NREG };
+#define SPEC_LAST		double since;		/* routable_since */
+#define SPEC_SET_LAST(sv, sp)	((sv)->routable_since = (sp)->since)
+#include "fleet_fixture.h"
 
-static char *a_fb[] = { "eu-central", "us-east" };
-static char *d_fb[] = { "us-east" };
-
-static struct region_conf regions[NREG] = {
-	{ "eu-west", 1, 53.35, -6.26, NOSL, NOSL, SL(a_fb), 0, 1 },
-	{ "eu-central", 1, 50.11, 8.68, NOSL, NOSL, NOSL, 0, 2 },
-	{ "us-east", 1, 39.04, -77.49, NOSL, NOSL, NOSL, 1, 3 },
-	{ "ap-south", 1, 1.35, 103.82, NOSL, NOSL, SL(d_fb), 0, 4 },
-};
-
-struct spec {
-	const char		*id;
-	uint32_t		 region;
-	uint32_t		 weight;
-	double			 load;
-	enum server_state	 state;
-	int			 stale;		/* no load report */
-	double			 since;		/* routable_since */
-};
-
-static struct regionmap	*rm;
 static struct select_params params = { 0.10, 0 };
 
 static int
 setup(void **state)
 {
 	struct config	cfg;
-	char		err[256];
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.regions = regions;
-	cfg.nregions = NREG;
-	cfg.default_region = C;
-	if ((rm = region_map_build(&cfg, err, sizeof(err))) == NULL) {
-		print_error("regionmap_build: %s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	region_map_free(rm);
-	return 0;
-}
-
-static struct fleet *
-mk(const struct spec *sp, size_t n)
-{
-	struct fleet_server	*sv;
-	struct fleet		*f;
-	char			 buf[128];
-	size_t			 i;
-
-	assert_non_null(sv = calloc(n ? n : 1, sizeof(*sv)));
-	for (i = 0; i < n; i++) {
-		snprintf(sv[i].id, sizeof(sv[i].id), "%s", sp[i].id);
-		snprintf(buf, sizeof(buf), "https://%s.example.com", sp[i].id);
-		sv[i].base = strdup(buf);
-		sv[i].baselen = strlen(buf);
-		sv[i].region = sp[i].region;
-		sv[i].weight = sp[i].weight;
-		sv[i].load = sp[i].load;
-		sv[i].state = sp[i].state;
-		sv[i].has_report = !sp[i].stale;
-		sv[i].routable_since = sp[i].since;
-	}
-	assert_non_null(f = fleet_build(sv, n, rm));
-	return f;
+	return fleet_fixture_setup(&cfg);
 }
 
 struct tally {
@@ -903,5 +836,5 @@ main(void)
 		cmocka_unit_test(test_reason_names),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, fleet_fixture_teardown);
 }
