@@ -65,7 +65,14 @@ void		 rawfleet_tail_clear(struct raw_fleet *raw);
 struct fleet	*rawfleet_build(const struct raw_fleet *raw,
 		    const struct runtime *rt, struct fleet_memory *mem);
 
-/* The cache file: JSON, written to a temporary file, fsync'd, renamed. */
+/*
+ * The cache file: JSON, written to a temporary file, fsync'd, renamed;
+ * rawfleet_save is rawfleet_encode (the text, malloc'd) then
+ * rawfleet_write (which a thread of its own may do).
+ */
+char		*rawfleet_encode(const struct raw_fleet *raw);
+int		 rawfleet_write(const char *text, const char *path, char *err,
+		    size_t errlen);
 int		 rawfleet_save(const struct raw_fleet *raw, const char *path,
 		    char *err, size_t errlen);
 /*

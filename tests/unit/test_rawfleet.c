@@ -16,7 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <time.h>
+
 #include "metrics.h"
+#include "rng.h"
 #include "rawfleet.h"
 #include "select.h"
 
@@ -569,6 +573,131 @@ test_slow_start_many_ids(void **state)
 	runtime_free(rt);
 }
 
+/*
+ * rawfleet_encode writes the cache's JSON itself; the oracle is what the
+ * jansson objects it replaced gave (strings that are not UTF-8 left out,
+ * as json_string() refuses them): equal as JSON on random fleets whose
+ * strings hold quotes, backslashes, control bytes, UTF-8 and bytes that
+ * are not UTF-8.
+ */
+static char *
+random_string(struct rng *r)
+{
+	static const char *const bits[] = { "a", "Z", "9", "\"", "\\", "\n",
+	    "\t", "\x01", "\x1f", "\x7f", "/", "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80", "\xff", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
+	    " ", "{", "}", ",", ":" };
+	char	buf[256] = "";
+	size_t	n = rng_next(r) % 8, i;
+
+	for (i = 0; i < n; i++)
+		strcat(buf, bits[rng_next(r) % (sizeof(bits) / sizeof(bits[0]))]);
+	return strdup(buf);
+}
+
+static json_t *
+oracle(const struct raw_fleet *raw)
+{
+	json_t	*servers = json_object(), *loads = json_object(),
+		*regions = json_object(), *h;
+	size_t	 i, j;
+
+	for (i = 0; i < raw->nservers; i++) {
+		h = json_object();
+		for (j = 0; j < raw->servers[i].n; j++)
+			json_object_set_new(h, raw->servers[i].fields[j],
+			    json_string(raw->servers[i].values[j]));
+		json_object_set_new(servers, raw->servers[i].id, h);
+		if (raw->servers[i].load != NULL)
+			json_object_set_new(loads, raw->servers[i].id,
+			    json_string(raw->servers[i].load));
+	}
+	for (i = 0; i < raw->nregions; i++)
+		json_object_set_new(regions, raw->rnames[i],
+		    json_string(raw->rstates[i]));
+	return json_pack("{s:i, s:I, s:I, s:o, s:o, s:o, s:s?}", "format", 1,
+	    "version", (json_int_t)raw->version, "taken",
+	    (json_int_t)raw->taken_wall, "servers", servers, "loads", loads,
+	    "regions", regions, "maintenance", raw->maintenance);
+}
+
+static struct raw_fleet *
+random_raw(struct rng *r, size_t k)
+{
+	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
+	struct raw_server	*rs;
+	size_t			 i, j;
+	char			 id[32];
+
+	raw->version = rng_next(r) >> 1;
+	raw->taken_wall = (time_t)(rng_next(r) % 2000000000);
+	raw->nservers = 1 + rng_next(r) % 6;
+	raw->servers = calloc(raw->nservers, sizeof(*raw->servers));
+	for (i = 0; i < raw->nservers; i++) {
+		rs = &raw->servers[i];
+		/* Distinct ids; now and then one that is not UTF-8. */
+		snprintf(id, sizeof(id), "%s%zu-%zu", rng_next(r) % 5 ? "s" :
+		    "\xfe", k, i);
+		rs->id = strdup(id);
+		rs->n = rng_next(r) % 4;
+		rs->fields = calloc(rs->n + 1, sizeof(char *));
+		rs->values = calloc(rs->n + 1, sizeof(char *));
+		for (j = 0; j < rs->n; j++) {
+			snprintf(id, sizeof(id), "f%zu", j);
+			rs->fields[j] = rng_next(r) % 6 ? strdup(id) :
+			    random_string(r);
+			rs->values[j] = random_string(r);
+		}
+		rs->load = rng_next(r) % 3 ? random_string(r) : NULL;
+	}
+	raw->nregions = rng_next(r) % 3;
+	raw->rnames = calloc(raw->nregions + 1, sizeof(char *));
+	raw->rstates = calloc(raw->nregions + 1, sizeof(char *));
+	for (i = 0; i < raw->nregions; i++) {
+		snprintf(id, sizeof(id), "r%zu", i);
+		raw->rnames[i] = strdup(id);
+		raw->rstates[i] = random_string(r);
+	}
+	raw->maintenance = rng_next(r) % 2 ? strdup("30") : NULL;
+	return raw;
+}
+
+static void
+test_cache_encode_as_jansson(void **state)
+{
+	struct raw_fleet	*raw;
+	struct rng		 r;
+	json_error_t		 jerr;
+	json_t			*want, *got;
+	char			*text;
+	size_t			 k, left_out = 0;
+
+	(void)state;
+	rng_seed(&r, 307);
+	for (k = 0; k < 3000; k++) {
+		raw = random_raw(&r, k);
+		want = oracle(raw);
+		assert_non_null(want);
+		assert_non_null(text = rawfleet_encode(raw));
+		assert_true(strlen(text) > 0 && text[strlen(text) - 1] == '\n');
+		if ((got = json_loads(text, 0, &jerr)) == NULL)
+			fail_msg("round %zu: %s in %s", k, jerr.text, text);
+		if (!json_equal(want, got)) {
+			char *w = json_dumps(want, JSON_COMPACT);
+
+			fail_msg("round %zu:\n want %s\n got  %s", k, w, text);
+		}
+		left_out += json_object_size(json_object_get(got, "servers")) <
+		    raw->nservers;
+		json_decref(want);
+		json_decref(got);
+		free(text);
+		rawfleet_free(raw);
+	}
+	/* The rule that leaves strings out was exercised, not only passed. */
+	assert_true(left_out > 100);
+}
+
 static void
 test_cache_round_trip(void **state)
 {
@@ -641,6 +770,7 @@ main(void)
 		cmocka_unit_test(test_slow_start_readded),
 		cmocka_unit_test(test_slow_start_cache),
 		cmocka_unit_test(test_slow_start_many_ids),
+		cmocka_unit_test(test_cache_encode_as_jansson),
 		cmocka_unit_test(test_cache_round_trip),
 	};
 
