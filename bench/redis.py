@@ -12,12 +12,16 @@
      full_resync 1 = a full read and rebuild every second);
   3. what one router costs Redis at refresh = 1: commands/s (INFO
      commandstats), Redis CPU and bytes sent per second, over
-     BENCH_REDIS_WINDOW seconds.
+     BENCH_REDIS_WINDOW seconds;
+  4. (only when asked for) BENCH_REDIS_ROUTERS routers on one
+     redis-server against one router alone, in the same run: whether
+     Redis's cost per router stays what part 3 measures for one.
 
 Loopback only; every daemon and redis-server it starts is stopped at the
 end.  Environment: GEO307_BIN, GEO307_FIXTURES (as in "make check"),
 BENCH_REDIS_CHANGES (50), BENCH_REDIS_SERVERS (10000),
-BENCH_REDIS_WINDOW (10), BENCH_REDIS_PARTS ("123": which parts to run),
+BENCH_REDIS_WINDOW (10), BENCH_REDIS_PARTS ("123": which parts to run;
+"4" adds part 4), BENCH_REDIS_ROUTERS (8, for part 4),
 BENCH_REDIS_FEED (1: changes write the change feed, as geo307ctl does;
 0: they do not, so every change is a full re-read).
 """
@@ -37,6 +41,7 @@ CHANGES = int(os.environ.get("BENCH_REDIS_CHANGES") or 50)
 NSERVERS = int(os.environ.get("BENCH_REDIS_SERVERS") or 10000)
 WINDOW = float(os.environ.get("BENCH_REDIS_WINDOW") or 10)
 PARTS = os.environ.get("BENCH_REDIS_PARTS") or "123"
+ROUTERS = int(os.environ.get("BENCH_REDIS_ROUTERS") or 8)
 # Operator changes write the change feed as geo307ctl does (1), or not
 # (0: every change is a full re-read, the behaviour without a feed).
 FEED = (os.environ.get("BENCH_REDIS_FEED") or "1") == "1"
@@ -204,24 +209,30 @@ def read_cost(rs, prefix, ids):
             min(tf), statistics.median(tf), nb_full)
 
 
-def router_cost(T, tmp, rs, prefix, v, full_resync):
-    """One router at refresh = 1 for WINDOW s: the daemon's CPU/s, and
+def router_cost(T, tmp, rs, prefix, v, full_resync, n=1):
+    """n routers at refresh = 1 for WINDOW s: the daemons' CPU/s, and
     Redis's commands/s, CPU/s and bytes sent/s."""
-    d, port, aport = daemon(T, tmp, rs.port, prefix,
-                            "bench-cost-%g" % full_resync, refresh=1,
-                            full_resync=full_resync)
-    wait_version(aport, v)
-    time.sleep(1.5)
-    r = rs.conn()
+    ds = []
     try:
-        c0, i0, n0 = commandstats(r), info(r, "cpu"), info(r, "stats")
-        p0, t0 = cpu_seconds(d.pid), time.monotonic()
-        time.sleep(WINDOW)
-        c1, i1, n1 = commandstats(r), info(r, "cpu"), info(r, "stats")
-        p1, t1 = cpu_seconds(d.pid), time.monotonic()
+        for i in range(n):
+            d, port, aport = daemon(T, tmp, rs.port, prefix,
+                                    "bench-cost-%g-%d" % (full_resync, i),
+                                    refresh=1, full_resync=full_resync)
+            ds.append(d)
+            wait_version(aport, v)
+        time.sleep(1.5)
+        r = rs.conn()
+        try:
+            c0, i0, n0 = commandstats(r), info(r, "cpu"), info(r, "stats")
+            p0, t0 = sum(cpu_seconds(d.pid) for d in ds), time.monotonic()
+            time.sleep(WINDOW)
+            c1, i1, n1 = commandstats(r), info(r, "cpu"), info(r, "stats")
+            p1, t1 = sum(cpu_seconds(d.pid) for d in ds), time.monotonic()
+        finally:
+            r.close()
     finally:
-        r.close()
-        d.stop()
+        for d in ds:
+            d.stop()
     el = t1 - t0
     # our own INFO calls are not the router's
     calls = {k: (c1.get(k, 0) - c0.get(k, 0)) / el for k in c1}
@@ -233,6 +244,38 @@ def router_cost(T, tmp, rs, prefix, v, full_resync):
     in_b = (int(n1["total_net_input_bytes"]) -
             int(n0["total_net_input_bytes"])) / el
     return (p1 - p0) / el, calls, rcpu, out_b, in_b
+
+
+def many_routers(T, tmp, rs):
+    """Part 4: ROUTERS routers on one redis-server against one router's
+    cost, measured in the same run: does Redis's cost add up linearly?"""
+    print("\n4. %d routers on one redis-server, %d servers, refresh = 1, "
+          "full_resync = 10 (%.0f s window)" % (ROUTERS, NSERVERS, WINDOW))
+    r = rs.conn(timeout=30)
+    ids, v = populate(r, "m:", NSERVERS)
+    i0, t0 = info(r, "cpu"), time.monotonic()
+    time.sleep(3)
+    i1, t1 = info(r, "cpu"), time.monotonic()
+    r.close()
+    idle = sum(float(i1[k]) - float(i0[k])
+               for k in ("used_cpu_sys", "used_cpu_user")) / (t1 - t0)
+    one = router_cost(T, tmp, rs, "m:", v, 10)
+    many = router_cost(T, tmp, rs, "m:", v, 10, ROUTERS)
+    print("%-12s %12s %14s %14s %12s" % ("routers", "commands/s",
+                                         "Redis CPU ms/s", "sent KB/s",
+                                         "daemons ms/s"))
+    for label, (dcpu, calls, rcpu, out_b, _) in (("1", one),
+                                                 ("%d" % ROUTERS, many)):
+        print("%-12s %12.1f %14s %14.0f %12s" % (
+            label, sum(calls.values()), ms(max(0.0, rcpu - idle)),
+            out_b / 1024, ms(dcpu)))
+    print("   => per router with %d: %.2f x the commands, %.2f x the Redis "
+          "CPU, %.2f x the bytes of one router alone" % (
+              ROUTERS, sum(many[1].values()) / ROUTERS /
+              max(1e-9, sum(one[1].values())),
+              max(0.0, many[2] - idle) / ROUTERS /
+              max(1e-9, one[2] - idle), many[3] / ROUTERS /
+              max(1e-9, one[3])))
 
 
 def main():
@@ -256,6 +299,8 @@ def main():
             change_delays(T, tmp, rs)
         if "2" in PARTS or "3" in PARTS:
             refresh_costs(T, tmp, rs)
+        if "4" in PARTS:
+            many_routers(T, tmp, rs)
     finally:
         T.cleanup()
     return 0
