@@ -1,7 +1,7 @@
 /*
  * geo307ctl: the operator's and agent's tool on the Redis fleet (SPEC
  * sections 3 and 5).  Private to the tool: every value is validated with
- * the daemon's own code (fleetrec, config, url), never with a copy.
+ * the daemon's own code (fleet_rec, config, url), never with a copy.
  *
  * Exit codes: 0 done (a change that changes nothing included: it says
  * so), 1 refused (bad input, no such server or region), 2 usage (the
@@ -20,7 +20,7 @@
 #include <hiredis/hiredis.h>
 
 #include "config.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "redis_conn.h"
 
 #define CTL_OK		0

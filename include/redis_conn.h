@@ -1,5 +1,5 @@
 /*
- * redisconn: reaching the Redis that holds the fleet, for the daemon and
+ * redis_conn: reaching the Redis that holds the fleet, for the daemon and
  * for geo307ctl.  hiredis 0.14 has no TLS, no automatic reconnect and no
  * read timeout unless one is set (and redisReconnect drops it), so every
  * connection made here is a fresh redisContext with connect and command

@@ -1,9 +1,9 @@
 /*
- * redisconn_internal: private to the redisconn module.  Only
+ * redis_conn_internal: private to the redis_conn module.  Only
  * src/redis_target.c and src/redis_conn.c include it; everything else uses
- * redisconn.h.
+ * redis_conn.h.
  *
- * redistarget.c lends redisconn.c its message helper and the checks a
+ * redis_target.c lends redis_conn.c its message helper and the checks a
  * sentinel's address and answer go through, so that a host named by a
  * sentinel is held to the same rules as one in the url.  The functions
  * keep their short names: they are global only so that the two files

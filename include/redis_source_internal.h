@@ -18,7 +18,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "rawfleet.h"
+#include "fleet_raw.h"
 #include "redis_conn.h"
 
 #define BACKOFF_MIN	0.1

@@ -38,7 +38,7 @@
 #include "fleet.h"
 #include "log.h"
 #include "metrics.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "region.h"
 #include "route.h"
 #include "runtime.h"

@@ -15,7 +15,7 @@
 #include <microhttpd.h>
 
 #include "admin_internal.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 
 struct fleet_row {
 	size_t			 id, url, region;	/* offsets in strs */
@@ -249,7 +249,7 @@ put_row(struct fleet_stream *fs, const struct fleet_row *r, int first)
 	    (r->has_load ? put_real(fs, r->load) : put(fs, "null", 4)) ||
 	    putf(fs, ",\"fresh\":%s,\"families\":\"%s\",\"candidate\":%s,"
 	    "\"why\":\"%s\"}", r->fresh ? "true" : "false",
-	    fleetrec_families_name(r->families),
+	    fleet_rec_families_name(r->families),
 	    strcmp(r->why, "candidate") == 0 ? "true" : "false", r->why);
 }
 

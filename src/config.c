@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "config_internal.h"
 #include "netaddr.h"
 #include "strlist.h"
@@ -199,7 +199,7 @@ check_fallbacks(struct ld *ld)
 }
 
 /*
- * Each [server] through fleetrec_server, the validator of every server
+ * Each [server] through fleet_rec_server, the validator of every server
  * record (Redis ones too), with the error at the key's line.
  */
 static int
@@ -217,10 +217,10 @@ check_servers(struct ld *ld)
 	for (i = 0; i < cfg->nservers; i++) {
 		s = &cfg->servers[i];
 		rs = config_sec_at(ld, s->line);
-		n = fleetrec_conf_fields(s, fields, values, wbuf);
-		if (fleetrec_server(cfg, s->id, fields, values, n, &rec,
+		n = fleet_rec_conf_fields(s, fields, values, wbuf);
+		if (fleet_rec_server(cfg, s->id, fields, values, n, &rec,
 		    &rej) == 0) {
-			fleetrec_record_free(&rec);
+			fleet_rec_record_free(&rec);
 			continue;
 		}
 		if (rej.reason == REJECT_REGION)
@@ -234,7 +234,7 @@ check_servers(struct ld *ld)
 		    "[server %s] %s: bad value \"%s\" (%s)", s->id,
 		    rej.field ? rej.field : "id",
 		    config_quote(q, sizeof(q), rej.value ? rej.value : ""),
-		    fleetrec_reject_reason_name(rej.reason));
+		    fleet_rec_reject_reason_name(rej.reason));
 	}
 	return 0;
 }

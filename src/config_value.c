@@ -226,7 +226,7 @@ static const struct {
 	[T_HEADER] = { header_ok, "bad header name", "a header name" },
 	[T_NAME] = { name_ok, "bad region name" },
 	[T_REDIS_URL] = { redis_url_ok, "bad url" },
-	[T_URL] = { NULL, NULL, "an https:// URL" },	/* fleetrec checks */
+	[T_URL] = { NULL, NULL, "an https:// URL" },	/* fleet_rec checks */
 	[T_SIGNKEYS] = { NULL },
 };
 

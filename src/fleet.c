@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "fleet.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "metrics.h"
 #include "url.h"
 
@@ -198,7 +198,7 @@ fail:
 	return NULL;
 }
 
-/* One [server] through fleetrec_server, the one validator of records. */
+/* One [server] through fleet_rec_server, the one validator of records. */
 static int
 server_of_conf(const struct config *cfg, const struct regionmap *rm,
     const struct server_conf *sc, struct fleet_server *s, char *err,
@@ -211,8 +211,8 @@ server_of_conf(const struct config *cfg, const struct regionmap *rm,
 	size_t			 n;
 	int			 idx;
 
-	n = fleetrec_conf_fields(sc, fields, values, wbuf);
-	if (fleetrec_server(cfg, sc->id, fields, values, n, &rec, &rej) != 0 ||
+	n = fleet_rec_conf_fields(sc, fields, values, wbuf);
+	if (fleet_rec_server(cfg, sc->id, fields, values, n, &rec, &rej) != 0 ||
 	    (idx = region_map_find(rm, rec.region)) < 0) {
 		/* Not reached after config_load: it ran the same check. */
 		snprintf(err, errlen, "%s:%d: server %s: bad %s \"%.100s\"%s%s%s",
@@ -233,7 +233,7 @@ server_of_conf(const struct config *cfg, const struct regionmap *rm,
 	s->weight = rec.weight;
 	s->state = rec.state;
 	s->families = rec.families;
-	fleetrec_record_free(&rec);
+	fleet_rec_record_free(&rec);
 	if (s->base == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -282,7 +282,7 @@ fleet_server_fresh(const struct fleet *f, const struct fleet_server *s,
 
 /*
  * Routable as slow start sees it.  A report counts when the server has
- * one, whatever the snapshot's age (rawfleet.c says why); the static
+ * one, whatever the snapshot's age (fleet_raw.c says why); the static
  * fleet always has one.
  */
 static int

@@ -20,7 +20,7 @@
 
 #include "admin.h"
 #include "epoch.h"
-#include "fleetlog.h"
+#include "fleet_log.h"
 #include "http.h"
 #include "linger.h"
 #include "log.h"
@@ -162,7 +162,7 @@ start_undo(struct daemon *d)
 	runtime_publish(NULL);
 	log_access_stop();
 	service_pidfile_close(&d->pf);
-	fleetlog_reset();
+	fleet_log_reset();
 }
 
 /* Load, lock, bind, serve: 0, or -1 with everything undone. */
@@ -305,7 +305,7 @@ stop(struct daemon *d)
 	redis_source_stop(d->src);
 	log_access_stop();
 	runtime_publish(NULL);
-	fleetlog_reset();
+	fleet_log_reset();
 	log_info("stopped");
 	/* Last: a successor takes the lock only when all is let go. */
 	service_pidfile_close(&d->pf);
@@ -351,7 +351,7 @@ serve(const char *path, int replace)
 	if (rt->tls != NULL)
 		main_log_tls(rt->tls);
 	log_serving(rt->cfg);
-	fleetlog_status(status, sizeof(status));
+	fleet_log_status(status, sizeof(status));
 	service_notify("READY=1\nMAINPID=%ld\nSTATUS=%s", (long)getpid(),
 	    status);
 	replace_old(&d);

@@ -1,8 +1,8 @@
 /*
- * redisconn: ready connections to the Redis that holds the fleet, for
+ * redis_conn: ready connections to the Redis that holds the fleet, for
  * the daemon and geo307ctl: timeouts, AUTH and SELECT, the master asked
  * of the sentinels, ROLE checks, and the server reads go to.  The url
- * and sentinels are parsed in redistarget.c.
+ * and sentinels are parsed in redis_target.c.
  *
  * Every context this file hands out has answered a command: AUTH,
  * SELECT, ROLE, or failing those a PING.  Without that, a server that is
@@ -140,7 +140,7 @@ open_raw(const struct endpoint *e, double timeout, char *err, size_t errlen)
 		redisFree(c);
 		return NULL;
 	}
-	/* Every reply read on it is bounded (redisconn_reply.c). */
+	/* Every reply read on it is bounded (redis_conn_reply.c). */
 	redis_conn_bound(c);
 	return c;
 }

@@ -1,6 +1,6 @@
 /*
- * redisconn_reply: reading replies with a bound on what one may cost
- * (the limits are in redisconn.h).  hiredis allocates whatever a length
+ * redis_conn_reply: reading replies with a bound on what one may cost
+ * (the limits are in redis_conn.h).  hiredis allocates whatever a length
  * in the stream asks for: "*2147483647" is a calloc of 16 GB before a
  * single element arrived, and a bulk string is buffered until all of its
  * announced bytes are in.  So every context gets a reader whose object

@@ -22,7 +22,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "log.h"
 #include "redis_source_internal.h"
 
@@ -216,7 +216,7 @@ patch_server(struct raw_fleet *raw, struct raw_server *rs, int member)
 		if (strcmp(raw->servers[i].id, rs->id) == 0)
 			break;
 	if (i < raw->nservers) {
-		rawfleet_server_clear(&raw->servers[i]);
+		fleet_raw_server_clear(&raw->servers[i]);
 		if (member) {
 			free(raw->servers[i].id);
 			raw->servers[i] = *rs;
@@ -234,7 +234,7 @@ patch_server(struct raw_fleet *raw, struct raw_server *rs, int member)
 		memset(&raw->servers[raw->nservers], 0, sizeof(*rs));
 		return 0;
 	}
-	rawfleet_server_clear(rs);
+	fleet_raw_server_clear(rs);
 	free(rs->id);
 	return 0;
 }
@@ -329,10 +329,10 @@ out:
 		    "change feed: unexpected reply");
 	for (i = 0; got != NULL && i < n; i++)
 		if (got[i].id != NULL) {
-			rawfleet_server_clear(&got[i]);
+			fleet_raw_server_clear(&got[i]);
 			free(got[i].id);
 		}
-	rawfleet_tail_clear(&part);
+	fleet_raw_tail_clear(&part);
 	free(got);
 	free(member);
 	return rc;

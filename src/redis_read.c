@@ -15,9 +15,9 @@
 
 #include <hiredis/hiredis.h>
 
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "log.h"
-#include "rawfleet.h"
+#include "fleet_raw.h"
 #include "redis_source_internal.h"
 
 static int
@@ -56,7 +56,7 @@ redis_parse_version(redisReply *r, uint64_t *v)
 	}
 	if (r->type != REDIS_REPLY_STRING)
 		return -1;
-	return fleetrec_version(r->str, v);
+	return fleet_rec_version(r->str, v);
 }
 
 /*
@@ -363,7 +363,7 @@ redis_read_full(redisContext *c, struct redis_source *src, char *err,
 	raw->source = FLEET_REDIS;
 	return raw;
 fail:
-	rawfleet_free(raw);
+	fleet_raw_free(raw);
 	return NULL;
 }
 

@@ -45,7 +45,7 @@
 #include "epoch.h"
 #include "log.h"
 #include "metrics.h"
-#include "rawfleet.h"
+#include "fleet_raw.h"
 #include "redis_source.h"
 #include "redis_source_internal.h"
 #include "redis_conn.h"
@@ -174,7 +174,7 @@ redis_source_fleet(struct redis_source *src, const struct runtime *rt)
 
 	pthread_mutex_lock(&src->lock);
 	if (src->raw != NULL)
-		f = rawfleet_build(src->raw, rt, src->mem);
+		f = fleet_raw_build(src->raw, rt, src->mem);
 	pthread_mutex_unlock(&src->lock);
 	return f;
 }
@@ -210,7 +210,7 @@ save_cache(struct redis_source *src)
 	 * read it without the lock, and the write and fsync of a large cache
 	 * do not hold up a SIGHUP's redis_source_fleet().
 	 */
-	rc = src->raw ? rawfleet_save(src->raw, src->cache_file, err,
+	rc = src->raw ? fleet_raw_save(src->raw, src->cache_file, err,
 	    sizeof(err)) : 0;
 	if (rc != 0)
 		log_warn("fleet cache: %s", err);
@@ -337,7 +337,7 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 	if ((raw = redis_read_full(rf->c, src, err, errlen)) == NULL)
 		return -1;
 	if (redis_feed_tail(rf->c, src, raw, err, errlen) != 0) {
-		rawfleet_free(raw);
+		fleet_raw_free(raw);
 		return -1;
 	}
 	raw->taken_wall = time(NULL);
@@ -348,7 +348,7 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 	if (!raw->has_version && raw->nservers == 0 && src->raw != NULL &&
 	    src->raw->nservers > 0) {
 		pthread_mutex_unlock(&src->lock);
-		rawfleet_free(raw);
+		fleet_raw_free(raw);
 		return 0;
 	}
 	old = src->raw;
@@ -356,7 +356,7 @@ refresh_full(struct redis_source *src, struct refresher *rf, int *save,
 	pthread_mutex_unlock(&src->lock);
 	*save = old == NULL || old->version != raw->version ||
 	    old->source != FLEET_REDIS;
-	rawfleet_free(old);
+	fleet_raw_free(old);
 	return 0;
 }
 
@@ -481,7 +481,7 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 	char			 cerr[512];
 
 	if ((src = calloc(1, sizeof(*src))) == NULL ||
-	    (src->mem = rawfleet_memory_new()) == NULL) {
+	    (src->mem = fleet_raw_memory_new()) == NULL) {
 		free(src);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -506,7 +506,7 @@ redis_source_start(const struct config *cfg, char *err, size_t errlen)
 	}
 	/* Until Redis answers, a young enough cache stands in (SPEC 3). */
 	if (src->cache_file != NULL) {
-		if ((src->raw = rawfleet_load(src->cache_file,
+		if ((src->raw = fleet_raw_load(src->cache_file,
 		    cfg->redis.cache_max_age, cerr, sizeof(cerr))) != NULL)
 			log_info("fleet cache: version %llu from %s",
 			    (unsigned long long)src->raw->version,
@@ -535,8 +535,8 @@ fail:
 	if (src->movefd >= 0)
 		close(src->movefd);
 	redis_target_free(&src->target);
-	rawfleet_free(src->raw);
-	rawfleet_memory_free(src->mem);
+	fleet_raw_free(src->raw);
+	fleet_raw_memory_free(src->mem);
 	free(src->prefix);
 	free(src->cache_file);
 	free(src);
@@ -560,8 +560,8 @@ redis_source_stop(struct redis_source *src)
 	close(src->stopfd);
 	close(src->movefd);
 	redis_target_free(&src->target);
-	rawfleet_free(src->raw);
-	rawfleet_memory_free(src->mem);
+	fleet_raw_free(src->raw);
+	fleet_raw_memory_free(src->mem);
 	free(src->prefix);
 	free(src->cache_file);
 	free(src);
@@ -596,18 +596,18 @@ redis_source_check(const struct runtime *rt, char *msg, size_t msglen)
 	}
 	/* Building logs every record the config would reject. */
 	raw->taken_mono = clock_mono();
-	if ((mem = rawfleet_memory_new()) == NULL ||
-	    (f = rawfleet_build(raw, rt, mem)) == NULL) {
-		rawfleet_memory_free(mem);
-		rawfleet_free(raw);
+	if ((mem = fleet_raw_memory_new()) == NULL ||
+	    (f = fleet_raw_build(raw, rt, mem)) == NULL) {
+		fleet_raw_memory_free(mem);
+		fleet_raw_free(raw);
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
 	snprintf(msg, msglen, "redis: version %llu, %zu of %zu servers valid",
 	    (unsigned long long)raw->version, f->nservers, raw->nservers);
 	fleet_free(f);
-	rawfleet_memory_free(mem);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(mem);
+	fleet_raw_free(raw);
 	return 0;
 }
 

@@ -16,7 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "fleet.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "metrics.h"
 #include "redis_source_internal.h"
 

@@ -1,7 +1,7 @@
 /*
- * redistarget: the [redis] url and sentinels, parsed into a struct
+ * redis_target: the [redis] url and sentinels, parsed into a struct
  * redis_target for the daemon and geo307ctl.  Pure: no I/O.  Connecting
- * is redisconn.c's.
+ * is redis_conn.c's.
  *
  * Urls:
  *	redis://[[user]:password@]host[:port][/db]

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "route.h"
 
 static json_t *
@@ -30,7 +30,7 @@ candidate_json(const struct runtime *rt, const struct fleet *f,
 	    "region", rt->rm->regions[s->region].name,
 	    "url", s->base,
 	    "weight", (json_int_t)s->weight,
-	    "state", fleetrec_state_name(s->state),
+	    "state", fleet_rec_state_name(s->state),
 	    "load", s->has_report ? json_real(s->load) : json_null(),
 	    "fresh", fleet_server_fresh(f, s, d->now),
 	    "effective_weight", c->effective_weight,

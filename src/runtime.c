@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "epoch.h"
-#include "fleetlog.h"
+#include "fleet_log.h"
 #include "metrics.h"
 #include "runtime.h"
 
@@ -154,7 +154,7 @@ runtime_swap_fleet(struct runtime *rt, struct fleet *f)
 	struct fleet	*old = atomic_exchange(&rt->fleet, f);
 
 	/* The caller made f and frees it only after a later swap. */
-	fleetlog_note(f);
+	fleet_log_note(f);
 	return old;
 }
 
@@ -173,7 +173,7 @@ runtime_publish(struct runtime *rt)
 	if (rt != NULL) {
 		/* Its fleet may be swapped (and freed) by the Redis thread. */
 		epoch_enter();
-		fleetlog_note(runtime_fleet(rt));
+		fleet_log_note(runtime_fleet(rt));
 		epoch_exit();
 	}
 	epoch_wait();

@@ -1,6 +1,6 @@
 /*
  * How the tests turn one text into a call: a request view for respond()
- * and a fleet record for fleetrec_server().  Shared by the unit tests
+ * and a fleet record for fleet_rec_server().  Shared by the unit tests
  * (test_respond, test_mutate) and the libFuzzer harnesses (tests/fuzz/),
  * so the fuzzers and `make check` feed the same code the same way.
  */
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "respond.h"
 
 #define FAKE_HEADERS_MAX	16
@@ -92,7 +92,7 @@ fake_request_parse(char *s, struct request_view *rv, struct fake_req *fr)
 
 /*
  * "ID\nfield=value\n..." (s is cut in place): every value through each
- * value grammar, then the whole record through fleetrec_server().
+ * value grammar, then the whole record through fleet_rec_server().
  * Returns the reject reason's name, or NULL when the record is valid.
  */
 static inline const char *
@@ -118,17 +118,17 @@ fake_record_check(const struct config *cfg, char *s)
 		if ((eq = strchr(p, '=')) != NULL) {
 			*eq = '\0';
 			values[n] = eq + 1;
-			(void)fleetrec_weight(values[n], &w);
-			(void)fleetrec_state(values[n], &st);
-			(void)fleetrec_load(values[n], &d);
-			(void)fleetrec_region_state(values[n], &dr);
-			(void)fleetrec_maintenance(values[n], &d);
+			(void)fleet_rec_weight(values[n], &w);
+			(void)fleet_rec_state(values[n], &st);
+			(void)fleet_rec_load(values[n], &d);
+			(void)fleet_rec_region_state(values[n], &dr);
+			(void)fleet_rec_maintenance(values[n], &d);
 		}
 		n++;
 	}
-	if (fleetrec_server(cfg, s, fields, values, n, &rec, &rej) != 0)
-		return fleetrec_reject_reason_name(rej.reason);
-	fleetrec_record_free(&rec);
+	if (fleet_rec_server(cfg, s, fields, values, n, &rec, &rej) != 0)
+		return fleet_rec_reject_reason_name(rej.reason);
+	fleet_rec_record_free(&rec);
 	return NULL;
 }
 

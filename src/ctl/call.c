@@ -2,7 +2,7 @@
  * One Redis command at a time, with its failures turned into a message:
  * a dead or slow connection, or an error reply.  Nothing printed here
  * ever holds the password (hiredis never puts it into errstr, and the
- * AUTH is redisconn's).
+ * AUTH is redis_conn's).
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * Validation, always by the daemon's own functions.  With -c the config
  * supplies the regions and the url policy, exactly as the daemon reads
  * them.  Without it only the grammar can be checked: the record goes
- * through fleetrec_server() against a config that knows the record's own
+ * through fleet_rec_server() against a config that knows the record's own
  * region (if its name is valid), any host and http:// as well as
  * https://, so ids, urls, weights and states are still judged by the
  * same code.
@@ -59,7 +59,7 @@ ctl_server_check(struct ctl *c, const char *id, const char *const *fields,
 	size_t			i;
 
 	if (c->cfg != NULL)
-		return fleetrec_server(c->cfg, id, fields, values, n, out, rej);
+		return fleet_rec_server(c->cfg, id, fields, values, n, out, rej);
 	memset(&g, 0, sizeof(g));
 	memset(&r, 0, sizeof(r));
 	for (i = 0; i < n; i++)
@@ -72,7 +72,7 @@ ctl_server_check(struct ctl *c, const char *id, const char *const *fields,
 		g.nregions = 1;
 	}
 	g.redirect.allow_http = 1;
-	return fleetrec_server(&g, id, fields, values, n, out, rej);
+	return fleet_rec_server(&g, id, fields, values, n, out, rej);
 }
 
 /* Why the url was rejected, through the same parser and policy. */
@@ -85,11 +85,11 @@ url_reason(struct ctl *c, const char *url)
 	const char		*why = NULL;
 
 	if (c->cfg != NULL)
-		fleetrec_url_policy(c->cfg, &pol);
+		fleet_rec_url_policy(c->cfg, &pol);
 	else {
 		memset(&g, 0, sizeof(g));
 		g.redirect.allow_http = 1;
-		fleetrec_url_policy(&g, &pol);
+		fleet_rec_url_policy(&g, &pol);
 	}
 	if (url_server_parse(url, &pol, &u, &why) == 0) {
 		url_server_free(&u);
@@ -120,7 +120,7 @@ ctl_reject_text(struct ctl *c, const struct reject *rej, char *buf,
 		    c->cfgpath);
 	else
 		snprintf(buf, len, "%s: bad %s \"%s\"",
-		    fleetrec_reject_reason_name(rej->reason), field && field[0] ? field :
+		    fleet_rec_reject_reason_name(rej->reason), field && field[0] ? field :
 		    "value", v ? v : "");
 	free(field);
 	free(v);

@@ -3,7 +3,7 @@
  * config would do for a client at IP with the fleet Redis holds right
  * now, exactly as the daemon's admin /route says it: the same code
  * decides (runtime_load: config, GeoIP database, region map;
- * rawfleet_build: each record through fleetrec_server, bad records
+ * fleet_raw_build: each record through fleet_rec_server, bad records
  * skipped and logged as a router logs them; route_decide) and the same
  * code writes the JSON (route_json).
  */
@@ -18,7 +18,7 @@
 
 #include "ctl.h"
 #include "geo.h"
-#include "rawfleet.h"
+#include "fleet_raw.h"
 #include "region.h"
 #include "rng.h"
 #include "runtime.h"
@@ -227,13 +227,13 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 		goto out;
 	raw = to_raw(&rs);
 	ctl_records_free(&rs);
-	if (raw == NULL || (mem = rawfleet_memory_new()) == NULL ||
-	    (f = rawfleet_build(raw, rt, mem)) == NULL) {
-		rawfleet_free(raw);
+	if (raw == NULL || (mem = fleet_raw_memory_new()) == NULL ||
+	    (f = fleet_raw_build(raw, rt, mem)) == NULL) {
+		fleet_raw_free(raw);
 		rc = ctl_err(CTL_FAIL, "out of memory");
 		goto out;
 	}
-	rawfleet_free(raw);
+	fleet_raw_free(raw);
 	decide(rt, f, &in, &d);
 	if (json) {
 		if ((j = route_json(rt, f, &in, &d)) == NULL ||
@@ -248,7 +248,7 @@ cmd_explain(struct ctl *c, int argc, char **argv)
 		print_text(rt, f, &in, &d);
 out:
 	fleet_free(f);
-	rawfleet_memory_free(mem);
+	fleet_raw_memory_free(mem);
 	runtime_free(rt);
 	return rc;
 }

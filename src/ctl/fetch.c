@@ -133,7 +133,7 @@ validate(struct ctl *c, struct ctl_record *rec)
 
 	/* A bad report is no report: the server counts as stale. */
 	rec->load_ok = rec->load != NULL && !rec->load_nul &&
-	    fleetrec_load(rec->load, &rec->loadv) == 0;
+	    fleet_rec_load(rec->load, &rec->loadv) == 0;
 	if (!rec->id_ok) {
 		snprintf(rec->why, sizeof(rec->why), "bad id");
 		return;
@@ -209,7 +209,7 @@ take_globals(struct ctl_records *out, redisReply *ver, redisReply *maint,
 
 	/* A version that is not a counter shows as 0. */
 	if (ver->type == REDIS_REPLY_STRING &&
-	    fleetrec_version(ver->str, &out->version) == -1)
+	    fleet_rec_version(ver->str, &out->version) == -1)
 		out->version = 0;
 	if (maint->type == REDIS_REPLY_STRING) {
 		out->maintenance = 1;
@@ -388,7 +388,7 @@ ctl_record_free(struct ctl_record *r)
 	free(r->id);
 	free(r->load);
 	if (r->valid)
-		fleetrec_record_free(&r->rec);
+		fleet_rec_record_free(&r->rec);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -67,7 +67,7 @@ record_json(const struct ctl_record *r)
 	    jstr(or_default(ctl_field(r, "state"), "up")));
 	if (w == NULL)
 		json_object_set_new(j, "weight", json_integer(100));
-	else if (fleetrec_weight(w, &wv) == 0)
+	else if (fleet_rec_weight(w, &wv) == 0)
 		json_object_set_new(j, "weight", json_integer(wv));
 	else
 		json_object_set_new(j, "weight", jstr(w));

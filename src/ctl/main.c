@@ -64,7 +64,7 @@ int
 ctl_key(const struct ctl *c, char *buf, size_t len, const char *suffix,
     const char *id)
 {
-	return fleetrec_key(buf, len, c->prefix, suffix, id);
+	return fleet_rec_key(buf, len, c->prefix, suffix, id);
 }
 
 /* "did you mean" the one command close to name, as the config does. */

@@ -42,9 +42,9 @@ check_switch(struct ctl *c, void *arg)
 	if (r == NULL)
 		return CTL_REDIS;
 	if (s->name != NULL)	/* a region missing from P regions is up */
-		same = fleetrec_region_state(r->type == REDIS_REPLY_STRING ?
+		same = fleet_rec_region_state(r->type == REDIS_REPLY_STRING ?
 		    r->str : "up", &a) == 0 &&
-		    fleetrec_region_state(s->value, &b) == 0 && a == b;
+		    fleet_rec_region_state(s->value, &b) == 0 && a == b;
 	else if (s->value == NULL)
 		same = r->type == REDIS_REPLY_NIL;
 	else
@@ -85,7 +85,7 @@ cmd_region(struct ctl *c, int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.name = argv[1];
 	s.value = strcmp(argv[0], "drain-region") == 0 ? "drain" : "up";
-	if (fleetrec_region_state(s.value, &drained) != 0)
+	if (fleet_rec_region_state(s.value, &drained) != 0)
 		return ctl_err(CTL_FAIL, "internal: region state %s", s.value);
 	if (ctl_key(c, s.key, sizeof(s.key), KEY_REGIONS, NULL) == -1)
 		return ctl_err(CTL_FAIL, "key too long");
@@ -114,7 +114,7 @@ cmd_maintenance(struct ctl *c, int argc, char **argv)
 	ctl_dashdash(&argc, argv);
 	memset(&s, 0, sizeof(s));
 	if (argc == 3 && strcmp(argv[1], "on") == 0) {
-		if (fleetrec_maintenance(argv[2], &secs) != 0) {
+		if (fleet_rec_maintenance(argv[2], &secs) != 0) {
 			p = ctl_printable(argv[2]);
 			rc = ctl_err(CTL_FAIL, "bad maintenance Retry-After "
 			    "\"%s\" (whole seconds, 1..86400)", p ? p : "");

@@ -59,7 +59,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		return ctl_usage_of(argv[0]);
 	if ((rc = ctl_check_id(argv[1])) != CTL_OK)
 		return rc;
-	if (fleetrec_load(argv[2], &load) != 0) {
+	if (fleet_rec_load(argv[2], &load) != 0) {
 		p = ctl_printable(argv[2]);
 		rc = ctl_err(CTL_FAIL, "bad load \"%s\" (0 to 1 with at most "
 		    "6 decimals: 0, 0.25, 1)", p ? p : "");

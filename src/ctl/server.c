@@ -39,11 +39,11 @@ field_is(struct ctl *c, struct srv *s, int *same)
 		return CTL_REDIS;
 	now = r->type == REDIS_REPLY_STRING ? r->str : NULL;
 	if (strcmp(s->field, "state") == 0)
-		*same = fleetrec_state(now != NULL ? now : "up", &a) == 0 &&
-		    fleetrec_state(s->value, &b) == 0 && a == b;
+		*same = fleet_rec_state(now != NULL ? now : "up", &a) == 0 &&
+		    fleet_rec_state(s->value, &b) == 0 && a == b;
 	else if (strcmp(s->field, "weight") == 0)
-		*same = fleetrec_weight(now != NULL ? now : "100", &wa) == 0 &&
-		    fleetrec_weight(s->value, &wb) == 0 && wa == wb;
+		*same = fleet_rec_weight(now != NULL ? now : "100", &wa) == 0 &&
+		    fleet_rec_weight(s->value, &wb) == 0 && wa == wb;
 	freeReplyObject(r);
 	return CTL_OK;
 }
@@ -186,7 +186,7 @@ cmd_add(struct ctl *c, int argc, char **argv)
 	values[3] = "up";
 	if ((rc = ctl_check_id(argv[1])) != CTL_OK)
 		return rc;
-	if (fleetrec_weight(values[2], &w) != 0)
+	if (fleet_rec_weight(values[2], &w) != 0)
 		return bad_weight(values[2]);
 	if ((rc = ctl_check_region(c, values[1])) != CTL_OK)
 		return rc;
@@ -196,7 +196,7 @@ cmd_add(struct ctl *c, int argc, char **argv)
 		ctl_reject_text(c, &rej, why, sizeof(why));
 		return ctl_err(CTL_FAIL, "%s: %s", argv[1], why);
 	}
-	fleetrec_record_free(&rec);
+	fleet_rec_record_free(&rec);
 
 	if ((rc = ctl_connect(c)) != CTL_OK ||
 	    (rc = srv_init(c, &s, argv[1], &ch)) != CTL_OK)
@@ -228,7 +228,7 @@ cmd_weight(struct ctl *c, int argc, char **argv)
 		return ctl_usage_of(argv[0]);
 	if ((rc = ctl_check_id(argv[1])) != CTL_OK)
 		return rc;
-	if (fleetrec_weight(argv[2], &w) != 0)
+	if (fleet_rec_weight(argv[2], &w) != 0)
 		return bad_weight(argv[2]);
 	if ((rc = set_field(c, argv[1], "weight", argv[2], &version)) !=
 	    CTL_OK)
@@ -260,7 +260,7 @@ cmd_state(struct ctl *c, int argc, char **argv)
 	}
 	if ((rc = ctl_check_id(argv[1])) != CTL_OK)
 		return rc;
-	if (fleetrec_state(value, &st) != 0) {
+	if (fleet_rec_state(value, &st) != 0) {
 		p = ctl_printable(value);
 		rc = ctl_err(CTL_FAIL, "bad state \"%s\" (up, drain or down)",
 		    p ? p : "");
@@ -270,7 +270,7 @@ cmd_state(struct ctl *c, int argc, char **argv)
 	if ((rc = set_field(c, argv[1], "state", value, &version)) != CTL_OK)
 		return rc == CTL_NOOP ? CTL_OK : rc;
 	printf("%s: state %s (version %" PRIu64 ")\n", argv[1],
-	    fleetrec_state_name(st), version);
+	    fleet_rec_state_name(st), version);
 	return CTL_OK;
 }
 

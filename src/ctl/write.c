@@ -81,7 +81,7 @@ read_version(struct ctl *c, const char *key, uint64_t *v)
 	*v = 0;
 	/* The router's rule, and room for one INCR. */
 	if (r->type == REDIS_REPLY_STRING) {
-		if (fleetrec_version(r->str, v) == -1 || *v == INT64_MAX)
+		if (fleet_rec_version(r->str, v) == -1 || *v == INT64_MAX)
 			rc = ctl_err(CTL_FAIL, "%s holds \"%.40s\", not a "
 			    "version counter", key, r->str);
 	} else if (r->type != REDIS_REPLY_NIL)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "redis_conn.h"
 #include "sink.h"
 
@@ -110,7 +110,7 @@ report_once(struct sink *s, unsigned ttl)
 	redisReply	*r;
 	int		 ok;
 
-	if (fleetrec_key(key, sizeof(key), s->prefix, KEY_LOAD, s->id) == -1)
+	if (fleet_rec_key(key, sizeof(key), s->prefix, KEY_LOAD, s->id) == -1)
 		return -1;
 	sink_load_format(sink_load(s), val, sizeof(val));
 	snprintf(ttls, sizeof(ttls), "%u", ttl);

@@ -1,4 +1,4 @@
-/* A runtime for the harnesses that need a config (fleetrec, rawfleet, respond). */
+/* A runtime for the harnesses that need a config (fleet_rec, fleet_raw, respond). */
 #ifndef FUZZ_RUNTIME_H
 #define FUZZ_RUNTIME_H
 #include "runtime.h"

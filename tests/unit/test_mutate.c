@@ -24,9 +24,9 @@
 #include "clientip.h"
 #include "config.h"
 #include "escape.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "netaddr.h"
-#include "rawfleet.h"
+#include "fleet_raw.h"
 #include "redis_conn.h"
 #include "respond.h"
 #include "rng.h"
@@ -405,7 +405,7 @@ test_redis_target(void **state)
 
 /* A server hash as "id\nfield=value\n...". */
 static void
-test_fleetrec(void **state)
+test_fleet_rec(void **state)
 {
 	static const char *const seeds[] = {
 	    "eu-1\nurl=https://eu-9.up.example.net/u\nregion=eu\nweight=100\n"
@@ -477,7 +477,7 @@ test_cache_file(void **state)
 {
 	static char	 s1[600], s2[200];
 	const char	*seeds[] = { s1, s2 };
-	struct fleet_memory *mem = rawfleet_memory_new();
+	struct fleet_memory *mem = fleet_raw_memory_new();
 	struct raw_fleet *raw;
 	struct fleet	*f;
 	struct mut	 m;
@@ -500,17 +500,17 @@ test_cache_file(void **state)
 	mut_init(&m, 10, seeds, LEN(seeds));
 	for (i = 0; i < 2000 * (int)scale; i++) {
 		next_input(&m);
-		raw = rawfleet_load(write_file("cache.json", &m), 1e12, err,
+		raw = fleet_raw_load(write_file("cache.json", &m), 1e12, err,
 		    sizeof(err));
 		if (raw == NULL) {
 			assert_true(err[0] != '\0');
 			continue;
 		}
-		if ((f = rawfleet_build(raw, rt, mem)) != NULL)
+		if ((f = fleet_raw_build(raw, rt, mem)) != NULL)
 			fleet_free(f);
-		rawfleet_free(raw);
+		fleet_raw_free(raw);
 	}
-	rawfleet_memory_free(mem);
+	fleet_raw_memory_free(mem);
 }
 
 /* A request as "METHOD\nTARGET\nName: value\n...". */
@@ -597,7 +597,7 @@ main(void)
 		cmocka_unit_test(test_netaddr),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_redis_target),
-		cmocka_unit_test(test_fleetrec),
+		cmocka_unit_test(test_fleet_rec),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_cache_file),
 		cmocka_unit_test(test_respond),

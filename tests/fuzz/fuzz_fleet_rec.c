@@ -1,5 +1,5 @@
 /*
- * fleetrec_server and the value grammars.  Input: first line the server
+ * fleet_rec_server and the value grammars.  Input: first line the server
  * id, then "field=value" lines (a line without '=' is a field with a
  * NULL value); see fake_record_check() in tests/fake_input.h.
  */
@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)fake_record_check(rt->cfg, s);
 	/* s is now the id alone: keys of every size, truncation included. */
 	for (i = 0; i < 4; i++)
-		(void)fleetrec_key(key, sizeof(key) / (i + 1), s, KEY_SERVER,
+		(void)fleet_rec_key(key, sizeof(key) / (i + 1), s, KEY_SERVER,
 		    "url");
 	free(s);
 	return 0;

@@ -1,5 +1,5 @@
 /*
- * rawfleet: raw Redis records to a fleet (validation, region drains,
+ * fleet_raw: raw Redis records to a fleet (validation, region drains,
  * maintenance, freshness, slow start, rejected records counted once) and
  * the cache file round trip.
  */
@@ -21,10 +21,10 @@
 
 #include "metrics.h"
 #include "rng.h"
-#include "rawfleet.h"
+#include "fleet_raw.h"
 #include "select.h"
 
-static char	tmpdir[] = "/tmp/g307-rawfleet-XXXXXX";
+static char	tmpdir[] = "/tmp/g307-fleet_raw-XXXXXX";
 
 static struct runtime *
 load_runtime(void)
@@ -120,12 +120,12 @@ test_build(void **state)
 {
 	struct runtime			*rt = load_runtime();
 	struct raw_fleet		*raw = sample();
-	struct fleet_memory		*m = rawfleet_memory_new();
+	struct fleet_memory		*m = fleet_raw_memory_new();
 	struct fleet			*f;
 	const struct fleet_server	*s;
 
 	(void)state;
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_non_null(f);
 	assert_int_equal(f->nservers, 3);	/* bad-url, bad-region out */
 	assert_int_equal(f->version, 42);
@@ -151,8 +151,8 @@ test_build(void **state)
 	/* Everything in the first fleet is "routable since long ago". */
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -178,7 +178,7 @@ test_rejects_counted_once(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	unsigned long long	 url0 = rejected("url");
 	unsigned long long	 reg0 = rejected("region");
 	unsigned long long	 load0 = rejected("load");
@@ -186,17 +186,17 @@ test_rejects_counted_once(void **state)
 
 	(void)state;
 	for (i = 0; i < 3; i++)
-		fleet_free(rawfleet_build(raw, rt, m));
+		fleet_free(fleet_raw_build(raw, rt, m));
 	assert_int_equal(rejected("url") - url0, 1);
 	assert_int_equal(rejected("region") - reg0, 1);
 	assert_int_equal(rejected("load") - load0, 1);
 	/* A new bad value for the same server is a new rejection. */
 	free(raw->servers[2].values[0]);
 	raw->servers[2].values[0] = strdup("http://eu-9.up.example.net");
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	assert_int_equal(rejected("url") - url0, 2);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -212,7 +212,7 @@ test_reject_log_escaped(void **state)
 				    "error: forged";
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	char			 path[1100], id[128], buf[8192], *p;
 	ssize_t			 n;
 	int			 fd, saved, lines = 0;
@@ -234,7 +234,7 @@ test_reject_log_escaped(void **state)
 	fflush(stderr);
 	saved = dup(STDERR_FILENO);
 	dup2(fd, STDERR_FILENO);
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -253,8 +253,8 @@ test_reject_log_escaped(void **state)
 	    "\\x22x\\x22\" (url)"));
 	assert_non_null(strstr(buf, "wei\\x0dght \"\\x1b[31m\" (field)"));
 	assert_non_null(strstr(buf, "value \"soon\\x0aforged\""));
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -263,12 +263,12 @@ test_slow_start_since(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	struct fleet		*f;
 	double			 t0;
 
 	(void)state;
-	fleet_free(rawfleet_build(raw, rt, m));	/* first: long ago */
+	fleet_free(fleet_raw_build(raw, rt, m));	/* first: long ago */
 	/* us-1 goes from drain (in a drained region) to up, reporting. */
 	free(raw->servers[1].values[2]);
 	raw->servers[1].values[2] = strdup("up");
@@ -277,12 +277,12 @@ test_slow_start_since(void **state)
 	free(raw->servers[1].load);
 	raw->servers[1].load = strdup("0");
 	t0 = clock_mono();
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "us-1")->routable_since >= t0);
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -323,21 +323,21 @@ test_slow_start_stale_report(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	struct fleet		*f;
 	double			 t0, t1, since;
 
 	(void)state;
-	f = rawfleet_build(raw, rt, m);	/* first: long ago */
+	f = fleet_raw_build(raw, rt, m);	/* first: long ago */
 	assert_true(eff(f, "eu-1", 20, clock_mono(), 0) == 150);	/* 200 x .75 */
 	fleet_free(f);
 	set_load(raw, 0, NULL);			/* load:eu-1 expired */
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(eff(f, "eu-1", 20, clock_mono(), 0) == -1);
 	fleet_free(f);
 	set_load(raw, 0, "0.25");		/* reporting again */
 	raw->taken_mono = t0 = clock_mono();
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	t1 = clock_mono();
 	since = find(f, "eu-1")->routable_since;
 	assert_true(since >= t0 && since <= t1);
@@ -350,11 +350,11 @@ test_slow_start_stale_report(void **state)
 	assert_true(eff(f, "eu-1", 0, since, 0) == 150);	/* off */
 	fleet_free(f);
 	/* Still fresh at the next build: the clock goes on. */
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == since);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -369,26 +369,26 @@ test_slow_start_outage(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	struct fleet		*f;
 	double			 now, since;
 
 	(void)state;
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	/* us-1 becomes routable: up, in a region no longer drained. */
 	free(raw->servers[1].values[2]);
 	raw->servers[1].values[2] = strdup("up");
 	free(raw->rstates[0]);
 	raw->rstates[0] = strdup("up");
 	set_load(raw, 1, "0");
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	since = find(f, "us-1")->routable_since;
 	assert_true(since > 0);
 	fleet_free(f);
 	/* Redis down for 100 s; SIGHUP rebuilds from the old records. */
 	now = clock_mono();
 	raw->taken_mono = now - 100;
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	assert_true(find(f, "us-1")->routable_since == since);
 	assert_int_equal(fleet_routable(f, now), 3);	/* all stale */
@@ -399,13 +399,13 @@ test_slow_start_outage(void **state)
 	fleet_free(f);
 	/* Redis answers again, the load keys are still there. */
 	raw->taken_mono = clock_mono();
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == 0);
 	assert_true(find(f, "us-1")->routable_since == since);
 	assert_true(eff(f, "eu-1", 20, clock_mono(), 0) == 150);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -419,26 +419,26 @@ test_slow_start_failopen_stale(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	struct fleet		*f;
 	double			 since;
 
 	(void)state;
 	set_load(raw, 0, NULL);
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	set_load(raw, 0, "0");
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	since = find(f, "eu-1")->routable_since;
 	assert_true(since > 0);
 	fleet_free(f);
 	set_load(raw, 0, NULL);			/* every report stale */
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "eu-1")->routable_since == since);
 	assert_true(fabs(eff(f, "eu-1", 20, since + 5, 1) - 50) < 1e-9);
 	assert_true(eff(f, "eu-1", 20, since + 30, 1) == 200);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -451,33 +451,33 @@ test_slow_start_readded(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	struct fleet		*f;
 	double			 t0, since;
 	char			*url;
 
 	(void)state;
 	set_load(raw, 4, "0");			/* eu-2 reports, last */
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	raw->nservers--;			/* eu-2 removed */
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	raw->nservers++;			/* and added back */
 	url = raw->servers[0].values[0];	/* eu-1's url goes bad */
 	raw->servers[0].values[0] = strdup("https://evil.example.com");
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_null(find(f, "eu-1"));
 	assert_true(find(f, "eu-2")->routable_since > 0);
 	fleet_free(f);
 	free(raw->servers[0].values[0]);
 	raw->servers[0].values[0] = url;
 	t0 = clock_mono();
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	since = find(f, "eu-1")->routable_since;
 	assert_true(since >= t0);
 	assert_true(fabs(eff(f, "eu-1", 20, since + 2, 0) - 15) < 1e-9);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -491,29 +491,29 @@ test_slow_start_cache(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = sample();
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	struct fleet		*f;
 
 	(void)state;
 	raw->source = FLEET_CACHE;
 	set_load(raw, 4, NULL);			/* eu-2: none in the cache */
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	raw->source = FLEET_REDIS;
 	set_load(raw, 4, "0");
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "eu-2")->routable_since == 0);
 	fleet_free(f);
-	rawfleet_memory_free(m);
+	fleet_raw_memory_free(m);
 
-	m = rawfleet_memory_new();
+	m = fleet_raw_memory_new();
 	set_load(raw, 4, NULL);
-	fleet_free(rawfleet_build(raw, rt, m));
+	fleet_free(fleet_raw_build(raw, rt, m));
 	set_load(raw, 4, "0");
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "eu-2")->routable_since > 0);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
@@ -528,7 +528,7 @@ test_slow_start_many_ids(void **state)
 {
 	struct runtime		*rt = load_runtime();
 	struct raw_fleet	*raw = calloc(1, sizeof(*raw));
-	struct fleet_memory	*m = rawfleet_memory_new();
+	struct fleet_memory	*m = fleet_raw_memory_new();
 	struct fleet		*f;
 	char			 id[32], u[96];
 	double			 since;
@@ -545,7 +545,7 @@ test_slow_start_many_ids(void **state)
 		snprintf(u, sizeof(u), "url=https://%s.up.example.net", id);
 		add_server(raw, id, "0", u, "region=us", NULL);
 	}
-	f = rawfleet_build(raw, rt, m);	/* first: long ago */
+	f = fleet_raw_build(raw, rt, m);	/* first: long ago */
 	assert_true(find(f, "late")->routable_since == 0);
 	fleet_free(f);
 	raw->servers[1].id[0] = 'L';		/* "late" leaves */
@@ -556,7 +556,7 @@ test_slow_start_many_ids(void **state)
 			raw->servers[i].id = strdup(id);
 		}
 		raw->taken_mono = clock_mono();
-		f = rawfleet_build(raw, rt, m);
+		f = fleet_raw_build(raw, rt, m);
 		assert_int_equal(f->nservers, per + 2);
 		assert_true(find(f, "keep")->routable_since == 0);
 		since = f->servers[2].routable_since;
@@ -564,17 +564,17 @@ test_slow_start_many_ids(void **state)
 		fleet_free(f);
 	}
 	raw->servers[1].id[0] = 'l';		/* back, long forgotten */
-	f = rawfleet_build(raw, rt, m);
+	f = fleet_raw_build(raw, rt, m);
 	assert_true(find(f, "late")->routable_since > 0);
 	assert_true(find(f, "keep")->routable_since == 0);
 	fleet_free(f);
-	rawfleet_memory_free(m);
-	rawfleet_free(raw);
+	fleet_raw_memory_free(m);
+	fleet_raw_free(raw);
 	runtime_free(rt);
 }
 
 /*
- * rawfleet_encode writes the cache's JSON itself; the oracle is what the
+ * fleet_raw_encode writes the cache's JSON itself; the oracle is what the
  * jansson objects it replaced gave (strings that are not UTF-8 left out,
  * as json_string() refuses them): equal as JSON on random fleets whose
  * strings hold quotes, backslashes, control bytes, UTF-8 and bytes that
@@ -678,7 +678,7 @@ test_cache_encode_as_jansson(void **state)
 		raw = random_raw(&r, k);
 		want = oracle(raw);
 		assert_non_null(want);
-		assert_non_null(text = rawfleet_encode(raw));
+		assert_non_null(text = fleet_raw_encode(raw));
 		assert_true(strlen(text) > 0 && text[strlen(text) - 1] == '\n');
 		if ((got = json_loads(text, 0, &jerr)) == NULL)
 			fail_msg("round %zu: %s in %s", k, jerr.text, text);
@@ -692,7 +692,7 @@ test_cache_encode_as_jansson(void **state)
 		json_decref(want);
 		json_decref(got);
 		free(text);
-		rawfleet_free(raw);
+		fleet_raw_free(raw);
 	}
 	/* The rule that leaves strings out was exercised, not only passed. */
 	assert_true(left_out > 100);
@@ -708,10 +708,10 @@ test_cache_round_trip(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/fleet.cache", tmpdir);
-	assert_int_equal(rawfleet_save(raw, path, err, sizeof(err)), 0);
+	assert_int_equal(fleet_raw_save(raw, path, err, sizeof(err)), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	back = rawfleet_load(path, 60, err, sizeof(err));
+	back = fleet_raw_load(path, 60, err, sizeof(err));
 	if (back == NULL)
 		fail_msg("%s", err);
 	assert_int_equal(back->source, FLEET_CACHE);
@@ -722,20 +722,20 @@ test_cache_round_trip(void **state)
 			assert_string_equal(back->servers[i].load, "0.25");
 	assert_string_equal(back->maintenance, "20");
 	assert_int_equal(back->nregions, 1);
-	rawfleet_free(back);
+	fleet_raw_free(back);
 	/* Too old for cache_max_age. */
 	raw->taken_wall -= 100;
-	assert_int_equal(rawfleet_save(raw, path, err, sizeof(err)), 0);
-	assert_null(rawfleet_load(path, 60, err, sizeof(err)));
+	assert_int_equal(fleet_raw_save(raw, path, err, sizeof(err)), 0);
+	assert_null(fleet_raw_load(path, 60, err, sizeof(err)));
 	assert_non_null(strstr(err, "cache_max_age"));
 	/* Garbage. */
 	FILE *f = fopen(path, "w");
 	fputs("{\"format\": 2}", f);
 	fclose(f);
-	assert_null(rawfleet_load(path, 60, err, sizeof(err)));
+	assert_null(fleet_raw_load(path, 60, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a geo307 fleet cache"));
 	unlink(path);
-	rawfleet_free(raw);
+	fleet_raw_free(raw);
 }
 
 static int

@@ -1,5 +1,5 @@
 /*
- * redisconn: url parsing (the password never in a message), and live
+ * redis_conn: url parsing (the password never in a message), and live
  * connections to redis-server processes this test starts itself on free
  * loopback ports in a temp dir: AUTH, SELECT, the command timeout
  * against a SIGSTOPped server, connection refused, a unix socket, and

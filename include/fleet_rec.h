@@ -1,10 +1,10 @@
 /*
- * fleetrec: the Redis schema of SPEC section 3 and the validation of its
+ * fleet_rec: the Redis schema of SPEC section 3 and the validation of its
  * records, shared by the daemon's Redis source and geo307ctl so that both
  * accept exactly the same values.
  */
-#ifndef GEO307_FLEETREC_H
-#define GEO307_FLEETREC_H
+#ifndef GEO307_FLEET_REC_H
+#define GEO307_FLEET_REC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,49 +55,49 @@ struct reject {
 	const char		*why;		/* a bad url: url_server_parse's */
 };
 
-const char *fleetrec_reject_reason_name(enum reject_reason r);
+const char *fleet_rec_reject_reason_name(enum reject_reason r);
 
 /* Value grammars.  0 = valid. */
-int	fleetrec_weight(const char *s, uint32_t *out);	/* 0..1000000 */
-int	fleetrec_state(const char *s, enum server_state *out);
+int	fleet_rec_weight(const char *s, uint32_t *out);	/* 0..1000000 */
+int	fleet_rec_state(const char *s, enum server_state *out);
 /* ^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$ */
-int	fleetrec_load(const char *s, double *out);
+int	fleet_rec_load(const char *s, double *out);
 /* "up" or "drain" */
-int	fleetrec_region_state(const char *s, int *drained);
+int	fleet_rec_region_state(const char *s, int *drained);
 /* "4", "6" or "4 6" into FLEET_FAMILY_* bits. */
-int	fleetrec_families(const char *s, unsigned *out);
+int	fleet_rec_families(const char *s, unsigned *out);
 /* "4", "6" or "4 6" for FLEET_FAMILY_* bits. */
-const char *fleetrec_families_name(unsigned families);
+const char *fleet_rec_families_name(unsigned families);
 /* Maintenance value: whole seconds 1..86400. */
-int	fleetrec_maintenance(const char *s, double *out);
+int	fleet_rec_maintenance(const char *s, double *out);
 /* P version: INCR's counter, digits only, 0..INT64_MAX. */
-int	fleetrec_version(const char *s, uint64_t *out);
-const char *fleetrec_state_name(enum server_state s);
+int	fleet_rec_version(const char *s, uint64_t *out);
+const char *fleet_rec_state_name(enum server_state s);
 
 /*
  * Validate one server hash given as n field/value pairs.  cfg supplies
  * the regions and the url policy ([redirect] allowed_hosts, allow_http,
  * [listen] public_names).  0 with *out filled (free with
- * fleetrec_record_free), or -1 with *rej saying why.
+ * fleet_rec_record_free), or -1 with *rej saying why.
  */
-int	fleetrec_server(const struct config *cfg, const char *id,
+int	fleet_rec_server(const struct config *cfg, const char *id,
 	    const char *const *fields, const char *const *values, size_t n,
 	    struct server_record *out, struct reject *rej);
-void	fleetrec_record_free(struct server_record *r);
+void	fleet_rec_record_free(struct server_record *r);
 
 /*
  * A [server] section as the fields of a server hash, so that it goes
- * through fleetrec_server like a Redis record (one validator).  wbuf
+ * through fleet_rec_server like a Redis record (one validator).  wbuf
  * holds the weight's text.  Returns the number of pairs (at most 4).
  */
-size_t	fleetrec_conf_fields(const struct server_conf *sc,
+size_t	fleet_rec_conf_fields(const struct server_conf *sc,
 	    const char *fields[4], const char *values[4], char wbuf[16]);
 
 /* The url policy the config implies (for url_server_parse). */
-void	fleetrec_url_policy(const struct config *cfg, struct url_policy *pol);
+void	fleet_rec_url_policy(const struct config *cfg, struct url_policy *pol);
 
 /* "P" + suffix [+ id] into buf; -1 if it does not fit. */
-int	fleetrec_key(char *buf, size_t len, const char *prefix,
+int	fleet_rec_key(char *buf, size_t len, const char *prefix,
 	    const char *suffix, const char *id);
 
 #endif

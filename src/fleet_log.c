@@ -1,5 +1,5 @@
 /*
- * fleetlog: the fleet change log line (see fleetlog.h).  A summary of
+ * fleet_log: the fleet change log line (see fleet_log.h).  A summary of
  * the last snapshot (ids in sorted order, weight, state, drained region
  * names) is all that is kept: the snapshot itself is freed by its source
  * after the next swap.
@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "fleet.h"
-#include "fleetlog.h"
-#include "fleetrec.h"
+#include "fleet_log.h"
+#include "fleet_rec.h"
 #include "log.h"
 #include "region.h"
 #include "service.h"
@@ -122,14 +122,14 @@ diff_servers(struct diff *d, const struct fl_snap *o, const struct fl_snap *n)
 		}
 		if (c > 0) {
 			say(d, "; added %s (%s)", n->s[j].id,
-			    fleetrec_state_name(n->s[j].state));
+			    fleet_rec_state_name(n->s[j].state));
 			j++;
 			continue;
 		}
 		if (o->s[i].state != n->s[j].state)
 			say(d, "; %s state %s -> %s", n->s[j].id,
-			    fleetrec_state_name(o->s[i].state),
-			    fleetrec_state_name(n->s[j].state));
+			    fleet_rec_state_name(o->s[i].state),
+			    fleet_rec_state_name(n->s[j].state));
 		if (o->s[i].weight != n->s[j].weight) {
 			snprintf(ow, sizeof(ow), "%u", o->s[i].weight);
 			snprintf(nw, sizeof(nw), "%u", n->s[j].weight);
@@ -210,7 +210,7 @@ check_one(const struct fleet *f)
 }
 
 void
-fleetlog_note(const struct fleet *f)
+fleet_log_note(const struct fleet *f)
 {
 	char	status[sizeof(last_status)];
 	int	said;
@@ -226,7 +226,7 @@ fleetlog_note(const struct fleet *f)
 }
 
 void
-fleetlog_status(char *buf, size_t len)
+fleet_log_status(char *buf, size_t len)
 {
 	pthread_mutex_lock(&lock);
 	snprintf(buf, len, "%s", last_status);
@@ -234,7 +234,7 @@ fleetlog_status(char *buf, size_t len)
 }
 
 void
-fleetlog_reset(void)
+fleet_log_reset(void)
 {
 	pthread_mutex_lock(&lock);
 	snap_free(&last);

@@ -1,5 +1,5 @@
 /*
- * fleetlog: every change of the fleet in use, logged once at info from
+ * fleet_log: every change of the fleet in use, logged once at info from
  * whichever thread puts it in use (source, version, servers routable, and what changed:
  * servers added, removed, state or weight changed, regions drained).
  * It is called where a fleet is put in use (runtime_publish and
@@ -8,8 +8,8 @@
  * computed in one place whichever source (config, cache, Redis) the
  * snapshot came from.
  */
-#ifndef GEO307_FLEETLOG_H
-#define GEO307_FLEETLOG_H
+#ifndef GEO307_FLEET_LOG_H
+#define GEO307_FLEET_LOG_H
 
 #include <stddef.h>
 
@@ -19,10 +19,10 @@ struct fleet;
  * A fleet was put in use (f must stay valid during the call): log it and
  * send STATUS= when it differs from the last one noted.  Any thread.
  */
-void	fleetlog_note(const struct fleet *f);
+void	fleet_log_note(const struct fleet *f);
 /* The last STATUS= line ("fleet from redis, version 7, ..."). */
-void	fleetlog_status(char *buf, size_t len);
+void	fleet_log_status(char *buf, size_t len);
 /* Forget the last summary (at exit). */
-void	fleetlog_reset(void);
+void	fleet_log_reset(void);
 
 #endif

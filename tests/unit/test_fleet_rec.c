@@ -1,5 +1,5 @@
 /*
- * fleetrec: the value grammars of SPEC section 3, the validation of a
+ * fleet_rec: the value grammars of SPEC section 3, the validation of a
  * server hash against a real config (loaded from a temp INI file), the
  * url policy it implies, and key names.
  */
@@ -14,11 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fleetrec.h"
+#include "fleet_rec.h"
 
 #define LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
-static char	tmpdir[] = "/tmp/g307-fleetrec-XXXXXX";
+static char	tmpdir[] = "/tmp/g307-fleet_rec-XXXXXX";
 
 /* With Redis: https only, allowed_hosts, a public name that is allowed. */
 static struct config	*cfg_redis;
@@ -118,17 +118,17 @@ test_load(void **state)
 	(void)state;
 	for (i = 0; i < LEN(good); i++) {
 		v = -1;
-		if (fleetrec_load(good[i].s, &v) != 0)
+		if (fleet_rec_load(good[i].s, &v) != 0)
 			fail_msg("load \"%s\" refused", good[i].s);
 		/* Exact: the same double strtod() gives in the C locale. */
 		assert_true(v == strtod(good[i].s, NULL));
 		assert_true(v == good[i].v);
 	}
 	for (i = 0; i < LEN(bad); i++)
-		if (fleetrec_load(bad[i], &v) != -1)
+		if (fleet_rec_load(bad[i], &v) != -1)
 			fail_msg("load \"%s\" accepted", bad[i]);
-	assert_int_equal(fleetrec_load(NULL, &v), -1);
-	assert_int_equal(fleetrec_load("0.25", NULL), 0);
+	assert_int_equal(fleet_rec_load(NULL, &v), -1);
+	assert_int_equal(fleet_rec_load("0.25", NULL), 0);
 }
 
 static void
@@ -151,14 +151,14 @@ test_weight(void **state)
 	(void)state;
 	for (i = 0; i < LEN(good); i++) {
 		v = 12345;
-		if (fleetrec_weight(good[i].s, &v) != 0)
+		if (fleet_rec_weight(good[i].s, &v) != 0)
 			fail_msg("weight \"%s\" refused", good[i].s);
 		assert_int_equal(v, good[i].v);
 	}
 	for (i = 0; i < LEN(bad); i++)
-		if (fleetrec_weight(bad[i], &v) != -1)
+		if (fleet_rec_weight(bad[i], &v) != -1)
 			fail_msg("weight \"%s\" accepted", bad[i]);
-	assert_int_equal(fleetrec_weight(NULL, &v), -1);
+	assert_int_equal(fleet_rec_weight(NULL, &v), -1);
 }
 
 static void
@@ -172,22 +172,22 @@ test_state(void **state)
 	size_t			i;
 
 	(void)state;
-	assert_int_equal(fleetrec_state("up", &st), 0);
+	assert_int_equal(fleet_rec_state("up", &st), 0);
 	assert_int_equal(st, SERVER_UP);
-	assert_int_equal(fleetrec_state("drain", &st), 0);
+	assert_int_equal(fleet_rec_state("drain", &st), 0);
 	assert_int_equal(st, SERVER_DRAIN);
-	assert_int_equal(fleetrec_state("down", &st), 0);
+	assert_int_equal(fleet_rec_state("down", &st), 0);
 	assert_int_equal(st, SERVER_DOWN);
 	for (i = 0; i < LEN(bad); i++)
-		if (fleetrec_state(bad[i], &st) != -1)
+		if (fleet_rec_state(bad[i], &st) != -1)
 			fail_msg("state \"%s\" accepted", bad[i]);
-	assert_int_equal(fleetrec_state(NULL, &st), -1);
-	assert_string_equal(fleetrec_state_name(SERVER_UP), "up");
-	assert_string_equal(fleetrec_state_name(SERVER_DRAIN), "drain");
-	assert_string_equal(fleetrec_state_name(SERVER_DOWN), "down");
+	assert_int_equal(fleet_rec_state(NULL, &st), -1);
+	assert_string_equal(fleet_rec_state_name(SERVER_UP), "up");
+	assert_string_equal(fleet_rec_state_name(SERVER_DRAIN), "drain");
+	assert_string_equal(fleet_rec_state_name(SERVER_DOWN), "down");
 	/* Names and grammar agree both ways. */
 	for (i = SERVER_UP; i <= SERVER_DOWN; i++) {
-		assert_int_equal(fleetrec_state(fleetrec_state_name(i), &st), 0);
+		assert_int_equal(fleet_rec_state(fleet_rec_state_name(i), &st), 0);
 		assert_int_equal(st, i);
 	}
 }
@@ -202,14 +202,14 @@ test_region_state(void **state)
 	size_t	i;
 
 	(void)state;
-	assert_int_equal(fleetrec_region_state("up", &d), 0);
+	assert_int_equal(fleet_rec_region_state("up", &d), 0);
 	assert_int_equal(d, 0);
-	assert_int_equal(fleetrec_region_state("drain", &d), 0);
+	assert_int_equal(fleet_rec_region_state("drain", &d), 0);
 	assert_int_equal(d, 1);
 	for (i = 0; i < LEN(bad); i++)
-		if (fleetrec_region_state(bad[i], &d) != -1)
+		if (fleet_rec_region_state(bad[i], &d) != -1)
 			fail_msg("region state \"%s\" accepted", bad[i]);
-	assert_int_equal(fleetrec_region_state(NULL, &d), -1);
+	assert_int_equal(fleet_rec_region_state(NULL, &d), -1);
 }
 
 /* P version: the counter INCR keeps, read the same by router and CLI. */
@@ -224,13 +224,13 @@ test_version(void **state)
 	size_t		i;
 
 	(void)state;
-	assert_int_equal(fleetrec_version("0", &v), 0);
+	assert_int_equal(fleet_rec_version("0", &v), 0);
 	assert_true(v == 0);
-	assert_int_equal(fleetrec_version("9223372036854775807", &v), 0);
+	assert_int_equal(fleet_rec_version("9223372036854775807", &v), 0);
 	assert_true(v == INT64_MAX);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		v = 42;
-		assert_int_equal(fleetrec_version(bad[i], &v), -1);
+		assert_int_equal(fleet_rec_version(bad[i], &v), -1);
 		assert_true(v == 42);
 	}
 }
@@ -246,18 +246,18 @@ test_maintenance(void **state)
 	size_t	i;
 
 	(void)state;
-	assert_int_equal(fleetrec_maintenance("1", &v), 0);
+	assert_int_equal(fleet_rec_maintenance("1", &v), 0);
 	assert_true(v == 1);
-	assert_int_equal(fleetrec_maintenance("300", &v), 0);
+	assert_int_equal(fleet_rec_maintenance("300", &v), 0);
 	assert_true(v == 300);
-	assert_int_equal(fleetrec_maintenance("86400", &v), 0);
+	assert_int_equal(fleet_rec_maintenance("86400", &v), 0);
 	assert_true(v == 86400);
-	assert_int_equal(fleetrec_maintenance("060", &v), 0);
+	assert_int_equal(fleet_rec_maintenance("060", &v), 0);
 	assert_true(v == 60);
 	for (i = 0; i < LEN(bad); i++)
-		if (fleetrec_maintenance(bad[i], &v) != -1)
+		if (fleet_rec_maintenance(bad[i], &v) != -1)
 			fail_msg("maintenance \"%s\" accepted", bad[i]);
-	assert_int_equal(fleetrec_maintenance(NULL, &v), -1);
+	assert_int_equal(fleet_rec_maintenance(NULL, &v), -1);
 }
 
 static void
@@ -271,13 +271,13 @@ test_reason_names(void **state)
 
 	(void)state;
 	for (i = 0; i < REJECT__COUNT; i++)
-		assert_string_equal(fleetrec_reject_reason_name(i), want[i]);
-	assert_string_equal(fleetrec_reject_reason_name(REJECT__COUNT), "unknown");
+		assert_string_equal(fleet_rec_reject_reason_name(i), want[i]);
+	assert_string_equal(fleet_rec_reject_reason_name(REJECT__COUNT), "unknown");
 }
 
 /* ---- server hashes */
 
-/* Run fleetrec_server on "f1", "v1", "f2", "v2", ..., NULL. */
+/* Run fleet_rec_server on "f1", "v1", "f2", "v2", ..., NULL. */
 static int
 server(const struct config *cfg, const char *id, struct server_record *r,
     struct reject *rej, ...)
@@ -293,7 +293,7 @@ server(const struct config *cfg, const char *id, struct server_record *r,
 		values[n++] = va_arg(ap, const char *);
 	}
 	va_end(ap);
-	return fleetrec_server(cfg, id, fields, values, n, r, rej);
+	return fleet_rec_server(cfg, id, fields, values, n, r, rej);
 }
 
 static void
@@ -312,9 +312,9 @@ test_server_defaults(void **state)
 	assert_string_equal(r.url.base, "https://eu-1.example.com/up");
 	assert_string_equal(r.url.host, "eu-1.example.com");
 	assert_true(r.url.https);
-	fleetrec_record_free(&r);
+	fleet_rec_record_free(&r);
 	assert_null(r.url.base);
-	fleetrec_record_free(&r);		/* twice is harmless */
+	fleet_rec_record_free(&r);		/* twice is harmless */
 }
 
 static void
@@ -335,20 +335,20 @@ test_server_all_fields(void **state)
 	assert_int_equal(r.state, SERVER_DRAIN);
 	assert_string_equal(r.url.base, "https://10.1.2.3:8443");
 	assert_int_equal(r.url.port, 8443);
-	fleetrec_record_free(&r);
+	fleet_rec_record_free(&r);
 
 	assert_int_equal(server(cfg_redis, "x", &r, &rej,
 	    "url", "https://up.example.org", "region", "eu",
 	    "weight", "1000000", "state", "down", NULL), 0);
 	assert_int_equal(r.weight, 1000000);
 	assert_int_equal(r.state, SERVER_DOWN);
-	fleetrec_record_free(&r);
+	fleet_rec_record_free(&r);
 
 	for (i = 0; i < LEN(fam); i++) {
 		assert_int_equal(server(cfg_redis, "x", &r, &rej,
 		    "url", "https://up.example.org", "region", "eu",
 		    "families", fam[i], NULL), 0);
-		fleetrec_record_free(&r);
+		fleet_rec_record_free(&r);
 	}
 }
 
@@ -382,7 +382,7 @@ test_reject_id(void **state)
 	    &r, &rej, "url", "https://a.example.com", "region", "eu", NULL),
 	    0);
 	assert_int_equal(strlen(r.id), 63);
-	fleetrec_record_free(&r);
+	fleet_rec_record_free(&r);
 }
 
 static void
@@ -404,7 +404,7 @@ test_reject_missing(void **state)
 	assert_string_equal(rej.field, "region");
 
 	/* An empty hash (a server in the set whose hash is gone). */
-	assert_int_equal(fleetrec_server(cfg_redis, "a", NULL, NULL, 0, &r,
+	assert_int_equal(fleet_rec_server(cfg_redis, "a", NULL, NULL, 0, &r,
 	    &rej), -1);
 	assert_int_equal(rej.reason, REJECT_MISSING);
 	assert_string_equal(rej.field, "url");
@@ -447,7 +447,7 @@ test_reject_url(void **state)
 	}
 	assert_int_equal(server(cfg_redis, "a", &r, &rej, "region", "eu",
 	    "url", "https://10.200.0.1/base", NULL), 0);
-	fleetrec_record_free(&r);
+	fleet_rec_record_free(&r);
 }
 
 static void
@@ -609,7 +609,7 @@ test_url_policy(void **state)
 	const char		*why;
 
 	(void)state;
-	fleetrec_url_policy(cfg_redis, &pol);
+	fleet_rec_url_policy(cfg_redis, &pol);
 	assert_ptr_equal(pol.allowed_hosts, &cfg_redis->redirect.allowed_hosts);
 	assert_ptr_equal(pol.public_names, &cfg_redis->listen.public_names);
 	assert_int_equal(pol.allow_http, 0);
@@ -625,13 +625,13 @@ test_url_policy(void **state)
 	assert_string_equal(why, "scheme");
 
 	/* allow_http = yes: http passes, the host rules still hold. */
-	fleetrec_url_policy(cfg_http, &pol);
+	fleet_rec_url_policy(cfg_http, &pol);
 	assert_int_equal(pol.allow_http, 1);
 	assert_int_equal(server(cfg_http, "a", &r, &rej, "url",
 	    "http://a.example.com:8080/u", "region", "eu", NULL), 0);
 	assert_false(r.url.https);
 	assert_string_equal(r.url.base, "http://a.example.com:8080/u");
-	fleetrec_record_free(&r);
+	fleet_rec_record_free(&r);
 	assert_int_equal(server(cfg_http, "a", &r, &rej, "url",
 	    "http://up.example.org", "region", "eu", NULL), -1);
 	assert_int_equal(rej.reason, REJECT_URL);
@@ -640,12 +640,12 @@ test_url_policy(void **state)
 	assert_int_equal(rej.reason, REJECT_URL);
 
 	/* No allowed_hosts (static fleet): any host but a public name. */
-	fleetrec_url_policy(cfg_static, &pol);
+	fleet_rec_url_policy(cfg_static, &pol);
 	assert_null(pol.allowed_hosts);
 	assert_int_equal(pol.allow_http, 0);
 	assert_int_equal(server(cfg_static, "a", &r, &rej, "url",
 	    "https://anything.example.net", "region", "eu", NULL), 0);
-	fleetrec_record_free(&r);
+	fleet_rec_record_free(&r);
 	assert_int_equal(server(cfg_static, "a", &r, &rej, "url",
 	    "https://upload.example.com", "region", "eu", NULL), -1);
 	assert_int_equal(rej.reason, REJECT_URL);
@@ -659,36 +659,36 @@ test_key(void **state)
 	char	buf[64], small[12];
 
 	(void)state;
-	assert_int_equal(fleetrec_key(buf, sizeof(buf), "geo307:",
+	assert_int_equal(fleet_rec_key(buf, sizeof(buf), "geo307:",
 	    KEY_SERVERS, NULL), 0);
 	assert_string_equal(buf, "geo307:servers");
-	assert_int_equal(fleetrec_key(buf, sizeof(buf), "geo307:",
+	assert_int_equal(fleet_rec_key(buf, sizeof(buf), "geo307:",
 	    KEY_SERVER, "eu-1"), 0);
 	assert_string_equal(buf, "geo307:server:eu-1");
-	assert_int_equal(fleetrec_key(buf, sizeof(buf), "p:", KEY_LOAD,
+	assert_int_equal(fleet_rec_key(buf, sizeof(buf), "p:", KEY_LOAD,
 	    "eu-1"), 0);
 	assert_string_equal(buf, "p:load:eu-1");
-	assert_int_equal(fleetrec_key(buf, sizeof(buf), "", KEY_VERSION,
+	assert_int_equal(fleet_rec_key(buf, sizeof(buf), "", KEY_VERSION,
 	    NULL), 0);
 	assert_string_equal(buf, "version");
-	assert_int_equal(fleetrec_key(buf, sizeof(buf), NULL, KEY_CHANGED,
+	assert_int_equal(fleet_rec_key(buf, sizeof(buf), NULL, KEY_CHANGED,
 	    NULL), 0);
 	assert_string_equal(buf, "changed");
-	assert_int_equal(fleetrec_key(buf, sizeof(buf), "geo307:",
+	assert_int_equal(fleet_rec_key(buf, sizeof(buf), "geo307:",
 	    KEY_REGIONS, NULL), 0);
 	assert_string_equal(buf, "geo307:regions");
-	assert_int_equal(fleetrec_key(buf, sizeof(buf), "geo307:",
+	assert_int_equal(fleet_rec_key(buf, sizeof(buf), "geo307:",
 	    KEY_MAINT, NULL), 0);
 	assert_string_equal(buf, "geo307:maintenance");
 
 	/* Exactly fitting, and one byte short. */
-	assert_int_equal(fleetrec_key(small, sizeof(small), "g:", KEY_LOAD,
+	assert_int_equal(fleet_rec_key(small, sizeof(small), "g:", KEY_LOAD,
 	    "abcd"), 0);
 	assert_string_equal(small, "g:load:abcd");
-	assert_int_equal(fleetrec_key(small, sizeof(small), "g:", KEY_LOAD,
+	assert_int_equal(fleet_rec_key(small, sizeof(small), "g:", KEY_LOAD,
 	    "abcde"), -1);
 	assert_string_equal(small, "");
-	assert_int_equal(fleetrec_key(small, 0, "g:", KEY_LOAD, "a"), -1);
+	assert_int_equal(fleet_rec_key(small, 0, "g:", KEY_LOAD, "a"), -1);
 }
 
 int

@@ -1,11 +1,11 @@
 /*
- * rawfleet: the fleet records as read from Redis (or its cache file),
+ * fleet_raw: the fleet records as read from Redis (or its cache file),
  * before validation, and the step that turns them into an immutable
  * fleet for one runtime.  Keeping the raw strings means a SIGHUP that
  * changes the regions or allowed_hosts re-validates the same records.
  */
-#ifndef GEO307_RAWFLEET_H
-#define GEO307_RAWFLEET_H
+#ifndef GEO307_FLEET_RAW_H
+#define GEO307_FLEET_RAW_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,38 +48,38 @@ struct raw_fleet {
  */
 struct fleet_memory;
 
-struct fleet_memory *rawfleet_memory_new(void);
-void		 rawfleet_memory_free(struct fleet_memory *m);
+struct fleet_memory *fleet_raw_memory_new(void);
+void		 fleet_raw_memory_free(struct fleet_memory *m);
 
-void		 rawfleet_free(struct raw_fleet *raw);
+void		 fleet_raw_free(struct raw_fleet *raw);
 /* One server's fields, values and load freed (its id kept). */
-void		 rawfleet_server_clear(struct raw_server *rs);
+void		 fleet_raw_server_clear(struct raw_server *rs);
 /* P regions and P maintenance freed. */
-void		 rawfleet_tail_clear(struct raw_fleet *raw);
+void		 fleet_raw_tail_clear(struct raw_fleet *raw);
 /*
  * Validate raw against rt (regions, url policy) and build a fleet for
  * rt's region map; stale_after sets how long its reports count as fresh.
  * Bad records are skipped, logged once and counted.  NULL only on
  * allocation failure.
  */
-struct fleet	*rawfleet_build(const struct raw_fleet *raw,
+struct fleet	*fleet_raw_build(const struct raw_fleet *raw,
 		    const struct runtime *rt, struct fleet_memory *mem);
 
 /*
  * The cache file: JSON, written to a temporary file, fsync'd, renamed;
- * rawfleet_save is rawfleet_encode (the text, malloc'd) then
- * rawfleet_write (which a thread of its own may do).
+ * fleet_raw_save is fleet_raw_encode (the text, malloc'd) then
+ * fleet_raw_write (which a thread of its own may do).
  */
-char		*rawfleet_encode(const struct raw_fleet *raw);
-int		 rawfleet_write(const char *text, const char *path, char *err,
+char		*fleet_raw_encode(const struct raw_fleet *raw);
+int		 fleet_raw_write(const char *text, const char *path, char *err,
 		    size_t errlen);
-int		 rawfleet_save(const struct raw_fleet *raw, const char *path,
+int		 fleet_raw_save(const struct raw_fleet *raw, const char *path,
 		    char *err, size_t errlen);
 /*
  * Read a cache no older than max_age seconds.  NULL with a message when
  * it is missing, unreadable, malformed or too old.
  */
-struct raw_fleet *rawfleet_load(const char *path, double max_age,
+struct raw_fleet *fleet_raw_load(const char *path, double max_age,
 		    char *err, size_t errlen);
 
 #endif

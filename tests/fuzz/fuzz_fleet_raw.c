@@ -1,8 +1,8 @@
-/* rawfleet_load on an arbitrary cache file, then build and save it. */
+/* fleet_raw_load on an arbitrary cache file, then build and save it. */
 #include "fuzz_common.h"
 #include "fuzz_runtime.h"
 #include "fleet.h"
-#include "rawfleet.h"
+#include "fleet_raw.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -15,16 +15,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (rt == NULL) {
 		rt = fuzz_runtime("x-forwarded-for");
-		mem = rawfleet_memory_new();
+		mem = fleet_raw_memory_new();
 	}
-	raw = rawfleet_load(fuzz_file(data, size), 1e12, err, sizeof(err));
+	raw = fleet_raw_load(fuzz_file(data, size), 1e12, err, sizeof(err));
 	if (raw == NULL)
 		return 0;
-	if ((f = rawfleet_build(raw, rt, mem)) != NULL)
+	if ((f = fleet_raw_build(raw, rt, mem)) != NULL)
 		fleet_free(f);
 	snprintf(out, sizeof(out), "/tmp/g307-fuzz-save-%d", (int)getpid());
-	if (rawfleet_save(raw, out, err, sizeof(err)) == 0)
+	if (fleet_raw_save(raw, out, err, sizeof(err)) == 0)
 		unlink(out);
-	rawfleet_free(raw);
+	fleet_raw_free(raw);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * From raw records to a fleet.  Every record is validated with the same
- * functions geo307ctl uses (fleetrec); a bad one is skipped, logged and
+ * functions geo307ctl uses (fleet_rec); a bad one is skipped, logged and
  * counted once per (id, field, value), and the rest of the fleet serves.
  * The cache file holds the raw records as JSON, so a restart with Redis
  * down validates them against the config of the day, like Redis data.
@@ -17,10 +17,10 @@
 
 #include <jansson.h>
 
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "log.h"
 #include "metrics.h"
-#include "rawfleet.h"
+#include "fleet_raw.h"
 
 #define SEEN_SLOTS	(1 << 16)	/* bad records remembered */
 #define SINCE_SLOTS	(1 << 15)	/* servers tracked for slow start */
@@ -57,13 +57,13 @@ hash3(const char *a, const char *b, const char *c)
 }
 
 struct fleet_memory *
-rawfleet_memory_new(void)
+fleet_raw_memory_new(void)
 {
 	return calloc(1, sizeof(struct fleet_memory));
 }
 
 void
-rawfleet_memory_free(struct fleet_memory *m)
+fleet_raw_memory_free(struct fleet_memory *m)
 {
 	free(m);
 }
@@ -129,7 +129,7 @@ reject(struct fleet_memory *m, const char *id, enum reject_reason r,
 
 	if (!first_reject(m, hash3(id, field, value)))
 		return;
-	metrics_rejected(fleetrec_reject_reason_name(r));
+	metrics_rejected(fleet_rec_reject_reason_name(r));
 	/*
 	 * Ids, field names and values come from Redis (or the cache file),
 	 * unvalidated when rejected: bound and escape them all, so that a
@@ -139,7 +139,7 @@ reject(struct fleet_memory *m, const char *id, enum reject_reason r,
 	    r == REJECT_LOAD ? "load report of" : "server",
 	    loggable(qid, LOG_ID_MAX, id),
 	    field ? loggable(qfield, LOG_ID_MAX, field) : "-",
-	    loggable(qvalue, LOG_VALUE_MAX, value), fleetrec_reject_reason_name(r));
+	    loggable(qvalue, LOG_VALUE_MAX, value), fleet_rec_reject_reason_name(r));
 }
 
 /*
@@ -215,7 +215,7 @@ since_compact(struct fleet_memory *m)
 }
 
 void
-rawfleet_server_clear(struct raw_server *rs)
+fleet_raw_server_clear(struct raw_server *rs)
 {
 	size_t	j;
 
@@ -232,7 +232,7 @@ rawfleet_server_clear(struct raw_server *rs)
 }
 
 void
-rawfleet_tail_clear(struct raw_fleet *raw)
+fleet_raw_tail_clear(struct raw_fleet *raw)
 {
 	size_t	i;
 
@@ -249,18 +249,18 @@ rawfleet_tail_clear(struct raw_fleet *raw)
 }
 
 void
-rawfleet_free(struct raw_fleet *raw)
+fleet_raw_free(struct raw_fleet *raw)
 {
 	size_t	i;
 
 	if (raw == NULL)
 		return;
 	for (i = 0; i < raw->nservers; i++) {
-		rawfleet_server_clear(&raw->servers[i]);
+		fleet_raw_server_clear(&raw->servers[i]);
 		free(raw->servers[i].id);
 	}
 	free(raw->servers);
-	rawfleet_tail_clear(raw);
+	fleet_raw_tail_clear(raw);
 	free(raw);
 }
 
@@ -272,7 +272,7 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 	struct reject		rej;
 	int			region;
 
-	if (fleetrec_server(rt->cfg, rs->id, (const char *const *)rs->fields,
+	if (fleet_rec_server(rt->cfg, rs->id, (const char *const *)rs->fields,
 	    (const char *const *)rs->values, rs->n, &rec, &rej) != 0) {
 		reject(m, rs->id, rej.reason, rej.field, rej.value);
 		return -1;
@@ -281,7 +281,7 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 	memset(out, 0, sizeof(*out));
 	snprintf(out->id, sizeof(out->id), "%s", rec.id);
 	if (region < 0 || (out->base = strdup(rec.url.base)) == NULL) {
-		fleetrec_record_free(&rec);
+		fleet_rec_record_free(&rec);
 		return -1;
 	}
 	out->baselen = rec.url.baselen;
@@ -289,10 +289,10 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 	out->weight = rec.weight;
 	out->state = rec.state;
 	out->families = rec.families;
-	fleetrec_record_free(&rec);
+	fleet_rec_record_free(&rec);
 	if (rs->load != NULL) {
 		/* A bad report is no report: the server counts as stale. */
-		if (fleetrec_load(rs->load, &out->load) == 0)
+		if (fleet_rec_load(rs->load, &out->load) == 0)
 			out->has_report = 1;
 		else
 			reject(m, rs->id, REJECT_LOAD, "load", rs->load);
@@ -302,7 +302,7 @@ fill_server(const struct raw_server *rs, const struct runtime *rt,
 }
 
 struct fleet *
-rawfleet_build(const struct raw_fleet *raw, const struct runtime *rt,
+fleet_raw_build(const struct raw_fleet *raw, const struct runtime *rt,
     struct fleet_memory *m)
 {
 	struct fleet_server	*servers;
@@ -326,7 +326,7 @@ rawfleet_build(const struct raw_fleet *raw, const struct runtime *rt,
 	f->fresh_until = raw->taken_mono + rt->cfg->redis.stale_after;
 	for (i = 0; i < raw->nregions; i++) {
 		r = config_region_index(rt->cfg, raw->rnames[i]);
-		if (r < 0 || fleetrec_region_state(raw->rstates[i],
+		if (r < 0 || fleet_rec_region_state(raw->rstates[i],
 		    &drained) != 0) {
 			reject(m, raw->rnames[i], REJECT_REGION, "regions",
 			    raw->rstates[i]);
@@ -341,7 +341,7 @@ rawfleet_build(const struct raw_fleet *raw, const struct runtime *rt,
 		 */
 		f->maintenance = 1;
 		f->maintenance_retry = 0;
-		if (fleetrec_maintenance(raw->maintenance, &retry) == 0)
+		if (fleet_rec_maintenance(raw->maintenance, &retry) == 0)
 			f->maintenance_retry = retry;
 		else if (first_reject(m, hash3("maintenance", NULL,
 		    raw->maintenance)))
@@ -383,7 +383,7 @@ rawfleet_build(const struct raw_fleet *raw, const struct runtime *rt,
  * after every change.  The text is what json_dumps(JSON_COMPACT) wrote,
  * and strings that are not UTF-8 are left out as jansson left them out
  * (a server whose id is not, a field whose name or value is not); the
- * file is read back with jansson (rawfleet_load).
+ * file is read back with jansson (fleet_raw_load).
  */
 struct jbuf {
 	char	*p;
@@ -515,7 +515,7 @@ jservers(struct jbuf *b, const struct raw_fleet *raw)
 
 /* The cache file's text: compact JSON and a newline; NULL: no memory. */
 char *
-rawfleet_encode(const struct raw_fleet *raw)
+fleet_raw_encode(const struct raw_fleet *raw)
 {
 	struct jbuf	b = { 0 };
 	char		head[96];
@@ -547,7 +547,7 @@ rawfleet_encode(const struct raw_fleet *raw)
 
 /* Temp file, fsync, rename: a reader sees the old file or the new. */
 int
-rawfleet_write(const char *text, const char *path, char *err, size_t errlen)
+fleet_raw_write(const char *text, const char *path, char *err, size_t errlen)
 {
 	char	tmp[4096];
 	size_t	len = strlen(text);
@@ -572,17 +572,17 @@ rawfleet_write(const char *text, const char *path, char *err, size_t errlen)
 }
 
 int
-rawfleet_save(const struct raw_fleet *raw, const char *path, char *err,
+fleet_raw_save(const struct raw_fleet *raw, const char *path, char *err,
     size_t errlen)
 {
 	char	*text;
 	int	 rc;
 
-	if ((text = rawfleet_encode(raw)) == NULL) {
+	if ((text = fleet_raw_encode(raw)) == NULL) {
 		snprintf(err, errlen, "%s: cannot encode", path);
 		return -1;
 	}
-	rc = rawfleet_write(text, path, err, errlen);
+	rc = fleet_raw_write(text, path, err, errlen);
 	free(text);
 	return rc;
 }
@@ -653,7 +653,7 @@ from_json(json_t *j, struct raw_fleet *raw)
 }
 
 struct raw_fleet *
-rawfleet_load(const char *path, double max_age, char *err, size_t errlen)
+fleet_raw_load(const char *path, double max_age, char *err, size_t errlen)
 {
 	struct raw_fleet	*raw;
 	json_error_t		 je;
@@ -667,7 +667,7 @@ rawfleet_load(const char *path, double max_age, char *err, size_t errlen)
 	if ((raw = calloc(1, sizeof(*raw))) == NULL || from_json(j, raw) != 0) {
 		snprintf(err, errlen, "%s: not a geo307 fleet cache", path);
 		json_decref(j);
-		rawfleet_free(raw);
+		fleet_raw_free(raw);
 		return NULL;
 	}
 	json_decref(j);
@@ -675,7 +675,7 @@ rawfleet_load(const char *path, double max_age, char *err, size_t errlen)
 	if (age > max_age || age < -60) {
 		snprintf(err, errlen, "%s: %.0f s old, older than "
 		    "cache_max_age (%.0f s)", path, age, max_age);
-		rawfleet_free(raw);
+		fleet_raw_free(raw);
 		return NULL;
 	}
 	if (age < 0)

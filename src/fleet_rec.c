@@ -1,5 +1,5 @@
 /*
- * fleetrec: the values of SPEC section 3, checked the same way by the
+ * fleet_rec: the values of SPEC section 3, checked the same way by the
  * daemon (records it reads from Redis or its cache) and by geo307ctl
  * (values before it writes them).  Grammars are exact: no surrounding
  * blanks, no signs, no case folding, no locale.  What these functions
@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "ascii.h"
-#include "fleetrec.h"
+#include "fleet_rec.h"
 #include "parse.h"
 
 #define WEIGHT_MAX	1000000
@@ -33,7 +33,7 @@
 
 
 const char *
-fleetrec_reject_reason_name(enum reject_reason r)
+fleet_rec_reject_reason_name(enum reject_reason r)
 {
 	switch (r) {
 	case REJECT_ID:
@@ -59,7 +59,7 @@ fleetrec_reject_reason_name(enum reject_reason r)
 }
 
 int
-fleetrec_version(const char *s, uint64_t *out)
+fleet_rec_version(const char *s, uint64_t *out)
 {
 	unsigned long long	v;
 
@@ -70,7 +70,7 @@ fleetrec_version(const char *s, uint64_t *out)
 }
 
 const char *
-fleetrec_state_name(enum server_state s)
+fleet_rec_state_name(enum server_state s)
 {
 	switch (s) {
 	case SERVER_UP:
@@ -84,7 +84,7 @@ fleetrec_state_name(enum server_state s)
 }
 
 int
-fleetrec_weight(const char *s, uint32_t *out)
+fleet_rec_weight(const char *s, uint32_t *out)
 {
 	unsigned long long	v;
 
@@ -96,7 +96,7 @@ fleetrec_weight(const char *s, uint32_t *out)
 }
 
 int
-fleetrec_state(const char *s, enum server_state *out)
+fleet_rec_state(const char *s, enum server_state *out)
 {
 	enum server_state	st;
 
@@ -122,7 +122,7 @@ fleetrec_state(const char *s, enum server_state *out)
  * LC_NUMERIC, which a library must not assume is "C".
  */
 int
-fleetrec_load(const char *s, double *out)
+fleet_rec_load(const char *s, double *out)
 {
 	unsigned long	micro = 0;
 	size_t		i, nfrac;
@@ -152,7 +152,7 @@ fleetrec_load(const char *s, double *out)
 }
 
 int
-fleetrec_region_state(const char *s, int *drained)
+fleet_rec_region_state(const char *s, int *drained)
 {
 	int	d;
 
@@ -170,7 +170,7 @@ fleetrec_region_state(const char *s, int *drained)
 }
 
 int
-fleetrec_maintenance(const char *s, double *out)
+fleet_rec_maintenance(const char *s, double *out)
 {
 	unsigned long long	v;
 
@@ -183,7 +183,7 @@ fleetrec_maintenance(const char *s, double *out)
 
 /* "4", "6" or "4 6": the address families a server takes. */
 int
-fleetrec_families(const char *s, unsigned *out)
+fleet_rec_families(const char *s, unsigned *out)
 {
 	unsigned	f;
 
@@ -203,7 +203,7 @@ fleetrec_families(const char *s, unsigned *out)
 }
 
 const char *
-fleetrec_families_name(unsigned families)
+fleet_rec_families_name(unsigned families)
 {
 	switch (families & FLEET_FAMILY_ANY) {
 	case FLEET_FAMILY_4:
@@ -216,7 +216,7 @@ fleetrec_families_name(unsigned families)
 }
 
 size_t
-fleetrec_conf_fields(const struct server_conf *sc, const char *fields[4],
+fleet_rec_conf_fields(const struct server_conf *sc, const char *fields[4],
     const char *values[4], char wbuf[16])
 {
 	size_t	n = 0;
@@ -236,7 +236,7 @@ fleetrec_conf_fields(const struct server_conf *sc, const char *fields[4],
 }
 
 void
-fleetrec_url_policy(const struct config *cfg, struct url_policy *pol)
+fleet_rec_url_policy(const struct config *cfg, struct url_policy *pol)
 {
 	pol->allowed_hosts = cfg->redirect.has_allowed_hosts ?
 	    &cfg->redirect.allowed_hosts : NULL;
@@ -272,7 +272,7 @@ static const char *const field_names[F__COUNT] = {
  * the literal name of the missing field, with a NULL value.
  */
 int
-fleetrec_server(const struct config *cfg, const char *id,
+fleet_rec_server(const struct config *cfg, const char *id,
     const char *const *fields, const char *const *values, size_t n,
     struct server_record *out, struct reject *rej)
 {
@@ -308,7 +308,7 @@ fleetrec_server(const struct config *cfg, const char *id,
 		    NULL);
 
 #define FIELD(f)	fields[at[f]], values[at[f]]
-	fleetrec_url_policy(cfg, &pol);
+	fleet_rec_url_policy(cfg, &pol);
 	if (values[at[F_URL]] == NULL || url_server_parse(values[at[F_URL]],
 	    &pol, &out->url, &why) == -1) {
 		if (rej != NULL)
@@ -318,25 +318,25 @@ fleetrec_server(const struct config *cfg, const char *id,
 	if (values[at[F_REGION]] == NULL ||
 	    !parse_is_name(values[at[F_REGION]]) ||
 	    config_region_index(cfg, values[at[F_REGION]]) < 0) {
-		fleetrec_record_free(out);
+		fleet_rec_record_free(out);
 		return reject(rej, REJECT_REGION, FIELD(F_REGION));
 	}
 	out->weight = WEIGHT_DEFAULT;
 	if (at[F_WEIGHT] != -1 &&
-	    fleetrec_weight(values[at[F_WEIGHT]], &out->weight) == -1) {
-		fleetrec_record_free(out);
+	    fleet_rec_weight(values[at[F_WEIGHT]], &out->weight) == -1) {
+		fleet_rec_record_free(out);
 		return reject(rej, REJECT_WEIGHT, FIELD(F_WEIGHT));
 	}
 	out->state = SERVER_UP;
 	if (at[F_STATE] != -1 &&
-	    fleetrec_state(values[at[F_STATE]], &out->state) == -1) {
-		fleetrec_record_free(out);
+	    fleet_rec_state(values[at[F_STATE]], &out->state) == -1) {
+		fleet_rec_record_free(out);
 		return reject(rej, REJECT_STATE, FIELD(F_STATE));
 	}
 	out->families = FLEET_FAMILY_ANY;
 	if (at[F_FAMILIES] != -1 &&
-	    fleetrec_families(values[at[F_FAMILIES]], &out->families) != 0) {
-		fleetrec_record_free(out);
+	    fleet_rec_families(values[at[F_FAMILIES]], &out->families) != 0) {
+		fleet_rec_record_free(out);
 		return reject(rej, REJECT_FIELD, FIELD(F_FAMILIES));
 	}
 #undef FIELD
@@ -347,7 +347,7 @@ fleetrec_server(const struct config *cfg, const char *id,
 }
 
 void
-fleetrec_record_free(struct server_record *r)
+fleet_rec_record_free(struct server_record *r)
 {
 	if (r == NULL)
 		return;
@@ -355,7 +355,7 @@ fleetrec_record_free(struct server_record *r)
 }
 
 int
-fleetrec_key(char *buf, size_t len, const char *prefix, const char *suffix,
+fleet_rec_key(char *buf, size_t len, const char *prefix, const char *suffix,
     const char *id)
 {
 	int	n;
