@@ -129,7 +129,7 @@ int		 config_key_line(const struct rawsec *rs, const char *name);
 int		 config_item_line(const struct rawsec *rs, const char *name,
 		    size_t idx);
 
-/* config_value.c: the value parsers and one driver per type */
+/* config_value.c: one driver per type; fields by their store */
 int		 config_value_set(struct ld *ld, const struct key *k, void *base,
 		    const struct rawkey *rk);
 int		 config_value_equal(const struct key *k, const void *a,

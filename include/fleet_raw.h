@@ -68,7 +68,7 @@ struct fleet	*fleet_raw_build(const struct raw_fleet *raw,
 /*
  * The cache file: JSON, written to a temporary file, fsync'd, renamed;
  * fleet_raw_save is fleet_raw_encode (the text, malloc'd) then
- * fleet_raw_write (which a thread of its own may do).
+ * fleet_raw_write.
  */
 char		*fleet_raw_encode(const struct raw_fleet *raw);
 int		 fleet_raw_write(const char *text, const char *path, char *err,

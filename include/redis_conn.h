@@ -46,6 +46,8 @@ struct redis_target {
 int	redis_target_parse(const char *url, const struct strlist *sentinels,
 	    const char *master, double timeout, struct redis_target *out,
 	    char *err, size_t errlen);
+/* A [redis] sentinels item, host:port, as redis_target_parse reads it. */
+int	redis_target_sentinel_valid(const char *item);
 void	redis_target_free(struct redis_target *t);
 
 /*

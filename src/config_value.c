@@ -1,7 +1,7 @@
 /*
- * config_value: the value parsers of config.h, and one driver per value
- * type of the key table (config_keys.c): numbers of any width, sizes,
- * durations, booleans and choices, strings of each kind, and lists,
+ * config_value: one driver per value type of the key table
+ * (config_keys.c): numbers of any width, sizes, durations, booleans and
+ * choices, strings of each kind, and lists,
  * where one loop reads the items of every list key and the item's kind
  * says how each is checked and the key's store how they are kept.  Also
  * comparing, copying and freeing a field by its store, for reloads and
@@ -18,7 +18,6 @@
 #include "countries.h"
 #include "netaddr.h"
 #include "redis_conn.h"
-#include "redis_conn_internal.h"
 #include "strlist.h"
 #include "token.h"
 #include "url.h"
@@ -189,8 +188,16 @@ name(const struct key *k, const char *s, char *buf, size_t sz)		\
 
 STRING_CHECK(path_ok, has_control(s), "control characters")
 /* "stderr" would quietly become a file of that name. */
-STRING_CHECK(access_ok, strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0 ||
-    has_control(s), "stdout, off or a path")
+STRING_CHECK(access_name_ok, strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0,
+    "stdout, off or a path")
+
+static const char *
+access_ok(const struct key *k, const char *s, char *buf, size_t sz)
+{
+	const char	*hint = access_name_ok(k, s, buf, sz);
+
+	return hint != NULL ? hint : path_ok(k, s, buf, sz);
+}
 STRING_CHECK(word_ok, !is_visible_str(s) || strlen(s) > (size_t)k->max,
     "printable, no blanks, not too long")
 STRING_CHECK(urlpath_ok, s[0] != '/' || s[strlen(s) - 1] == '/' ||
@@ -201,7 +208,10 @@ STRING_CHECK(header_ok, !is_token_str(s) || strlen(s) > 128,
 STRING_CHECK(name_ok, !parse_is_name(s),
     "letters, digits, '.', '_', '-'; at most 63")
 
-/* The router's own parser says what is wrong (redis_target.c). */
+/*
+ * The router's own parser says what is wrong (redis_target.c).  The
+ * value is never quoted back: a url may hold a password.
+ */
 static const char *
 redis_url_ok(const struct key *k, const char *s, char *buf, size_t sz)
 {
@@ -253,7 +263,8 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 	char		  buf[256];
 
 	if (s[0] == '\0' && (k->flags & K_NONEMPTY))
-		return empty(ld, rk, strings[k->type].empty);
+		return empty(ld, rk, strings[k->type].empty != NULL ?
+		    strings[k->type].empty : "a value");
 	if ((s[0] == '\0' && !(k->flags & K_NONNULL)) ||
 	    (k->type == T_ACCESS && strcmp(s, "off") == 0))
 		return 0;
@@ -261,7 +272,9 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 		return set_signkeys(ld, out, s, rk);
 	if (strings[k->type].ok != NULL &&
 	    (hint = strings[k->type].ok(k, s, buf, sizeof(buf))) != NULL)
-		return config_bad(ld, rk, rk->segs[0].line,
+		return k->type == T_REDIS_URL ? config_fail(ld,
+		    rk->segs[0].line, "%s %s: bad url (%s)", ld->label,
+		    rk->name, hint) : config_bad(ld, rk, rk->segs[0].line,
 		    strings[k->type].what, s, hint);
 	if (k->type == T_NAME) {
 		memcpy(f, s, strlen(s) + 1);
@@ -353,9 +366,7 @@ ITEM_CHECK(continent_ok, countries_continent_is_valid(s))
 ITEM_CHECK(hostname_ok, url_host_valid(s))
 ITEM_CHECK(region_ok, parse_is_name(s))
 ITEM_CHECK(hostpat_ok, url_host_patterns_valid(s))
-/* As the router reads it (redis_target.c). */
-ITEM_CHECK(sentinel_ok, redis_split_hostport(s, (char [HOST_MAX + 1]){ 0 },
-    HOST_MAX + 1, &(int){ 0 }) == 0)
+ITEM_CHECK(sentinel_ok, redis_target_sentinel_valid(s))	/* as the router */
 
 static int
 country_ok(const char *s, const char **hint, char *buf, size_t sz)

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "escape.h"
 #include "fleet_rec.h"
 #include "log.h"
 #include "metrics.h"
@@ -88,32 +89,17 @@ first_reject(struct fleet_memory *m, uint64_t h)
 
 /*
  * Text from Redis or the cache file, fit for one log line: at most max
- * bytes of it, '"', '\\', control and non-ASCII bytes as \xNN, "..." when
- * cut.  buf holds max * 4 + 4 bytes.
+ * bytes of it, escaped as a log field is (escape_log), "..." when cut.
+ * buf holds max * 4 + 4 bytes.
  */
 static const char *
 loggable(char *buf, size_t max, const char *s)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 c;
-	size_t			 i, o = 0;
+	size_t	len = s != NULL ? strlen(s) : 0;
 
-	for (i = 0; s != NULL && s[i] != '\0'; i++) {
-		if (i == max) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
-		} else
-			buf[o++] = (char)c;
-	}
-	buf[o] = '\0';
+	escape_log(buf, max * 4 + 1, s != NULL ? s : "", len > max ? max : len);
+	if (len > max)
+		strcat(buf, "...");
 	return buf;
 }
 
@@ -382,8 +368,10 @@ fleet_raw_build(const struct raw_fleet *raw, const struct runtime *rt,
  * 10,000 servers and dumping them took 22 ms, on the refresh thread,
  * after every change.  The text is what json_dumps(JSON_COMPACT) wrote,
  * and strings that are not UTF-8 are left out as jansson left them out
- * (a server whose id is not, a field whose name or value is not); the
- * file is read back with jansson (fleet_raw_load).
+ * (a server whose id is not, a field whose name or value is not, a
+ * load); a maintenance value that is not makes the file unwritable, as
+ * it did (the fleet_raw_save message says so).  The file is read back
+ * with jansson (fleet_raw_load).
  */
 struct jbuf {
 	char	*p;

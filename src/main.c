@@ -26,7 +26,6 @@
 #include "log.h"
 #include "main_internal.h"
 #include "metrics.h"
-#include "parse.h"
 #include "redis_source.h"
 #include "runtime.h"
 #include "service.h"

@@ -355,7 +355,7 @@ redis_split_hostport(const char *item, char *host, size_t hostlen, int *port)
 		hend--;
 		v6 = 1;
 	} else if (memchr(h, ':', (size_t)(hend - h)) != NULL)
-		v6 = 1;		/* "::1:26379", as config.c accepts it */
+		v6 = 1;		/* "::1:26379": the last ':' ends the host */
 	if (!redis_host_valid(h, (size_t)(hend - h), v6) ||
 	    (size_t)(hend - h) >= hostlen)
 		return -1;
@@ -444,4 +444,13 @@ redis_target_free(struct redis_target *t)
 	strlist_free(&t->sentinels);
 	free(t->master);
 	memset(t, 0, sizeof(*t));
+}
+
+int
+redis_target_sentinel_valid(const char *item)
+{
+	char	host[HOST_MAX + 1];
+	int	port;
+
+	return redis_split_hostport(item, host, sizeof(host), &port) == 0;
 }

@@ -44,6 +44,9 @@ jstr(const char *s)
 
 	if (s == NULL)
 		return json_null();
+	/* JSON escapes for itself; only bytes that are not UTF-8 need us. */
+	if ((j = json_string(s)) != NULL)
+		return j;
 	p = ctl_printable(s);
 	j = p != NULL ? json_string(p) : json_null();
 	free(p);
@@ -303,8 +306,10 @@ show_json(const struct ctl_record *r, const char *rstate)
 		return NULL;
 	}
 	for (i = 0; i < r->n; i++) {
-		p = ctl_printable(r->fields[i]);
-		if (p != NULL)
+		if (json_object_set_new(f, r->fields[i], jstr(r->values[i])) == 0)
+			continue;
+		/* A field name that is not UTF-8, shown escaped. */
+		if ((p = ctl_printable(r->fields[i])) != NULL)
 			json_object_set_new(f, p, jstr(r->values[i]));
 		free(p);
 	}

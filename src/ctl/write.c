@@ -81,9 +81,13 @@ read_version(struct ctl *c, const char *key, uint64_t *v)
 	*v = 0;
 	/* The router's rule, and room for one INCR. */
 	if (r->type == REDIS_REPLY_STRING) {
-		if (fleet_rec_version(r->str, v) == -1 || *v == INT64_MAX)
+		if (fleet_rec_version(r->str, v) == -1 || *v == INT64_MAX) {
+			char	*p = ctl_printable(r->str);
+
 			rc = ctl_err(CTL_FAIL, "%s holds \"%.40s\", not a "
-			    "version counter", key, r->str);
+			    "version counter", key, p != NULL ? p : "");
+			free(p);
+		}
 	} else if (r->type != REDIS_REPLY_NIL)
 		rc = ctl_err(CTL_REDIS, "redis: GET %s: unexpected reply", key);
 	freeReplyObject(r);

@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 
 #include "load.h"
+#include "parse.h"
 #include "rng.h"
 
 #define RBUF		16384
@@ -96,8 +97,19 @@ load_target_parse(const char *url, struct load_target *t, char *err,
 	t->port = 80;
 	colon = h[0] == '[' ? strchr(h, ']') : h;
 	colon = colon != NULL ? memchr(colon, ':', (size_t)(slash - colon)) : NULL;
-	if (colon != NULL)
-		t->port = atoi(colon + 1);
+	if (colon != NULL) {
+		char			digits[8];
+		unsigned long long	p;
+
+		snprintf(digits, sizeof(digits), "%.*s",
+		    (int)(slash - colon - 1), colon + 1);
+		if ((size_t)(slash - colon - 1) >= sizeof(digits) ||
+		    parse_uint(digits, 65535, &p) == -1 || p == 0) {
+			snprintf(err, errlen, "bad port in --url");
+			return -1;
+		}
+		t->port = (int)p;
+	}
 	if (h[0] == '[')
 		snprintf(t->host, sizeof(t->host), "%.*s",
 		    (int)(strchr(h, ']') - h - 1), h + 1);

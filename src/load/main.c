@@ -67,7 +67,7 @@ real(const char *flag, const char *s, double lo, double hi)
 	double	v;
 
 	if (parse_decimal(s, 0, &v) == -1 || !(v >= lo && v <= hi))
-		die_usage("bad %s %s (%g to %g)", flag, s, lo, hi);
+		die_usage("bad %s %s (%.15g to %.15g)", flag, s, lo, hi);
 	return v;
 }
 
@@ -88,7 +88,7 @@ size_arg(const char *s)
 	uint64_t	v;
 
 	if (parse_size(s, &v) == -1 || v > (UINT64_C(1) << 40))
-		die_usage("bad --body %s (bytes, with K, M or G; at most 1T)",
+		die_usage("bad --body %s (bytes, with K, M or G; at most 1024G)",
 		    s);
 	return v;
 }

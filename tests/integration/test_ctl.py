@@ -494,6 +494,15 @@ def bad_input(t):
          '\\x1b[2J\\\\\\"' in row[0],
          "a control byte in a record is printed as \\xHH, \\ and \" "
          "backslashed", repr(res))
+    res = ctl("show", "b-1", "--json")
+    try:
+        j = json.loads(res.out)
+    except ValueError:
+        j = {}
+    t.ok(res.rc == 0 and "\x1b" not in res.out and
+         (j.get("fields") or {}).get("state") == "\x1b[2J\\\"",
+         "show --json: the same value exactly, escaped by JSON itself",
+         repr(res))
     ctl("remove", "b-1")
     ctl("remove", "b-3", conf=False, prefix=P)
 
@@ -753,7 +762,7 @@ def main():
         (1, concurrent),
         (6, report),
         (11, regions),
-        (45, bad_input),
+        (46, bad_input),
         (1, bad_config),
         (4, redis_down),
         (5, url_from_env),

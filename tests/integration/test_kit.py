@@ -191,6 +191,17 @@ def t_flags(tap):
                 "--duration", "1", "--via", "synthetic"]),
         (LOAD, ["--url", "http://127.0.0.1:1/", "--rate", "1",
                 "--duration", "1", "--body", "12Q"]),
+        # the number grammar the config has: no exponent, sign or hex,
+        # no fraction for a count; a port is digits
+        (LOAD, ["--url", "http://127.0.0.1:1/", "--rate", "1e3",
+                "--duration", "1"]),
+        (LOAD, ["--url", "http://127.0.0.1:1/", "--rate", "1",
+                "--duration", "1", "--connections", "16.0"]),
+        (LOAD, ["--url", "http://127.0.0.1:80abc/", "--rate", "1",
+                "--duration", "1"]),
+        (SINK, ["--listen", "127.0.0.1:1", "--id", "a", "--threads", "+2"]),
+        (SINK, ["--listen", "127.0.0.1:1", "--id", "a", "--report-every",
+                "0x10"]),
     ]
     bad = []
     for prog, args in cases:

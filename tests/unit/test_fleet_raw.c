@@ -250,7 +250,7 @@ test_reject_log_escaped(void **state)
 	assert_null(strchr(buf, '\x1b'));
 	assert_non_null(strstr(buf, "server bad\\x0a2026-01-01T00:00:00Z"));
 	assert_non_null(strstr(buf, "url \"https://x.example.com\\x0a"
-	    "\\x22x\\x22\" (url)"));
+	    "\\\"x\\\"\" (url)"));
 	assert_non_null(strstr(buf, "wei\\x0dght \"\\x1b[31m\" (field)"));
 	assert_non_null(strstr(buf, "value \"soon\\x0aforged\""));
 	fleet_raw_memory_free(m);
