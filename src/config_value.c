@@ -166,8 +166,10 @@ set_choice(struct ld *ld, const struct key *k, void *f, const char *s,
 				return -1;
 			return 0;
 		}
-		o += snprintf(all + o, sizeof(all) - o, "%s%s", i == 0 ? "" :
-		    k->choices[i + 1] == NULL ? " or " : ", ", k->choices[i]);
+		if (o < sizeof(all))
+			o += snprintf(all + o, sizeof(all) - o, "%s%s", i == 0 ?
+			    "" : k->choices[i + 1] == NULL ? " or " : ", ",
+			    k->choices[i]);
 	}
 	hint = is_digit((unsigned char)k->choices[0][0]) ? all :
 	    hint_near(buf, sizeof(buf), all, s, k->choices, i);

@@ -8,8 +8,8 @@ out=${1:-$top/build-fuzz}
 countries=${COUNTRIES_TABLE:-$top/build-san/countries_table.c}
 CC=${CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
-PKGS="libmicrohttpd libmaxminddb hiredis jansson gnutls"
-CFLAGS="-I$top/include -D_GNU_SOURCE -DGEO307_DATADIR=\"/nonexistent\" $(pkg-config --cflags $PKGS) -pthread"
+PKGS="libmicrohttpd libmaxminddb hiredis jansson gnutls libxxhash"
+CFLAGS="-I$top/include -D_GNU_SOURCE -DGEO307_DATADIR=\"/nonexistent\" -DPACKAGE_VERSION=\"$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$top/configure.ac")\" $(pkg-config --cflags $PKGS) -pthread"
 LIBS="$(pkg-config --libs $PKGS) -lm -pthread"
 mkdir -p "$out/obj"
 objs=
