@@ -13,6 +13,9 @@
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: what (see --help)" on stderr, then exit(code): a bad flag. */
+void	log_usage(const char *prog, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4), noreturn));
 
 /*
  * Start the access log: target "stdout", a path, or NULL (off).

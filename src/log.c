@@ -82,6 +82,19 @@ log_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+log_usage(const char *prog, int code, const char *fmt, ...)
+{
+	char	buf[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s (see --help)\n", prog, buf);
+	exit(code);
+}
+
 static int
 open_target(void)
 {

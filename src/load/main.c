@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "load.h"
+#include "log.h"
 #include "parse.h"
 
 static const char usage_text[] =
@@ -45,21 +46,8 @@ static const char usage_text[] =
 "  --seed N           repeatable address choice\n"
 "  --quiet            no progress line (default when stderr is no tty)\n";
 
-static void die_usage(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die_usage(const char *fmt, ...)
-{
-	char	buf[512];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "geo307-load: %s (see --help)\n", buf);
-	exit(LOAD_EXIT_USAGE);
-}
+/* One line on stderr naming the program, then exit: a bad flag. */
+#define die_usage(...)	log_usage("geo307-load", LOAD_EXIT_USAGE, __VA_ARGS__)
 
 static double
 real(const char *flag, const char *s, double lo, double hi)

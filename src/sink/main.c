@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "netaddr.h"
+#include "log.h"
 #include "parse.h"
 #include "sink.h"
 
@@ -35,21 +36,8 @@ static const char usage_text[] =
 "GET /.sink/stats answers the counts; SIGUSR1 makes the probe fail (and\n"
 "the report go stale) until the next SIGUSR1.\n";
 
-static void die_usage(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die_usage(const char *fmt, ...)
-{
-	char	buf[512];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "geo307-sink: %s (see --help)\n", buf);
-	exit(SINK_EXIT_USAGE);
-}
+/* One line on stderr naming the program, then exit: a bad flag. */
+#define die_usage(...)	log_usage("geo307-sink", SINK_EXIT_USAGE, __VA_ARGS__)
 
 static unsigned long
 number(const char *flag, const char *s, unsigned long lo, unsigned long hi)

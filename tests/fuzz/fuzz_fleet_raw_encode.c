@@ -15,6 +15,7 @@
 
 #include "fuzz_common.h"
 #include "fleet_raw.h"
+#include "../fleet_raw_oracle.h"
 
 struct rd {
 	const uint8_t	*p;
@@ -45,32 +46,6 @@ str(struct rd *r)
 	}
 	s[len] = '\0';
 	return s;
-}
-
-static json_t *
-oracle(const struct raw_fleet *raw)
-{
-	json_t	*servers = json_object(), *loads = json_object(),
-		*regions = json_object(), *h;
-	size_t	 i, j;
-
-	for (i = 0; i < raw->nservers; i++) {
-		h = json_object();
-		for (j = 0; j < raw->servers[i].n; j++)
-			json_object_set_new(h, raw->servers[i].fields[j],
-			    json_string(raw->servers[i].values[j]));
-		json_object_set_new(servers, raw->servers[i].id, h);
-		if (raw->servers[i].load != NULL)
-			json_object_set_new(loads, raw->servers[i].id,
-			    json_string(raw->servers[i].load));
-	}
-	for (i = 0; i < raw->nregions; i++)
-		json_object_set_new(regions, raw->rnames[i],
-		    json_string(raw->rstates[i]));
-	return json_pack("{s:i, s:I, s:I, s:o, s:o, s:o, s:s?}", "format", 1,
-	    "version", (json_int_t)raw->version, "taken",
-	    (json_int_t)raw->taken_wall, "servers", servers, "loads", loads,
-	    "regions", regions, "maintenance", raw->maintenance);
 }
 
 /* Does a valid key occur twice among keys[0..n) (stride apart)? */

@@ -21,6 +21,7 @@
 
 #include "metrics.h"
 #include "rng.h"
+#include "../fleet_raw_oracle.h"
 #include "fleet_raw.h"
 #include "select.h"
 
@@ -593,32 +594,6 @@ random_string(struct rng *r)
 	for (i = 0; i < n; i++)
 		strcat(buf, bits[rng_next(r) % (sizeof(bits) / sizeof(bits[0]))]);
 	return strdup(buf);
-}
-
-static json_t *
-oracle(const struct raw_fleet *raw)
-{
-	json_t	*servers = json_object(), *loads = json_object(),
-		*regions = json_object(), *h;
-	size_t	 i, j;
-
-	for (i = 0; i < raw->nservers; i++) {
-		h = json_object();
-		for (j = 0; j < raw->servers[i].n; j++)
-			json_object_set_new(h, raw->servers[i].fields[j],
-			    json_string(raw->servers[i].values[j]));
-		json_object_set_new(servers, raw->servers[i].id, h);
-		if (raw->servers[i].load != NULL)
-			json_object_set_new(loads, raw->servers[i].id,
-			    json_string(raw->servers[i].load));
-	}
-	for (i = 0; i < raw->nregions; i++)
-		json_object_set_new(regions, raw->rnames[i],
-		    json_string(raw->rstates[i]));
-	return json_pack("{s:i, s:I, s:I, s:o, s:o, s:o, s:s?}", "format", 1,
-	    "version", (json_int_t)raw->version, "taken",
-	    (json_int_t)raw->taken_wall, "servers", servers, "loads", loads,
-	    "regions", regions, "maintenance", raw->maintenance);
 }
 
 static struct raw_fleet *
