@@ -189,17 +189,16 @@ name(const struct key *k, const char *s, char *buf, size_t sz)		\
 }
 
 STRING_CHECK(path_ok, has_control(s), "control characters")
-/* "stderr" would quietly become a file of that name. */
-STRING_CHECK(access_name_ok, strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0,
-    "stdout, off or a path")
 
 static const char *
 access_ok(const struct key *k, const char *s, char *buf, size_t sz)
 {
-	const char	*hint = access_name_ok(k, s, buf, sz);
-
-	return hint != NULL ? hint : path_ok(k, s, buf, sz);
+	/* "stderr" would quietly become a file of that name. */
+	if (strcmp(s, "stderr") == 0 || strcmp(s, "-") == 0)
+		return "stdout, off or a path";
+	return path_ok(k, s, buf, sz);
 }
+
 STRING_CHECK(word_ok, !is_visible_str(s) || strlen(s) > (size_t)k->max,
     "printable, no blanks, not too long")
 STRING_CHECK(urlpath_ok, s[0] != '/' || s[strlen(s) - 1] == '/' ||
@@ -210,10 +209,7 @@ STRING_CHECK(header_ok, !is_token_str(s) || strlen(s) > 128,
 STRING_CHECK(name_ok, !parse_is_name(s),
     "letters, digits, '.', '_', '-'; at most 63")
 
-/*
- * The router's own parser says what is wrong (redis_target.c).  The
- * value is never quoted back: a url may hold a password.
- */
+/* The router's own parser says what is wrong (redis_target.c). */
 static const char *
 redis_url_ok(const struct key *k, const char *s, char *buf, size_t sz)
 {
@@ -227,9 +223,11 @@ redis_url_ok(const struct key *k, const char *s, char *buf, size_t sz)
 	return strncmp(buf, "redis url: ", 11) == 0 ? buf + 11 : buf;
 }
 
+/* secret: the value is never quoted back (a url may hold a password). */
 static const struct {
 	const char	*(*ok)(const struct key *, const char *, char *, size_t);
 	const char	*what, *empty;
+	int		 secret;
 } strings[] = {
 	[T_PATH] = { path_ok, "bad path", "a file name" },
 	[T_ACCESS] = { access_ok, "bad value", "stdout, off or a path" },
@@ -237,7 +235,7 @@ static const struct {
 	[T_URLPATH] = { urlpath_ok, "bad path" },
 	[T_HEADER] = { header_ok, "bad header name", "a header name" },
 	[T_NAME] = { name_ok, "bad region name" },
-	[T_REDIS_URL] = { redis_url_ok, "bad url" },
+	[T_REDIS_URL] = { redis_url_ok, "bad url", NULL, 1 },
 	[T_URL] = { NULL, NULL, "an https:// URL" },	/* fleet_rec checks */
 	[T_SIGNKEYS] = { NULL },
 };
@@ -274,10 +272,10 @@ set_string(struct ld *ld, const struct key *k, void *f, const char *s,
 		return set_signkeys(ld, out, s, rk);
 	if (strings[k->type].ok != NULL &&
 	    (hint = strings[k->type].ok(k, s, buf, sizeof(buf))) != NULL)
-		return k->type == T_REDIS_URL ? config_fail(ld,
-		    rk->segs[0].line, "%s %s: bad url (%s)", ld->label,
-		    rk->name, hint) : config_bad(ld, rk, rk->segs[0].line,
-		    strings[k->type].what, s, hint);
+		return strings[k->type].secret ? config_fail(ld,
+		    rk->segs[0].line, "%s %s: %s (%s)", ld->label, rk->name,
+		    strings[k->type].what, hint) : config_bad(ld, rk,
+		    rk->segs[0].line, strings[k->type].what, s, hint);
 	if (k->type == T_NAME) {
 		memcpy(f, s, strlen(s) + 1);
 		return 0;
