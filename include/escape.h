@@ -25,4 +25,11 @@ size_t	escape_json(char *dst, size_t dstsz, const char *src, size_t srclen);
  */
 size_t	escape_log(char *dst, size_t dstsz, const char *src, size_t srclen);
 
+/*
+ * A value as it goes into a message: escape_log of at most max bytes of
+ * s (NULL reads as ""), "..." after when cut (by max or by sz), always
+ * NUL-terminated in sz bytes; sz = max * 4 + 4 holds any s.  Returns buf.
+ */
+const char *escape_log_cut(char *buf, size_t sz, const char *s, size_t max);
+
 #endif

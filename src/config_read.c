@@ -63,12 +63,7 @@
 const char *
 config_quote(char *buf, size_t sz, const char *s)
 {
-	size_t	len = strlen(s);
-
-	if (escape_log(buf, sz, s, len > QUOTE_MAX ? QUOTE_MAX : len) < sz &&
-	    len > QUOTE_MAX)
-		snprintf(buf + strlen(buf), sz - strlen(buf), "...");
-	return buf;
+	return escape_log_cut(buf, sz, s, QUOTE_MAX);
 }
 
 int __attribute__((format(printf, 3, 4)))

@@ -118,3 +118,20 @@ escape_log(char *dst, size_t dstsz, const char *src, size_t srclen)
 	}
 	return finish(&o);
 }
+
+const char *
+escape_log_cut(char *buf, size_t sz, const char *s, size_t max)
+{
+	size_t	len = s != NULL ? strlen(s) : 0;
+
+	if (sz < 4) {
+		if (sz > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	/* Room for "..." kept: the escaped text fits in sz - 3. */
+	if (escape_log(buf, sz - 3, s != NULL ? s : "", len > max ? max :
+	    len) >= sz - 3 || len > max)
+		strcat(buf, "...");
+	return buf;
+}

@@ -95,12 +95,7 @@ first_reject(struct fleet_memory *m, uint64_t h)
 static const char *
 loggable(char *buf, size_t max, const char *s)
 {
-	size_t	len = s != NULL ? strlen(s) : 0;
-
-	escape_log(buf, max * 4 + 1, s != NULL ? s : "", len > max ? max : len);
-	if (len > max)
-		strcat(buf, "...");
-	return buf;
+	return escape_log_cut(buf, max * 4 + 4, s, max);
 }
 
 #define LOG_ID_MAX	80

@@ -208,6 +208,31 @@ test_log_escape(void **state)
 	assert_int_equal(n, 8);
 }
 
+static void
+test_log_cut(void **state)
+{
+	char	buf[4 * 4 + 4], small[8];
+
+	(void)state;
+	assert_string_equal(escape_log_cut(buf, sizeof(buf), "ab", 4), "ab");
+	assert_string_equal(escape_log_cut(buf, sizeof(buf), "abcd", 4),
+	    "abcd");
+	assert_string_equal(escape_log_cut(buf, sizeof(buf), "abcde", 4),
+	    "abcd...");
+	assert_string_equal(escape_log_cut(buf, sizeof(buf), NULL, 4), "");
+	/* Every byte escaped to four still fits, with the cut marker. */
+	assert_string_equal(escape_log_cut(buf, sizeof(buf),
+	    "\x01\x02\x03\x04\x05", 4), "\\x01\\x02\\x03\\x04...");
+	assert_string_equal(escape_log_cut(buf, sizeof(buf), "\"\\", 4),
+	    "\\\"\\\\");
+	/* A buffer too small for the whole is cut, and terminated. */
+	assert_string_equal(escape_log_cut(small, sizeof(small), "abcdefgh",
+	    80), "abcd...");
+	assert_string_equal(escape_log_cut(small, sizeof(small), "abcd", 80),
+	    "abcd");
+	assert_string_equal(escape_log_cut(small, 3, "abc", 80), "");
+}
+
 int
 main(void)
 {
@@ -225,6 +250,7 @@ main(void)
 		cmocka_unit_test(test_json_printable_ascii_unchanged),
 		cmocka_unit_test(test_json_truncation),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
