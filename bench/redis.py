@@ -209,6 +209,17 @@ def read_cost(rs, prefix, ids):
             min(tf), statistics.median(tf), nb_full)
 
 
+def idle_cpu(rs):
+    """An idle redis-server's own CPU per second, over 3 s."""
+    r = rs.conn()
+    i0, t0 = info(r, "cpu"), time.monotonic()
+    time.sleep(3)
+    i1, t1 = info(r, "cpu"), time.monotonic()
+    r.close()
+    return sum(float(i1[k]) - float(i0[k])
+               for k in ("used_cpu_sys", "used_cpu_user")) / (t1 - t0)
+
+
 def router_cost(T, tmp, rs, prefix, v, full_resync, n=1):
     """n routers at refresh = 1 for WINDOW s: the daemons' CPU/s, and
     Redis's commands/s, CPU/s and bytes sent/s."""
@@ -253,12 +264,8 @@ def many_routers(T, tmp, rs):
           "full_resync = 10 (%.0f s window)" % (ROUTERS, NSERVERS, WINDOW))
     r = rs.conn(timeout=30)
     ids, v = populate(r, "m:", NSERVERS)
-    i0, t0 = info(r, "cpu"), time.monotonic()
-    time.sleep(3)
-    i1, t1 = info(r, "cpu"), time.monotonic()
     r.close()
-    idle = sum(float(i1[k]) - float(i0[k])
-               for k in ("used_cpu_sys", "used_cpu_user")) / (t1 - t0)
+    idle = idle_cpu(rs)
     one = router_cost(T, tmp, rs, "m:", v, 10)
     many = router_cost(T, tmp, rs, "m:", v, 10, ROUTERS)
     print("%-12s %12s %14s %14s %12s" % ("routers", "commands/s",
@@ -335,13 +342,7 @@ def refresh_costs(T, tmp, rs):
     print("     full: SMEMBERS + %d HGETALL + MGET:           best %s "
           "ms, median %s ms, %d KB" % (NSERVERS, ms(f_min), ms(f_med),
                                       f_bytes / 1024))
-    r = rs.conn()
-    i0, t0 = info(r, "cpu"), time.monotonic()
-    time.sleep(3)
-    i1, t1 = info(r, "cpu"), time.monotonic()
-    r.close()
-    idle = sum(float(i1[k]) - float(i0[k])
-               for k in ("used_cpu_sys", "used_cpu_user")) / (t1 - t0)
+    idle = idle_cpu(rs)
     rows = []
     for fr in (10, 1):
         rows.append((fr,) + router_cost(T, tmp, rs, "b:", v, fr))
